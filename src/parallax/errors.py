@@ -1,0 +1,139 @@
+"""The one exception tree of Parallax.
+
+Every error Parallax raises on purpose derives from :class:`ParallaxError`, and every
+user-facing one carries a stable ``code`` and a message that names the file (and line or
+record) involved, what was wrong and what to do about it::
+
+    ParallaxError
+    ├── ConfigError              bad settings, unknown model, missing optional extra
+    ├── InputError               one input file or record cannot be used
+    │   ├── EmptyInputError          the file or record has no text
+    │   ├── BinaryInputError         the file is not text
+    │   ├── EncodingInputError       the bytes do not decode
+    │   ├── RecordInputError         a JSON/JSONL record is broken or lacks fields
+    │   ├── NoArticleBodyError       an HTML page with no extractable article body
+    │   ├── TooLargeInputError       the file or record exceeds the size limit
+    │   └── UnsupportedInputError    a file type Parallax does not read
+    ├── AnalysisError            a stage cannot run on what it was given
+    ├── StoreError               the embedded store is unusable
+    │   └── NotFoundError            no story/article with that id
+    └── EvaluationError          an evaluation data set is missing or malformed
+
+The CLI turns a ``ParallaxError`` into a one-line message and a non-zero exit code;
+no traceback reaches a user for bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ParallaxError(Exception):
+    """Base class of every error Parallax raises on purpose."""
+
+    code = "PX000"
+
+
+class ConfigError(ParallaxError):
+    """Settings are invalid, or a model or optional extra is not available."""
+
+    code = "PX100"
+
+
+class InputError(ParallaxError):
+    """One input file or record cannot be used; other inputs may still be fine."""
+
+    code = "PX200"
+    reason = "invalid input"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        record: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.record = record
+        self.detail = message
+        where = self.path or "<input>"
+        if line is not None:
+            where += f":{line}"
+        if record is not None:
+            where += f" (record {record})"
+        super().__init__(f"{where}: {message}")
+
+
+class EmptyInputError(InputError):
+    """The file or record holds no article text."""
+
+    code = "PX201"
+    reason = "empty"
+
+
+class BinaryInputError(InputError):
+    """The file looks binary (NUL bytes or mostly control characters)."""
+
+    code = "PX202"
+    reason = "binary"
+
+
+class EncodingInputError(InputError):
+    """The bytes cannot be decoded as text in any supported encoding."""
+
+    code = "PX203"
+    reason = "encoding"
+
+
+class RecordInputError(InputError):
+    """A JSON or JSONL record is malformed or lacks a usable text field."""
+
+    code = "PX204"
+    reason = "broken record"
+
+
+class NoArticleBodyError(InputError):
+    """An HTML page from which no article body could be extracted."""
+
+    code = "PX205"
+    reason = "no article body"
+
+
+class TooLargeInputError(InputError):
+    """The file or record is larger than the configured limit."""
+
+    code = "PX206"
+    reason = "too large"
+
+
+class UnsupportedInputError(InputError):
+    """A file type or record type Parallax does not read."""
+
+    code = "PX207"
+    reason = "unsupported"
+
+
+class AnalysisError(ParallaxError):
+    """A pipeline stage cannot run on what it was given."""
+
+    code = "PX300"
+
+
+class StoreError(ParallaxError):
+    """The embedded store cannot be opened, migrated or written."""
+
+    code = "PX400"
+
+
+class NotFoundError(StoreError):
+    """No story or article with the requested id exists."""
+
+    code = "PX404"
+
+
+class EvaluationError(ParallaxError):
+    """An evaluation data set is missing or malformed."""
+
+    code = "PX500"

@@ -1,0 +1,1 @@
+"""Evaluations against labelled data; each module is one ``parallax eval`` subcommand."""
