@@ -13,6 +13,12 @@ SHARED = Path(os.environ.get("PARALLAX_SHARED", ROOT.parent / "shared")).resolve
 SHARED_DATA = SHARED / "data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", default=False, help="Rewrite golden files instead of comparing."
+    )
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ``../shared/data``, skipping the test when it does not exist."""
     path = SHARED_DATA.joinpath(*parts)

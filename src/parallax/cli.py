@@ -174,6 +174,7 @@ def schema(output: Path | None) -> None:
         "loaded": "parallax.evaluation.loaded:command",
         "timex": "parallax.evaluation.timex:command",
         "clustering": "parallax.evaluation.clustering:command",
+        "conflicts": "parallax.evaluation.conflicts:command",
         "extraction": "parallax.evaluation.extraction:command",
     },
 )
