@@ -15,7 +15,10 @@ SHARED_DATA = SHARED / "data"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-golden", action="store_true", default=False, help="Rewrite golden files instead of comparing."
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite golden files instead of comparing.",
     )
 
 

@@ -50,27 +50,66 @@ def load_pipeline(name: str | None = None) -> Language:
     )
 
 
+_FINAL = frozenset(".!?…:;\"”’')]»")
+
+
+def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
+    """Character ranges of the sentences of ``doc``, repaired for news text.
+
+    1. Start from spaCy's sentence boundaries.
+    2. Split at line breaks: a sentence never crosses a paragraph (cleaned text keeps one
+       paragraph per line), which spaCy's small model sometimes ignores.
+    3. Merge a range into the next one on the same line when it ends without sentence-final
+       punctuation: the small model splits inside names ("New York magazine's | The Cut.").
+    4. Trim whitespace and drop empty ranges.
+    """
+    text = doc.text
+    # 1. spaCy's boundaries
+    raw = [(s.start_char, s.end_char) for s in doc.sents]
+    # 2. split at line breaks
+    pieces: list[tuple[int, int]] = []
+    for start, end in raw:
+        cursor = start
+        while True:
+            nl = text.find("\n", cursor, end)
+            if nl == -1:
+                pieces.append((cursor, end))
+                break
+            pieces.append((cursor, nl))
+            cursor = nl + 1
+    # 4 (first pass). trim and drop empties, so step 3 sees the real last character
+    trimmed: list[tuple[int, int]] = []
+    for start, end in pieces:
+        chunk = text[start:end]
+        lead = len(chunk) - len(chunk.lstrip())
+        trail = len(chunk.rstrip())
+        if trail > lead:
+            trimmed.append((start + lead, start + trail))
+    # 3. merge unfinished ranges into the next one on the same line
+    merged: list[tuple[int, int]] = []
+    for start, end in trimmed:
+        if merged:
+            prev_start, prev_end = merged[-1]
+            same_line = "\n" not in text[prev_end:start]
+            if same_line and text[prev_end - 1] not in _FINAL:
+                merged[-1] = (prev_start, end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
 def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
-    """Sentences of ``doc`` as records, whitespace trimmed, empty ones dropped."""
+    """Sentences of ``doc`` as records (see :func:`sentence_ranges`), with their entities."""
+    ents = [(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
     out: list[Sentence] = []
-    ents = list(doc.ents)
-    for sent in doc.sents:
-        text = sent.text
-        lead = len(text) - len(text.lstrip())
-        trail = len(text.rstrip())
-        if trail <= lead:
-            continue
-        start = sent.start_char + lead
-        end = sent.start_char + trail
+    for index, (start, end) in enumerate(sentence_ranges(doc)):
         sent_ents = tuple(
-            Entity(text=e.text, label=e.label_, start=e.start_char, end=e.end_char)
-            for e in ents
-            if e.start_char >= start and e.end_char <= end
+            Entity(text=t, label=lab, start=s, end=e) for s, e, t, lab in ents if s >= start and e <= end
         )
         out.append(
             Sentence(
                 article=article_id,
-                index=len(out),
+                index=index,
                 start=start,
                 end=end,
                 text=doc.text[start:end],

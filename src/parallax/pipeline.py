@@ -106,15 +106,20 @@ class Parallax:
         with timer.stage("ingest"):
             result = ingest_stage.read_paths(paths, settings=self.settings, strict=strict)
         with timer.stage("clean"):
-            articles = [clean_stage.clean_document(doc) for doc in result.documents]
+            articles, clean_errors = clean_stage.clean_documents(result.documents)
+        errors = (*result.errors, *clean_errors)
+        if strict and errors:
+            raise errors[0]
         report = self.compare_articles(articles, timer=timer)
-        return CompareResult(report=report, errors=tuple(result.errors))
+        return CompareResult(report=report, errors=errors)
 
     def compare_documents(self, documents: Sequence[RawDocument]) -> StoryReport:
         """Clean and compare already-read documents."""
         timer = StageTimer()
         with timer.stage("clean"):
-            articles = [clean_stage.clean_document(doc) for doc in documents]
+            articles, errors = clean_stage.clean_documents(documents)
+        if not articles and errors:
+            raise errors[0]
         return self.compare_articles(articles, timer=timer)
 
     def compare_articles(

@@ -1,0 +1,243 @@
+"""Corpus-mode benchmark: ingest + dedup + clustering throughput and peak memory as the corpus grows.
+
+Usage::
+
+    python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine local] [--out FILE.json]
+                                [--peer-max 10000] [--workdir DIR]
+
+The sets are built from the shared clustering corpora (BASIL + ECB+, 952 real articles) with varied
+copies so that the work is real: the real articles come first, then variants of them --
+*syndicated copies* (a few words changed, a new headline: the near-duplicate index must catch
+them) and *rewrites* (paragraphs reordered, about a third of the words replaced, a paragraph from
+another article appended, the date shifted by up to a month: new documents for the clusterer).
+
+For each size it prints one JSON line with:
+
+* ``ingest_aps``    -- end-to-end ``parallax.corpus.ingest`` articles/s (read JSONL, clean, hash,
+  MinHash, features, dedup, clustering, SQLite writes), on a fresh store;
+* ``assign_aps``    -- dedup + clustering alone (signatures and features precomputed), articles/s;
+* ``peak_rss_mb``   -- peak resident memory of a child process doing the end-to-end ingest;
+* the peer: batch TF-IDF (sublinear) + agglomerative clustering (cosine, average linkage), the
+  approach of the clustering peer figure, at sizes up to ``--peer-max`` (it needs O(n^2) memory).
+
+Each size runs in its own child process so that peak RSS is that size's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PARALLAX_SHARED", ROOT.parent / "shared")).resolve() / "data" / "clustering"
+SOURCES = ("basil-2010-2015.jsonl", "ecbplus-topics-1-35.jsonl")
+_WORD = re.compile(r"\S+")
+
+
+def load_bases(shared: Path = SHARED) -> list[dict[str, Any]]:
+    """The real articles of the shared clustering corpora (fails with a clear message when absent)."""
+    out: list[dict[str, Any]] = []
+    for name in SOURCES:
+        path = shared / name
+        if not path.exists():
+            raise SystemExit(f"shared data not available: {path} (set PARALLAX_SHARED)")
+        with path.open(encoding="utf-8") as fh:
+            out += [json.loads(line) for line in fh if line.strip()]
+    return out
+
+
+def _shift(published: str | None, days: int) -> str | None:
+    import datetime as dt
+
+    if not published:
+        return None
+    try:
+        return (dt.date.fromisoformat(published[:10]) + dt.timedelta(days=days)).isoformat()
+    except ValueError:
+        return published
+
+
+def synthetic_records(n: int, *, seed: int = 0, copy_share: float = 0.3) -> Iterator[dict[str, Any]]:
+    """``n`` article records: the real ones first, then syndicated copies and rewrites of them.
+
+    Deterministic for a given ``seed``. Every record has a unique id and unique content.
+    """
+    rng = random.Random(seed)
+    bases = load_bases()
+    vocab = sorted({w for b in bases[:200] for w in _WORD.findall(b["text"]) if w.isalpha()})
+    outlets = ["wire", "daily", "post", "herald", "times", "tribune", "courier", "gazette"]
+    for i in range(n):
+        base = bases[i % len(bases)]
+        if i < len(bases):
+            yield dict(base, outlet=base.get("outlet") or "unknown")
+            continue
+        words = _WORD.findall(base["text"])
+        outlet = f"{rng.choice(outlets)}{i % 97}"
+        if rng.random() < copy_share:
+            # syndicated copy: a few words changed, a new headline, the same day
+            for _ in range(3):
+                words[rng.randrange(len(words))] = rng.choice(vocab)
+            text = " ".join(words)
+            title = f"{base.get('title') or 'Report'} ({outlet})"
+            published = base.get("published")
+        else:
+            # rewrite: paragraphs reordered, ~1/3 of the words replaced, a foreign paragraph, date shifted
+            paras = [p for p in base["text"].split("\n") if p.strip()]
+            rng.shuffle(paras)
+            other = bases[rng.randrange(len(bases))]["text"].split("\n")[0]
+            words = _WORD.findall("\n".join([*paras, other]))
+            for j in range(len(words)):
+                if rng.random() < 0.33:
+                    words[j] = rng.choice(vocab)
+            text = " ".join(words) + f" Reported by desk {i}."
+            title = " ".join(rng.sample(words, min(8, len(words))))
+            published = _shift(base.get("published"), rng.randint(-30, 30))
+        yield {"id": f"{base['id']}-v{i}", "outlet": outlet, "published": published, "title": title, "text": text}
+
+
+def write_jsonl(path: Path, n: int, *, seed: int = 0) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in synthetic_records(n, seed=seed):
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _child_ingest(data: Path, db: Path) -> dict[str, Any]:
+    """End-to-end ingest in this (child) process."""
+    from parallax.corpus import ingest
+    from parallax.settings import Settings
+    from parallax.store import Store
+
+    t0 = time.perf_counter()
+    with Store(db) as store:
+        summary = ingest([data], store=store, settings=Settings(), batch_size=1000)
+        stories = store.execute("SELECT count(*) FROM stories")[0][0]
+    seconds = time.perf_counter() - t0
+    return {
+        "ingest_seconds": round(seconds, 2),
+        "ingest_aps": round(summary.added / seconds, 1),
+        "added": summary.added,
+        "copies": summary.copies,
+        "stories": stories,
+        "merges": summary.merges,
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def _child_assign(data: Path, n: int) -> dict[str, Any]:
+    """Dedup + clustering alone over precomputed signatures and features (bounded sample for memory)."""
+    from parallax.corpus import CorpusIndex, featurize_batch
+    from parallax.records import Article
+
+    sample = min(n, 100_000)
+    arts = []
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            arts.append(Article(id=r["id"], source_path="b", text=r["text"], outlet=r["outlet"] or "x",
+                                title=r["title"], published=r["published"]))  # fmt: skip
+            if len(arts) >= sample:
+                break
+    t0 = time.perf_counter()
+    prepared = featurize_batch(arts)
+    featurize = time.perf_counter() - t0
+    index = CorpusIndex.fresh()
+    t0 = time.perf_counter()
+    for p in prepared:
+        index.assign(p, lambda _c: "")
+    assign = time.perf_counter() - t0
+    return {
+        "assign_sample": sample,
+        "featurize_aps": round(sample / featurize, 1),
+        "assign_aps": round(sample / assign, 1),
+    }
+
+
+def _child_peer(data: Path, n: int) -> dict[str, Any]:
+    """Batch TF-IDF + agglomerative (cosine, average linkage, threshold 0.8): the clustering peer."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    with data.open(encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for _, line in zip(range(n), fh, strict=False)]
+    t0 = time.perf_counter()
+    x = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(texts)
+    labels = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=0.8
+    ).fit_predict(x.toarray())
+    seconds = time.perf_counter() - t0
+    return {"peer_aps": round(n / seconds, 1), "peer_stories": int(labels.max()) + 1,
+            "peer_peak_rss_mb": round(_peak_rss_mb(), 1)}  # fmt: skip
+
+
+def _run_child(kind: str, data: Path, n: int, db: Path) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--n", str(n), "--db", str(db)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--engine", default="local", choices=["local"])
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--peer-max", type=int, default=10_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        fn = {"ingest": lambda: _child_ingest(args.data, args.db), "assign": lambda: _child_assign(args.data, args.n),
+              "peer": lambda: _child_peer(args.data, args.n)}[args.child]  # fmt: skip
+        print(json.dumps(fn()))
+        return
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        for n in sizes:
+            data = Path(tmp) / f"corpus-{n}.jsonl"
+            t0 = time.perf_counter()
+            write_jsonl(data, n)
+            row: dict[str, Any] = {"size": n, "engine": args.engine, "build_seconds": round(time.perf_counter() - t0, 1),
+                                   "input_mb": round(data.stat().st_size / 2**20, 1)}  # fmt: skip
+            row |= _run_child("ingest", data, n, Path(tmp) / f"store-{n}.db")
+            row |= _run_child("assign", data, n, Path(tmp) / "unused.db")
+            if n <= args.peer_max:
+                row |= _run_child("peer", data, n, Path(tmp) / "unused.db")
+            print(json.dumps(row), flush=True)
+            results.append(row)
+            data.unlink()
+            for f in Path(tmp).glob(f"store-{n}.db*"):
+                f.unlink()
+    if len(results) > 1:
+        # cost growth: how time per article changes with size (1.0 = linear total cost)
+        base = results[0]
+        for r in results[1:]:
+            growth = (base["ingest_aps"] / r["ingest_aps"]) if r["ingest_aps"] else float("inf")
+            print(json.dumps({"size": r["size"], "per_article_cost_vs_smallest": round(growth, 2),
+                              "rss_growth": round(r["peak_rss_mb"] / base["peak_rss_mb"], 2)}))  # fmt: skip
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Engines: where the pure per-batch work of corpus ingest runs.
+
+Corpus ingest splits into a pure, per-document half (clean, hash, MinHash signature, clustering
+features) and a sequential half on the driver (duplicate checks, near-duplicate index, story
+clusterer, store writes). An :class:`Engine` runs the first half; it has one verb,
+:meth:`Engine.map_batches`, which applies a picklable function to each batch and yields the
+results **in input order**. Because the driver consumes them in that order, the sequential half
+sees exactly the same sequence whatever the engine and the number of workers, so the stories are
+identical.
+
+* :class:`LocalEngine` -- in this process, lazily, one batch at a time (the default);
+* :class:`DaskEngine` -- on a ``dask.distributed`` cluster: a local one started for the run
+  (``workers=N``) or an existing one (``scheduler="tcp://host:8786"``). Needs the ``dask`` extra.
+
+:func:`make_engine` builds one from CLI-style options and :func:`engine_options` is the reusable
+click decorator adding ``--engine/--scheduler/--workers`` to a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+import click
+
+from parallax.engine.local import LocalEngine, per_process
+from parallax.errors import ConfigError
+
+if TYPE_CHECKING:
+    from parallax.engine.dask_engine import DaskEngine
+
+__all__ = ["ENGINES", "Engine", "LocalEngine", "engine_options", "make_engine", "per_process"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Engine names accepted by :func:`make_engine` and ``--engine``.
+ENGINES = ("local", "dask")
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Runs a pure function over batches, possibly elsewhere, yielding results in input order.
+
+    ``func`` must be picklable (a module-level function or a ``functools.partial`` of one) and
+    free of side effects: an engine may run it more than once for one batch (a lost worker).
+    ``batches`` is consumed lazily, at most a bounded number of batches ahead of the consumer,
+    so a stream of any length runs in bounded memory.
+    """
+
+    name: str
+
+    @property
+    def workers(self) -> int:
+        """How many batches can run at once."""
+        ...
+
+    def map_batches(self, func: Callable[[T], R], batches: Iterable[T]) -> Iterator[R]:
+        """``func(batch)`` for each batch, in input order."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections (idempotent)."""
+        ...
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def make_engine(name: str = "local", *, scheduler: str | None = None, workers: int | None = None) -> Engine:
+    """The engine called ``name``; ``scheduler``/``workers`` only apply to ``"dask"``.
+
+    Raises :class:`ConfigError` for an unknown name, for Dask options given to the local
+    engine, and when Dask is not installed or the scheduler cannot be reached.
+    """
+    if name == "local":
+        if scheduler is not None or workers not in (None, 1):
+            raise ConfigError(
+                "--scheduler and --workers apply to the dask engine only; add --engine dask or drop them"
+            )
+        return LocalEngine()
+    if name == "dask":
+        return _dask_engine(scheduler=scheduler, workers=workers)
+    raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+
+
+def _dask_engine(*, scheduler: str | None, workers: int | None) -> DaskEngine:
+    try:
+        from parallax.engine.dask_engine import DaskEngine
+    except ImportError as exc:  # the optional extra is missing
+        raise ConfigError(
+            f"the dask engine needs dask.distributed ({exc}); install it with `pip install 'parallax[dask]'`"
+        ) from exc
+    return DaskEngine(scheduler=scheduler, workers=workers)
+
+
+def engine_options(func: F) -> F:
+    """Click options ``--engine``, ``--scheduler`` and ``--workers`` (passed as keyword arguments)."""
+    func = click.option(
+        "--workers",
+        type=click.IntRange(1, 1024),
+        default=None,
+        help="Dask engine: start a local cluster of N single-threaded worker processes "
+        "(default: one per core).",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask engine: join the existing cluster whose scheduler is at ADDRESS (tcp://host:8786).",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="local",
+        show_default=True,
+        help="Where cleaning, signatures and features run: this process, or Dask workers.",
+    )(func)

@@ -1,0 +1,730 @@
+"""Stage 7, framing: how each outlet labels people, attributes speech, and loads its wording.
+
+Three things per article, all pointing at character offsets of the cleaned text:
+
+* **labels** an outlet applies to a person, canonicalised across the story ("Biden", "Joe Biden"
+  and "Vice President Joe Biden" are all "Joe Biden"):
+
+  - ``premodifier``: the chain of words right before a name that modify it ("Left-wing Hollywood
+    activist Alyssa Milano"; with a coordination, the whole chain and each conjunct). Titles
+    ("Vice President", "Rep.", "former") are kept as premodifiers on purpose: which title an
+    outlet chooses ("former vice president" or "Vice President") is itself a framing choice;
+  - ``apposition``: a noun phrase set off beside the name ("Amy Lappos, a former congressional
+    aide,"; "Biden's first accuser, Lucy Flores");
+  - ``role``: a noun phrase that refers back to a person without naming them: a definite phrase
+    headed by a person-role noun ("the actress"), or a possessive phrase naming someone by their
+    relation to another person ("Barack Obama's number 2");
+
+* **attribution verbs**: verbs introducing reported speech, counted by lemma and grouped as
+  ``neutral`` or ``loaded`` with the lexicon below;
+* **loaded wording** spans (:mod:`parallax.loaded`) and their density per 1,000 words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from parallax.loaded import LoadedWordingDetector, is_word, load_default
+from parallax.records import (
+    AnalyzedArticle,
+    AttributionVerb,
+    Framing,
+    Label,
+    LoadedDensity,
+    LoadedSpan,
+    Mention,
+    Quote,
+)
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span, Token
+
+log = logging.getLogger(__name__)
+
+# --- lexicons (written for Parallax, licence-clean) ----------------------------------------------
+
+#: Report verbs that present speech without judging it.
+NEUTRAL_REPORT_VERBS = frozenset(
+    [
+        "say",
+        "tell",
+        "write",
+        "add",
+        "state",
+        "report",
+        "explain",
+        "announce",
+        "describe",
+        "respond",
+        "reply",
+        "answer",
+        "ask",
+        "comment",
+        "testify",
+        "recount",
+        "tweet",
+        "post",
+        "mention",
+        "quote",
+        "inform",
+    ]
+)
+#: Report verbs that colour the speech: they cast doubt on it ("claim", "allege"), present it as a
+#: concession or confession ("admit", "concede"), as fact ("note", "point out", "reveal"), or add
+#: the speaker's attitude or vehemence ("insist", "blast", "boast", "slam").
+LOADED_REPORT_VERBS = frozenset(
+    [
+        "claim",
+        "allege",
+        "admit",
+        "concede",
+        "confess",
+        "insist",
+        "blast",
+        "slam",
+        "boast",
+        "brag",
+        "complain",
+        "whine",
+        "gush",
+        "rant",
+        "rail",
+        "fume",
+        "scoff",
+        "sneer",
+        "lash",
+        "accuse",
+        "charge",
+        "contend",
+        "assert",
+        "maintain",
+        "proclaim",
+        "tout",
+        "trumpet",
+        "declare",
+        "note",
+        "reveal",
+        "acknowledge",
+        "point",
+        "argue",
+        "warn",
+        "vow",
+        "threaten",
+        "demand",
+        "lament",
+        "grumble",
+        "snap",
+        "retort",
+        "deny",
+        "dismiss",
+        "admonish",
+        "decry",
+        "denounce",
+        "condemn",
+        "praise",
+        "hail",
+        "lambaste",
+        "attack",
+    ]
+)
+REPORT_VERBS = NEUTRAL_REPORT_VERBS | LOADED_REPORT_VERBS
+
+#: Nouns that name a person by occupation, office or role; used to recognise role phrases that
+#: refer back to someone ("the actress", "the senator"). Extended per story by the head nouns
+#: of the premodifier and apposition labels found in it.
+PERSON_ROLE_NOUNS = frozenset(
+    [
+        "actor",
+        "actress",
+        "activist",
+        "advocate",
+        "aide",
+        "adviser",
+        "advisor",
+        "analyst",
+        "author",
+        "ambassador",
+        "attorney",
+        "candidate",
+        "celebrity",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "chief",
+        "commander",
+        "commentator",
+        "congressman",
+        "congresswoman",
+        "contender",
+        "critic",
+        "deputy",
+        "director",
+        "diplomat",
+        "donor",
+        "economist",
+        "executive",
+        "founder",
+        "governor",
+        "host",
+        "judge",
+        "journalist",
+        "justice",
+        "lawmaker",
+        "lawyer",
+        "leader",
+        "legislator",
+        "manager",
+        "mayor",
+        "minister",
+        "nominee",
+        "official",
+        "officer",
+        "owner",
+        "politician",
+        "president",
+        "premier",
+        "prosecutor",
+        "representative",
+        "reporter",
+        "secretary",
+        "senator",
+        "singer",
+        "socialite",
+        "speaker",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "star",
+        "strategist",
+        "student",
+        "teacher",
+        "victim",
+        "veteran",
+        "accuser",
+        "accused",
+        "suspect",
+        "defendant",
+        "plaintiff",
+        "witness",
+        "comedian",
+        "rapper",
+        "musician",
+        "billionaire",
+        "businessman",
+        "businesswoman",
+        "mogul",
+        "entrepreneur",
+        "chancellor",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "pope",
+        "bishop",
+        "priest",
+        "coach",
+        "player",
+        "incumbent",
+        "challenger",
+        "frontrunner",
+        "deputy",
+        "lieutenant",
+        "sheriff",
+        "general",
+        "colonel",
+        "captain",
+        "superintendent",
+        "commissioner",
+        "councilman",
+        "councilwoman",
+        "delegate",
+        "envoy",
+    ]
+)
+#: Head nouns of rank expressions ("the number two", "Obama's No. 2"): they name a person when
+#: a numeral modifies them.
+RANK_NOUNS = frozenset({"number", "no."})
+#: Honorifics stripped from names before canonicalisation.
+HONORIFICS = frozenset({"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "sen", "sen.", "rep", "rep."})
+
+PREMOD_DEPS = frozenset(
+    {"compound", "amod", "nmod", "nummod", "npadvmod", "advmod", "punct", "det", "poss", "case"}
+)
+_APOSTROPHE_S = re.compile(r"[’']s?$")
+
+
+# --- people of the story --------------------------------------------------------------------------
+
+
+@dataclass
+class People:
+    """The persons of a story: canonical full names and the surface forms that point at them."""
+
+    by_form: dict[str, str] = field(default_factory=dict)  # "biden" / "joe biden" -> "Joe Biden"
+    mentions: Counter[str] = field(default_factory=Counter)
+
+    def resolve(self, words: Sequence[str]) -> str | None:
+        """The canonical person named by ``words`` (a name, possibly with a title before it)."""
+        for i in range(len(words)):
+            key = " ".join(w.lower() for w in words[i:])
+            if key in self.by_form:
+                return self.by_form[key]
+        return None
+
+
+def _name_words(span: Span) -> list[str]:
+    words = [_APOSTROPHE_S.sub("", t.text) if t.dep_ != "case" else "" for t in span]
+    return [w for w in words if w and w.lower() not in HONORIFICS and (w[0].isupper() or w[0].isdigit())]
+
+
+def collect_people(analyzed: Sequence[AnalyzedArticle]) -> People:
+    """Canonical persons across the story.
+
+    1. every PERSON entity of two or more capitalised words is a full name (its most frequent
+       form wins when several forms share a surname);
+    2. names are grouped by surname; a group's two-word name ("Joe Biden") is the canonical form
+       of the surname and of every longer form ("Vice President Biden"); when two two-word names
+       share a surname the surname alone is ambiguous and only fuller forms are mapped.
+    """
+    # 1. full names
+    full: Counter[str] = Counter()
+    for art in analyzed:
+        for ent in art.doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            words = _name_words(ent)
+            # all-capital forms come from headlines and kickers; their mixed-case twin is canonical
+            if len(words) >= 2 and all(w[0].isupper() for w in words) and not all(w.isupper() for w in words):
+                full[" ".join(words)] += 1
+    people = People()
+    # 2. group by surname; the one two-word name of a group is its canonical form
+    groups: defaultdict[str, list[str]] = defaultdict(list)
+    for name in full:
+        groups[name.split()[-1].lower()].append(name)
+    for surname, names in groups.items():
+        pairs = sorted({n for n in names if len(n.split()) == 2}, key=lambda n: -full[n])
+        if len(pairs) == 1 or not pairs:
+            canon = pairs[0] if pairs else max(names, key=lambda n: (full[n], -len(n)))
+            people.by_form[surname] = canon
+            for n in names:
+                people.by_form[n.lower()] = canon
+        else:  # two people share the surname: only fuller forms are unambiguous
+            for n in names:
+                people.by_form[n.lower()] = next((p for p in pairs if n.endswith(p)), n)
+    return people
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMention:
+    person: str
+    start: int  # token indices [start, end)
+    end: int
+    sentence: int
+
+
+def person_mentions(doc: Doc, people: People) -> list[PersonMention]:
+    """Every run of proper-noun tokens in ``doc`` that names a known person, in text order.
+
+    Runs are found on the parse rather than the NER so that a name the NER mislabels ("Biden" as
+    ORG) is still found.
+    """
+    out: list[PersonMention] = []
+    sent_index = {s.start: k for k, s in enumerate(doc.sents)}
+    sent_of = []
+    k = -1
+    for tok in doc:
+        k = sent_index.get(tok.i, k)
+        sent_of.append(k)
+    i = 0
+    while i < len(doc):
+        if doc[i].pos_ != "PROPN":
+            i += 1
+            continue
+        j = i
+        while j < len(doc) and doc[j].pos_ == "PROPN":
+            j += 1
+        words = [_APOSTROPHE_S.sub("", t.text) for t in doc[i:j]]
+        # the longest sub-run that names a person, anchored at the run's end
+        for a in range(i, j):
+            person = people.by_form.get(" ".join(words[a - i :]).lower())
+            if person:
+                out.append(PersonMention(person=person, start=a, end=j, sentence=sent_of[a]))
+                break
+        i = j
+    return out
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+def _trim(doc: Doc, i: int, j: int) -> tuple[int, int]:
+    """Shrink token range ``[i, j)`` past punctuation and whitespace at both ends."""
+    while i < j and ((doc[i].is_punct and doc[i].text != "#") or doc[i].is_space):
+        i += 1
+    while j > i and (doc[j - 1].is_punct or doc[j - 1].is_space):
+        j -= 1
+    return i, j
+
+
+def _label(art: AnalyzedArticle, person: str, kind: str, span: Span) -> Label:
+    return Label(
+        entity=person, article=art.id, label=span.text, kind=kind, start=span.start_char, end=span.end_char
+    )
+
+
+def premodifier_labels(art: AnalyzedArticle, m: PersonMention, taken: set[int]) -> list[Label]:
+    """Labels from the words right before a name (see the module docstring).
+
+    1. walk left from the name while each token modifies something in the chain or the name;
+       determiners and possessors end the chain (they belong to a larger noun phrase);
+    2. if the name is the apposition of the noun right before it ("former vice president Joe
+       Biden"), that noun and its left modifiers are the chain;
+    3. if the chain is preceded by a coordinator and a modifier-like run ("American actress and
+       #MeToo activist"), emit the whole coordination and each conjunct.
+    """
+    doc = art.doc
+    start, end = m.start, m.end
+    head = doc[end - 1]
+    # 2. name in apposition to the noun right before it
+    if head.dep_ == "appos" and head.head.i == start - 1 and head.head.pos_ in {"NOUN", "PROPN"}:
+        start = start - 1
+    # 1. walk left
+    i = start - 1
+    while i >= 0 and i not in taken:
+        tok = doc[i]
+        if tok.is_space and "\n" not in tok.text:  # e.g. a no-break space inside the chain
+            i -= 1
+            continue
+        in_chain = i < tok.head.i < end or tok.head.i == i
+        if tok.dep_ not in PREMOD_DEPS or not in_chain:
+            break
+        if tok.pos_ in {"DET", "PRON"} or (tok.dep_ in {"poss", "case"} and tok.text[:1].islower()):
+            break
+        if tok.is_punct and tok.text not in {"-", "#"}:
+            break
+        if (tok.pos_ in {"VERB", "AUX", "ADP", "SCONJ", "CCONJ"} and tok.dep_ != "amod") or tok.tag_ == "VBG":
+            break
+        if "\n" in tok.text_with_ws:
+            break
+        i -= 1
+    chain = (i + 1, m.start)
+    spans: list[tuple[int, int]] = []
+    a, b = _trim(doc, *chain)
+    if a < b:
+        spans.append((a, b))
+        # 3. a coordination before the chain
+        c = a - 1
+        if c > 0 and doc[c].pos_ == "CCONJ":
+            d = c - 1
+            while d >= 0 and doc[d].pos_ in {"ADJ", "NOUN", "PROPN"} and doc[d].ent_type_ != "PERSON":
+                d -= 1
+            left = d + 1
+            if left < c and (d < 0 or doc[d].is_sent_start or doc[d].pos_ in {"DET", "ADP", "PUNCT", "VERB"}):
+                spans += [(left, b), (left, c)]
+    return [_label(art, m.person, "premodifier", doc[x:y]) for x, y in spans if _meaningful(doc[x:y])]
+
+
+def _meaningful(span: Span) -> bool:
+    """Whether a label says something: not only honorifics, punctuation or a single letter."""
+    words = [t.text.lower() for t in span if not t.is_punct]
+    return bool(words) and not all(w in HONORIFICS for w in words) and len(span.text) > 1
+
+
+def apposition_labels(art: AnalyzedArticle, m: PersonMention, mention_tokens: set[int]) -> list[Label]:
+    """Noun phrases in apposition to a name, after it or before it with a comma."""
+    doc = art.doc
+    head = doc[m.end - 1]
+    out = []
+    for child in head.children:
+        if child.dep_ == "appos" and child.i >= m.end and child.i not in mention_tokens:
+            a, b = _trim(doc, child.left_edge.i, child.right_edge.i + 1)
+            if a < b and _meaningful(doc[a:b]):
+                out.append(_label(art, m.person, "apposition", doc[a:b]))
+    if (
+        head.dep_ == "appos"
+        and head.head.i < m.start - 1
+        and head.head.i not in mention_tokens
+        and m.start > 0
+        and doc[m.start - 1].text == ","
+        and head.head.sent.start == doc[m.start].sent.start
+    ):
+        noun = head.head
+        if noun.pos_ in {"NOUN", "PROPN"}:
+            right = max(
+                [noun.i] + [t.right_edge.i for t in noun.rights if t.i < m.start and t.dep_ != "appos"]
+            )
+            a, b = _trim(doc, noun.left_edge.i, right + 1)
+            if a < b and "\n" not in doc[a:b].text:
+                out.append(_label(art, m.person, "apposition", doc[a:b]))
+    return out
+
+
+def quoted_tokens(doc: Doc) -> list[bool]:
+    """For each token, whether it lies between quotation marks (curly pairs or straight toggles)."""
+    out = []
+    depth = 0
+    straight = False
+    for tok in doc:
+        if tok.text in {"“", "«"}:
+            depth += 1
+        elif tok.text in {"”", "»"}:
+            depth = max(0, depth - 1)
+        elif tok.text == '"':
+            straight = not straight
+        out.append(depth > 0 or straight)
+    return out
+
+
+def _is_role_head(tok: Token, roles: frozenset[str]) -> bool:
+    lemma = tok.lemma_.lower()
+    if lemma in roles:
+        return True
+    return lemma in RANK_NOUNS and any(c.dep_ == "nummod" or c.like_num for c in tok.children)
+
+
+def role_labels(
+    art: AnalyzedArticle,
+    mentions: Sequence[PersonMention],
+    label_heads: dict[str, set[str]],
+    roles: frozenset[str],
+    taken: set[int],
+) -> list[Label]:
+    """Role phrases referring back to a person (see the module docstring).
+
+    1. candidates: nouns headed by a person-role noun (or a rank noun with a numeral) that are not
+       part of a name, a premodifier or an apposition;
+    2. a definite candidate ("the actress") resolves to the person whose labels in the story share
+       its head noun, most recently mentioned first; failing that, to the most salient person
+       (mentions so far, recent ones counting double) named in the three sentences before;
+    3. a possessive candidate ("Obama's number 2") resolves to the most salient person of the
+       article other than its possessor and the possessor of the phrase it depends on.
+    """
+    doc = art.doc
+    out: list[Label] = []
+    name_tokens = {i for m in mentions for i in range(m.start, m.end)}
+    sent_starts = [s.start for s in doc.sents]
+    quoted = quoted_tokens(doc)
+    for tok in doc:
+        # 1. candidates
+        if tok.pos_ != "NOUN" or tok.i in taken or tok.i in name_tokens or not _is_role_head(tok, roles):
+            continue
+        if tok.dep_ in {"compound", "appos", "attr"} or tok.tag_ in {"NNS", "NNPS"} or quoted[tok.i]:
+            continue
+        dets = [c for c in tok.children if c.dep_ == "det"]
+        poss = [c for c in tok.children if c.dep_ == "poss"]
+        before = [m for m in mentions if m.end <= tok.i]
+        if not before:
+            continue
+        sent_no = next(k for k in range(len(sent_starts) - 1, -1, -1) if sent_starts[k] <= tok.i)
+        salience: Counter[str] = Counter()
+        for m in before:
+            salience[m.person] += 1 + (m.sentence >= sent_no - 3)
+        person: str | None = None
+        if dets and dets[0].lower_ == "the" and not poss:
+            # 2. definite role phrase
+            lemma = tok.lemma_.lower()
+            matching = [m for m in reversed(before) if lemma in label_heads.get(m.person, set())]
+            if matching:
+                person = matching[0].person
+            else:
+                # a description does not refer to the subject of a clause it sits in ("Milano
+                # posted tweets about the former leader" is not about Milano)
+                subjects = set()
+                for anc in tok.ancestors:
+                    for c in anc.children:
+                        if c.dep_ in {"nsubj", "nsubjpass"}:
+                            subjects |= {m.person for m in mentions if m.start <= c.i < m.end}
+                recent = [m.person for m in before if m.sentence >= sent_no - 3 and m.person not in subjects]
+                if recent:
+                    person = max(recent, key=lambda p: (salience[p], recent[::-1].index(p) * -1))
+            left = dets[0].i
+        elif poss and any(m.start <= poss[0].i < m.end for m in mentions):
+            # 3. possessive role phrase
+            possessor = next(m.person for m in mentions if m.start <= poss[0].i < m.end)
+            excluded = {possessor}
+            gov = tok.head.head if tok.dep_ == "pobj" else tok.head
+            for c in gov.children:
+                for m in mentions:
+                    if c.dep_ == "poss" and m.start <= c.i < m.end:
+                        excluded.add(m.person)
+            rest = [p for p in salience if p not in excluded]
+            if rest:
+                person = max(rest, key=lambda p: salience[p])
+            left = poss[0].left_edge.i
+        else:
+            continue
+        if person is None:
+            continue
+        right = max([tok.i] + [c.i for c in tok.rights if c.dep_ in {"nummod", "compound"}])
+        a, b = _trim(doc, left, right + 1)
+        out.append(_label(art, person, "role", doc[a:b]))
+    return out
+
+
+def find_labels(analyzed: Sequence[AnalyzedArticle]) -> list[Label]:
+    """Premodifier, apposition and role labels of every article of the story, in text order."""
+    people = collect_people(analyzed)
+    per_article: dict[str, list[PersonMention]] = {}
+    labels: list[Label] = []
+    taken_by_article: dict[str, set[int]] = {}
+    for art in analyzed:
+        mentions = person_mentions(art.doc, people)
+        per_article[art.id] = mentions
+        tokens = {i for m in mentions for i in range(m.start, m.end)}
+        taken = set(tokens)
+        for m in mentions:
+            for lab in premodifier_labels(art, m, tokens) + apposition_labels(art, m, tokens):
+                labels.append(lab)
+                span = art.doc.char_span(lab.start, lab.end, alignment_mode="expand")
+                if span is not None:
+                    taken.update(range(span.start, span.end))
+        taken_by_article[art.id] = taken
+    # the head nouns each person is labelled with, across the story
+    label_heads: dict[str, set[str]] = defaultdict(set)
+    for art in analyzed:
+        for lab in labels:
+            if lab.article != art.id:
+                continue
+            span = art.doc.char_span(lab.start, lab.end, alignment_mode="expand")
+            if span is not None:
+                label_heads[lab.entity].update(t.lemma_.lower() for t in span if t.pos_ in {"NOUN", "PROPN"})
+    roles = PERSON_ROLE_NOUNS
+    for art in analyzed:
+        labels += role_labels(art, per_article[art.id], label_heads, roles, taken_by_article[art.id])
+    seen: set[tuple[str, str, int, int]] = set()
+    unique = []
+    for lab in sorted(labels, key=lambda x: (x.article, x.start, x.end, x.entity)):
+        key = (lab.article, lab.entity, lab.start, lab.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(lab)
+    return unique
+
+
+# --- attribution verbs ----------------------------------------------------------------------------
+
+
+def verb_group(lemma: str) -> Literal["neutral", "loaded"]:
+    """``loaded`` for report verbs that colour the speech they report, else ``neutral``."""
+    return "loaded" if lemma in LOADED_REPORT_VERBS else "neutral"
+
+
+def _is_reporting(tok: Token) -> bool:
+    """Whether ``tok`` is a report verb introducing speech: a clause, a quotation or a statement."""
+    if tok.pos_ not in {"VERB", "AUX"} or tok.lemma_.lower() not in REPORT_VERBS:
+        return False
+    for child in tok.children:
+        if child.dep_ in {"ccomp", "parataxis"}:
+            return True
+        if child.dep_ == "xcomp" and child.i > tok.i:
+            return True
+        if child.dep_ == "dobj" and any(t.text in {"“", '"', "‘"} for t in child.subtree):
+            return True
+        if child.dep_ == "prep" and any(
+            t.lemma_.lower() in {"statement", "interview"} for t in child.subtree
+        ):
+            return True
+    sent = tok.sent
+    return tok.dep_ in {"ccomp", "parataxis"} and any(t.text in {"“", "”", '"'} for t in sent)
+
+
+def attribution_verbs(analyzed: Sequence[AnalyzedArticle], quotes: Sequence[Quote]) -> list[AttributionVerb]:
+    """Report verbs per article and lemma, with one mention per occurrence.
+
+    1. each quote rendering's cue is located as the nearest verb with that form in the rendering's
+       sentence;
+    2. every report verb with a clausal complement, a quotation or "in a statement" is added;
+    3. occurrences are grouped by lemma per article and classed ``neutral`` or ``loaded``.
+    """
+    found: dict[str, dict[int, Token]] = {art.id: {} for art in analyzed}
+    by_id = {art.id: art for art in analyzed}
+    # 1. quote cues
+    for quote in quotes:
+        for r in quote.renderings:
+            art = by_id.get(r.article)
+            if art is None or not r.cue:
+                continue
+            cue = r.cue.split()[0].lower()
+            near = [
+                t
+                for t in art.doc
+                if t.lower_ == cue and t.pos_ in {"VERB", "AUX"} and abs(t.idx - r.start) < 400
+            ]
+            if near:
+                best = min(near, key=lambda t: min(abs(t.idx - r.start), abs(t.idx - r.end)))
+                found[art.id][best.i] = best
+    # 2. reported-speech verbs
+    for art in analyzed:
+        for tok in art.doc:
+            if _is_reporting(tok):
+                found[art.id][tok.i] = tok
+    # 3. group
+    out = []
+    for art in analyzed:
+        groups: defaultdict[str, list[Token]] = defaultdict(list)
+        for i in sorted(found[art.id]):
+            tok = found[art.id][i]
+            groups[tok.lemma_.lower()].append(tok)
+        sent_of = {s.start: s.index for s in art.sentences}
+        starts = sorted(sent_of)
+        for lemma, toks in sorted(groups.items()):
+            mentions = tuple(
+                Mention(
+                    article=art.id,
+                    start=t.idx,
+                    end=t.idx + len(t.text),
+                    text=t.text,
+                    sentence=_sentence_of(t.idx, starts, sent_of),
+                )
+                for t in toks
+            )
+            out.append(
+                AttributionVerb(
+                    article=art.id, verb=lemma, group=verb_group(lemma), count=len(toks), mentions=mentions
+                )
+            )
+    return out
+
+
+def _sentence_of(offset: int, starts: Sequence[int], sent_of: dict[int, int]) -> int | None:
+    import bisect
+
+    k = bisect.bisect_right(starts, offset) - 1
+    return sent_of[starts[k]] if k >= 0 else None
+
+
+# --- loaded wording -------------------------------------------------------------------------------
+
+
+def loaded_density(art: AnalyzedArticle, spans: Sequence[LoadedSpan]) -> LoadedDensity:
+    """Loaded spans per 1,000 words of one article."""
+    words = sum(1 for t in art.doc if is_word(t))
+    per = 1000.0 * len(spans) / words if words else 0.0
+    return LoadedDensity(article=art.id, spans=len(spans), words=words, per_1000_words=round(per, 2))
+
+
+def analyze_framing(
+    analyzed: Sequence[AnalyzedArticle],
+    quotes: Sequence[Quote],
+    *,
+    detector: LoadedWordingDetector | None = None,
+) -> Framing:
+    """Labels, attribution verbs, loaded spans and densities of a story's articles."""
+    detector = detector or load_default()
+    loaded: list[LoadedSpan] = []
+    density = []
+    for art in analyzed:
+        spans = detector.spans(art)
+        loaded += spans
+        density.append(loaded_density(art, spans))
+    return Framing(
+        labels=tuple(find_labels(analyzed)),
+        attribution_verbs=tuple(attribution_verbs(analyzed, quotes)),
+        loaded=tuple(loaded),
+        density=tuple(density),
+    )

@@ -1,0 +1,844 @@
+"""The embedded corpus store: one SQLite file holding articles, stories, their history and cached reports.
+
+Why SQLite: it needs no server, a single file is easy to copy, and WAL mode lets the web server read
+while ``parallax ingest`` writes. Every ingest batch is written in ONE transaction together with the
+state of the near-duplicate index and the story clusterer (see :mod:`parallax.corpus`), so a crash
+(even ``kill -9``) leaves the articles and that state consistent: a re-run resumes where the last
+committed batch ended.
+
+``synchronous=NORMAL``: in WAL mode it never corrupts the database; after a *power loss* the last
+few committed batches may be rolled back, which a re-run of the (idempotent) ingest repairs. FULL
+would fsync on every commit for no gain against process crashes, which is what ``kill -9`` is.
+
+Schema changes are versioned migrations (:data:`MIGRATIONS`): migration ``n`` brings a database
+from version ``n - 1`` to ``n`` and runs in its own transaction, so a database is never left between
+two versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from parallax.errors import NotFoundError, StoreError
+from parallax.records import Article, RemovedLine
+
+if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
+    from parallax.pipeline import Parallax
+    from parallax.report import StoryReport
+
+log = logging.getLogger(__name__)
+
+StorySort = Literal["recent", "size"]
+
+# --- schema migrations ------------------------------------------------------------------------
+
+_V1 = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL UNIQUE,
+    source_path TEXT NOT NULL,
+    record INTEGER,
+    outlet TEXT NOT NULL,
+    outlet_source TEXT NOT NULL,
+    title TEXT,
+    published TEXT,
+    url TEXT,
+    author TEXT,
+    text TEXT NOT NULL,
+    removed TEXT NOT NULL DEFAULT '[]',
+    copy_of TEXT REFERENCES articles(id),
+    story_id TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    seq INTEGER NOT NULL UNIQUE
+);
+CREATE INDEX articles_story ON articles(story_id, seq);
+CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_seq INTEGER NOT NULL,
+    updated_seq INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE skipped (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    record TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (source, record, reason)
+);
+"""
+
+_V2 = """
+ALTER TABLE stories ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE stories ADD COLUMN independent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE stories ADD COLUMN outlets TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE stories ADD COLUMN first_published TEXT;
+ALTER TABLE stories ADD COLUMN last_published TEXT;
+CREATE INDEX stories_recent ON stories(last_published, updated_seq);
+CREATE INDEX stories_size ON stories(size);
+CREATE INDEX articles_outlet ON articles(outlet);
+CREATE INDEX articles_copy ON articles(copy_of);
+CREATE TABLE story_events (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    others TEXT NOT NULL DEFAULT '[]',
+    doc_id TEXT,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX story_events_story ON story_events(story_id);
+CREATE TABLE reports (
+    story_id TEXT PRIMARY KEY,
+    story_version INTEGER NOT NULL,
+    schema_version TEXT NOT NULL,
+    json TEXT NOT NULL,
+    computed_at TEXT NOT NULL
+);
+CREATE TABLE ingest_state (
+    key TEXT PRIMARY KEY,
+    value BLOB,
+    seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE ingest_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    paths TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running',
+    summary TEXT
+);
+"""
+
+
+def _backfill_story_columns(conn: sqlite3.Connection) -> None:
+    ids = [r[0] for r in conn.execute("SELECT id FROM stories")]
+    for story_id in ids:
+        _refresh_story_row(conn, story_id, seq=None)
+
+
+#: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
+MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
+    (_V1, None),
+    (_V2, _backfill_story_columns),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Apply the pending migrations up to ``target``, each in its own transaction; return the version.
+
+    1. read the current version (0 for a new file);
+    2. refuse a database written by a newer Parallax;
+    3. apply each pending migration's SQL and data step, then record the version, in one transaction.
+    """
+    # 1. current version
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = int(row[0] or 0)
+    # 2. a newer file
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store was written by a newer Parallax (schema {current}, this one knows {SCHEMA_VERSION}); "
+            "upgrade Parallax or use another --db"
+        )
+    # 3. pending migrations
+    for version in range(current + 1, target + 1):
+        sql, data_step = MIGRATIONS[version - 1]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            if data_step is not None:
+                data_step(conn)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"cannot migrate the store to schema {version}: {exc}") from exc
+        log.info("store migrated to schema %d", version)
+        current = version
+    return current
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    """One story as listed by ``parallax stories`` and the API."""
+
+    id: str
+    title: str
+    articles: tuple[str, ...]  # independent coverage first (by ingest order), then copies
+    outlets: tuple[str, ...]
+    first_published: str | None
+    last_published: str | None
+    copies: int = 0
+    version: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON shape of ``parallax stories --format json``."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "articles": list(self.articles),
+            "outlets": list(self.outlets),
+            "first_published": self.first_published,
+            "last_published": self.last_published,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article with its place in the corpus: story, copy link and ingest order."""
+
+    article: Article
+    content_hash: str
+    story_id: str
+    copy_of: str | None
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article to add: the ingest driver has decided its story and whether it is a copy."""
+
+    article: Article
+    content_hash: str
+    story_id: str
+    copy_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEvent:
+    """A change of story identity: ``merge`` (``others`` folded into ``story_id``) or ``split``."""
+
+    kind: str
+    story_id: str
+    others: tuple[str, ...] = ()
+    doc_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRecord:
+    """An input record that was not stored, with a named reason."""
+
+    source: str
+    record: str
+    reason: str
+    message: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+_ARTICLE_COLUMNS = (
+    "id, source_path, text, outlet, outlet_source, title, published, url, author, removed, record, "
+    "content_hash, story_id, copy_of, seq"
+)
+
+
+def _row_to_stored(row: sqlite3.Row | tuple[object, ...]) -> StoredArticle:
+    removed = tuple(RemovedLine(**item) for item in json.loads(str(row[9])))
+    article = Article(
+        id=str(row[0]),
+        source_path=str(row[1]),
+        text=str(row[2]),
+        outlet=str(row[3]),
+        outlet_source=str(row[4]),
+        title=None if row[5] is None else str(row[5]),
+        published=None if row[6] is None else str(row[6]),
+        url=None if row[7] is None else str(row[7]),
+        author=None if row[8] is None else str(row[8]),
+        removed=removed,
+        record=None if row[10] is None else int(str(row[10])),
+    )
+    return StoredArticle(
+        article=article,
+        content_hash=str(row[11]),
+        story_id=str(row[12]),
+        copy_of=None if row[13] is None else str(row[13]),
+        seq=int(str(row[14])),
+    )
+
+
+def _story_title(conn: sqlite3.Connection, story_id: str) -> str:
+    row = conn.execute(
+        "SELECT title FROM articles WHERE story_id = ? AND title IS NOT NULL AND title != '' "
+        "ORDER BY copy_of IS NOT NULL, seq LIMIT 1",
+        (story_id,),
+    ).fetchone()
+    if row:
+        return str(row[0])
+    row = conn.execute(
+        "SELECT text FROM articles WHERE story_id = ? ORDER BY seq LIMIT 1", (story_id,)
+    ).fetchone()
+    words = str(row[0]).split() if row else []
+    return " ".join(words[:14]) + (" ..." if len(words) > 14 else "") if words else "Untitled story"
+
+
+def _refresh_story_row(conn: sqlite3.Connection, story_id: str, *, seq: int | None) -> None:
+    """Recompute the summary columns of one story from its articles; drop it when it has none."""
+    agg = conn.execute(
+        "SELECT count(*), sum(copy_of IS NULL), min(published), max(published), min(seq), max(seq) "
+        "FROM articles WHERE story_id = ?",
+        (story_id,),
+    ).fetchone()
+    size = int(agg[0])
+    if size == 0:
+        conn.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+        conn.execute("DELETE FROM reports WHERE story_id = ?", (story_id,))
+        return
+    outlets = [
+        r[0] for r in conn.execute("SELECT DISTINCT outlet FROM articles WHERE story_id = ?", (story_id,))
+    ]
+    title = _story_title(conn, story_id)
+    updated = int(agg[5]) if seq is None else seq
+    conn.execute(
+        "INSERT INTO stories (id, title, created_seq, updated_seq, version, size, independent, outlets, "
+        "first_published, last_published) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_seq = excluded.updated_seq, "
+        "version = stories.version + 1, size = excluded.size, independent = excluded.independent, "
+        "outlets = excluded.outlets, first_published = excluded.first_published, "
+        "last_published = excluded.last_published",
+        (
+            story_id,
+            title,
+            int(agg[4]),
+            updated,
+            size,
+            int(agg[1] or 0),
+            json.dumps(sorted(outlets)),
+            agg[2],
+            agg[3],
+        ),
+    )
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class Store:
+    """The SQLite corpus store. Thread-safe: one connection guarded by a lock.
+
+    ``Store(path)`` creates the file and migrates it to the current schema; ``readonly=True`` opens
+    an existing store without writing (reports are then computed but not cached).
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._parallax: Parallax | None = None
+        if readonly and not self.path.exists():
+            raise StoreError(
+                f"{self.path}: no store here; run `parallax ingest PATH... --db {self.path}` first"
+            )
+        try:
+            if readonly:
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                migrate(self._conn)
+            else:
+                self._check_readonly_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable Parallax store ({exc}); use another --db") from exc
+
+    def _check_readonly_version(self) -> None:
+        try:
+            row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: not a Parallax store (no schema_version table)") from exc
+        if int(row[0] or 0) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema {row[0]} differs from {SCHEMA_VERSION}; "
+                "open it once read-write (e.g. `parallax ingest`) to migrate it"
+            )
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    # -- reading articles
+
+    def get_article(self, article_id: str) -> Article:
+        """The article ``article_id``; :class:`NotFoundError` when absent."""
+        return self.get_stored(article_id).article
+
+    def get_stored(self, article_id: str) -> StoredArticle:
+        """The article ``article_id`` with its story, copy link and ingest order."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no article with id {article_id!r} in {self.path}; `parallax stories` lists them"
+            )
+        return _row_to_stored(row)
+
+    def iter_articles(self, *, after_seq: int = 0, chunk: int = 1000) -> Iterator[StoredArticle]:
+        """Every stored article with ``seq > after_seq`` in ingest order, read in chunks."""
+        last = after_seq
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last, chunk),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                stored = _row_to_stored(row)
+                last = stored.seq
+                yield stored
+
+    def count_articles(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def known_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """The subset of ``hashes`` already stored (the idempotence check of ingest)."""
+        found: set[str] = set()
+        with self._lock:
+            for i in range(0, len(hashes), 500):
+                part = list(hashes[i : i + 500])
+                marks = ",".join("?" * len(part))
+                found.update(
+                    r[0]
+                    for r in self._conn.execute(
+                        f"SELECT content_hash FROM articles WHERE content_hash IN ({marks})", part
+                    )
+                )
+        return found
+
+    def story_of(self, article_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """``{article id: (story id, copy_of)}`` for the stored ones among ``article_ids``."""
+        out: dict[str, tuple[str, str | None]] = {}
+        with self._lock:
+            for i in range(0, len(article_ids), 500):
+                part = list(article_ids[i : i + 500])
+                marks = ",".join("?" * len(part))
+                for aid, sid, copy_of in self._conn.execute(
+                    f"SELECT id, story_id, copy_of FROM articles WHERE id IN ({marks})", part
+                ):
+                    out[aid] = (sid, copy_of)
+        return out
+
+    def story_article_ids(self, story_id: str) -> list[str]:
+        """Ids of the stored articles of a story, in ingest order (no existence check)."""
+        with self._lock:
+            return [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT id FROM articles WHERE story_id = ? ORDER BY seq", (story_id,)
+                )
+            ]
+
+    def existing_ids(self, article_ids: Sequence[str]) -> set[str]:
+        return set(self.story_of(article_ids))
+
+    # -- reading stories
+
+    def _summaries(self, rows: Sequence[tuple[object, ...]]) -> list[StorySummary]:
+        if not rows:
+            return []
+        ids = [str(r[0]) for r in rows]
+        members: dict[str, list[tuple[bool, int, str]]] = {i: [] for i in ids}
+        marks = ",".join("?" * len(ids))
+        for aid, sid, copy_of, seq in self._conn.execute(
+            f"SELECT id, story_id, copy_of, seq FROM articles WHERE story_id IN ({marks})", ids
+        ):
+            members[sid].append((copy_of is not None, int(seq), str(aid)))
+        out = []
+        for sid, title, outlets, first, last, size, independent, version in rows:
+            arts = tuple(a for _, _, a in sorted(members[str(sid)]))
+            out.append(
+                StorySummary(
+                    id=str(sid),
+                    title=str(title),
+                    articles=arts,
+                    outlets=tuple(json.loads(str(outlets))),
+                    first_published=None if first is None else str(first),
+                    last_published=None if last is None else str(last),
+                    copies=int(str(size)) - int(str(independent)),
+                    version=int(str(version)),
+                )
+            )
+        return out
+
+    def list_stories(
+        self,
+        *,
+        query: str | None = None,
+        outlet: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        sort: StorySort = "recent",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[StorySummary], int]:
+        """One page of stories matching the filters, and how many match in all.
+
+        ``query`` matches the story title or any article title (case-insensitive substring);
+        ``outlet`` keeps stories covered by that outlet; ``date_from``/``date_to`` (ISO dates) keep
+        stories whose publication span overlaps the range. ``recent`` sorts by the latest
+        publication date (unknown dates last), ``size`` by the number of articles.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if query:
+            where.append(
+                "(s.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id "
+                "AND a.title LIKE ? ESCAPE '\\'))"
+            )
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params += [pattern, pattern]
+        if outlet:
+            where.append("EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND a.outlet = ?)")
+            params.append(outlet)
+        if date_from:
+            where.append("s.last_published >= ?")
+            params.append(date_from)
+        if date_to:
+            where.append("substr(s.first_published, 1, 10) <= ?")
+            params.append(date_to)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        order = {
+            "recent": "s.last_published IS NULL, s.last_published DESC, s.updated_seq DESC",
+            "size": "s.size DESC, s.updated_seq DESC",
+        }.get(sort)
+        if order is None:
+            raise StoreError(f"unknown story sort {sort!r}; use 'recent' or 'size'")
+        with self._lock:
+            total = int(self._conn.execute(f"SELECT count(*) FROM stories s {clause}", params).fetchone()[0])
+            rows = self._conn.execute(
+                "SELECT s.id, s.title, s.outlets, s.first_published, s.last_published, s.size, s.independent, "
+                f"s.version FROM stories s {clause} ORDER BY {order}, s.id LIMIT ? OFFSET ?",
+                [*params, max(0, limit), max(0, offset)],
+            ).fetchall()
+            return self._summaries(rows), total
+
+    def get_story(self, story_id: str) -> StorySummary:
+        """The story ``story_id``; :class:`NotFoundError` when absent."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, title, outlets, first_published, last_published, size, independent, version "
+                "FROM stories WHERE id = ?",
+                (story_id,),
+            ).fetchall()
+            found = self._summaries(rows)
+        if not found:
+            raise NotFoundError(
+                f"no story with id {story_id!r} in {self.path}; `parallax stories` lists them"
+            )
+        return found[0]
+
+    def story_stored(self, story_id: str) -> list[StoredArticle]:
+        """The stored articles of a story: independent coverage first, then copies, each in ingest order."""
+        self.get_story(story_id)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE story_id = ? ORDER BY copy_of IS NOT NULL, seq",
+                (story_id,),
+            ).fetchall()
+        return [_row_to_stored(r) for r in rows]
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        """The articles of a story, independent coverage first (copies follow; see :meth:`story_copies`)."""
+        return [s.article for s in self.story_stored(story_id)]
+
+    def story_copies(self, story_id: str) -> dict[str, list[str]]:
+        """``{canonical article id: [ids of its near-duplicate copies]}`` within the story."""
+        groups: dict[str, list[str]] = {}
+        for stored in self.story_stored(story_id):
+            if stored.copy_of is not None:
+                groups.setdefault(stored.copy_of, []).append(stored.article.id)
+        return groups
+
+    def story_events(self, story_id: str | None = None) -> list[StoryEvent]:
+        """The merge/split log, oldest first (of one story when ``story_id`` is given)."""
+        sql = "SELECT kind, story_id, others, doc_id FROM story_events"
+        params: tuple[str, ...] = ()
+        if story_id is not None:
+            sql += " WHERE story_id = ? OR others LIKE ?"
+            params = (story_id, f'%"{story_id}"%')
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [StoryEvent(kind=k, story_id=s, others=tuple(json.loads(o)), doc_id=d) for k, s, o, d in rows]
+
+    def skipped(self) -> list[SkippedRecord]:
+        """Every input record ever skipped, with its reason."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT source, record, reason, message FROM skipped ORDER BY id"
+            ).fetchall()
+        return [SkippedRecord(*r) for r in rows]
+
+    # -- ingest state
+
+    def load_state(self) -> tuple[dict[str, bytes], int]:
+        """The saved ingest state blobs and the ``seq`` of the last article they include."""
+        with self._lock:
+            rows = self._conn.execute("SELECT key, value, seq FROM ingest_state").fetchall()
+        blobs = {str(k): bytes(v) for k, v, _ in rows if v is not None}
+        seq = max((int(s) for _, _, s in rows), default=0)
+        return blobs, seq
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
+
+    # -- writing
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: the store is open read-only")
+
+    def add_articles(
+        self,
+        new: Sequence[NewArticle],
+        *,
+        events: Sequence[StoryEvent] = (),
+        moves: Mapping[str, str] | None = None,
+        skipped: Sequence[SkippedRecord] = (),
+        state: Mapping[str, bytes] | None = None,
+    ) -> list[int]:
+        """Write one ingest batch atomically; return the ``seq`` given to each new article.
+
+        1. insert the new articles with increasing ``seq``;
+        2. apply story moves (``{article id: story id}``, from merges and splits), copies following
+           their canonical article, and log the events;
+        3. refresh the summary row (and version) of every story touched, dropping emptied ones;
+        4. record skipped inputs;
+        5. save the ingest ``state`` blobs stamped with the last ``seq`` -- all in one transaction.
+        """
+        self._require_writable()
+        moves = dict(moves or {})
+        now = _now()
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                # 1. articles
+                seq = self.last_seq()
+                seqs: list[int] = []
+                touched: set[str] = set()
+                rows = []
+                for item in new:
+                    seq += 1
+                    seqs.append(seq)
+                    art = item.article
+                    touched.add(item.story_id)
+                    rows.append(
+                        (
+                            art.id,
+                            item.content_hash,
+                            art.source_path,
+                            art.record,
+                            art.outlet,
+                            art.outlet_source,
+                            art.title,
+                            art.published,
+                            art.url,
+                            art.author,
+                            art.text,
+                            json.dumps(
+                                [{"text": r.text, "reason": r.reason, "line": r.line} for r in art.removed]
+                            ),
+                            item.copy_of,
+                            item.story_id,
+                            now,
+                            seq,
+                        )
+                    )
+                conn.executemany(
+                    "INSERT INTO articles (id, content_hash, source_path, record, outlet, outlet_source, title, "
+                    "published, url, author, text, removed, copy_of, story_id, ingested_at, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                # 2. moves and events
+                if moves:
+                    for aid, sid in moves.items():
+                        old = conn.execute("SELECT story_id FROM articles WHERE id = ?", (aid,)).fetchone()
+                        if old is None or old[0] == sid:
+                            continue
+                        touched.update((str(old[0]), sid))
+                        conn.execute(
+                            "UPDATE articles SET story_id = ? WHERE id = ? OR copy_of = ?", (sid, aid, aid)
+                        )
+                for event in events:
+                    touched.add(event.story_id)
+                    touched.update(event.others)
+                    conn.execute(
+                        "INSERT INTO story_events (kind, story_id, others, doc_id, seq, at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (event.kind, event.story_id, json.dumps(list(event.others)), event.doc_id, seq, now),
+                    )
+                # 3. story rows
+                for sid in sorted(touched):
+                    _refresh_story_row(conn, sid, seq=seq)
+                # 4. skipped
+                conn.executemany(
+                    "INSERT INTO skipped (source, record, reason, message, at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(source, record, reason) DO UPDATE SET message = excluded.message, at = excluded.at",
+                    [(s.source, s.record, s.reason, s.message, now) for s in skipped],
+                )
+                # 5. state
+                if state is not None:
+                    conn.executemany(
+                        "INSERT INTO ingest_state (key, value, seq) VALUES (?, ?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq",
+                        [(k, v, seq) for k, v in state.items()],
+                    )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: cannot write an ingest batch: {exc}") from exc
+        return seqs
+
+    def start_run(self, paths: Sequence[str]) -> int:
+        """Log the start of an ingest run; return its id."""
+        self._require_writable()
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO ingest_runs (started_at, paths) VALUES (?, ?)", (_now(), json.dumps(list(paths)))
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, *, status: str, summary: Mapping[str, object]) -> None:
+        self._require_writable()
+        with self._lock:
+            self._conn.execute(
+                "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (_now(), status, json.dumps(summary, default=str), run_id),
+            )
+
+    # -- reports
+
+    def _parallax_instance(self) -> Parallax:
+        if self._parallax is None:
+            from parallax.pipeline import Parallax
+
+            self._parallax = Parallax()
+        return self._parallax
+
+    def cached_report(self, story_id: str) -> StoryReport | None:
+        """The cached report of a story when it is current (same story version and schema), else ``None``."""
+        from parallax.report import SCHEMA_VERSION as REPORT_SCHEMA
+        from parallax.report import StoryReport
+
+        story = self.get_story(story_id)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT json FROM reports WHERE story_id = ? AND story_version = ? AND schema_version = ?",
+                (story_id, story.version, REPORT_SCHEMA),
+            ).fetchone()
+        return None if row is None else StoryReport.model_validate_json(row[0])
+
+    def get_report(
+        self, story_id: str, *, parallax: Parallax | None = None, max_articles: int = 12
+    ) -> StoryReport:
+        """The :class:`StoryReport` of a story, from the cache when current, else computed and cached.
+
+        Only independent coverage is analysed (copies are listed in ``report.copies``, they do not
+        count as more outlets agreeing). Very large stories are analysed over at most
+        ``max_articles`` articles, one per outlet first, so a report stays interactive.
+        """
+        from parallax.report import SCHEMA_VERSION as REPORT_SCHEMA
+        from parallax.report import CopyGroup
+
+        cached = self.cached_report(story_id)
+        if cached is not None:
+            return cached
+        story = self.get_story(story_id)
+        stored = self.story_stored(story_id)
+        independent = [s.article for s in stored if s.copy_of is None]
+        chosen = _pick_articles(independent, max_articles=max_articles)
+        engine = parallax or self._parallax_instance()
+        report = engine.compare_articles(chosen, story_id=story_id)
+        chosen_ids = {a.id for a in chosen}
+        groups: dict[str, list[str]] = {}
+        for s in stored:
+            if s.copy_of is not None and s.copy_of in chosen_ids:
+                groups.setdefault(s.copy_of, []).append(s.article.id)
+        report.copies = [CopyGroup(article=a, copies=c) for a, c in groups.items()]
+        if not self.readonly:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT INTO reports (story_id, story_version, schema_version, json, computed_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(story_id) DO UPDATE SET story_version = "
+                    "excluded.story_version, schema_version = excluded.schema_version, json = excluded.json, "
+                    "computed_at = excluded.computed_at",
+                    (story_id, story.version, REPORT_SCHEMA, report.to_json(indent=None), _now()),
+                )
+        return report
+
+    def story_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT id FROM stories ORDER BY created_seq")]
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Run a read query (for export and tests); returns all rows."""
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def iter_query(
+        self, sql: str, params: Sequence[object] = (), *, chunk: int = 5000
+    ) -> Iterator[list[tuple[object, ...]]]:
+        """Run a read query and yield its rows in chunks (for streaming export)."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            while True:
+                rows = cur.fetchmany(chunk)
+                if not rows:
+                    return
+                yield [tuple(r) for r in rows]
+
+
+def _pick_articles(articles: Sequence[Article], *, max_articles: int) -> list[Article]:
+    """At most ``max_articles``: first one per outlet (ingest order), then the rest in order."""
+    if len(articles) <= max_articles:
+        return list(articles)
+    seen: set[str] = set()
+    first: list[Article] = []
+    rest: list[Article] = []
+    for art in articles:
+        (rest if art.outlet in seen else first).append(art)
+        seen.add(art.outlet)
+    return (first + rest)[:max_articles]

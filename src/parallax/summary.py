@@ -1,0 +1,233 @@
+"""Stage 9: an extractive, neutral summary of the story, every sentence cited.
+
+The summary only reuses sentences the outlets wrote (so each ``fact`` entry appears verbatim in a
+cited article) and states disagreements as ``dispute`` entries built from the conflicts stage.
+Neutrality comes from *which wording* is picked for a fact: among the mentions of a fact, the
+one with the fewest loaded spans and entity labels (from the framing stage) wins, with a small
+built-in penalty for quotation-only and very long sentences and for people introduced with long
+premodifier chains ("Left-wing Hollywood activist X"), which also guards while framing is empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from parallax.align import quoted_words
+from parallax.records import (
+    AnalyzedArticle,
+    Conflict,
+    Fact,
+    Framing,
+    Mention,
+    SummaryEntry,
+)
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[\w']+")
+
+#: Parts of speech that end a person's noun phrase when walking left from the name.
+_STOP_POS = frozenset({"VERB", "AUX", "ADP", "DET", "PRON", "PART", "NUM", "SCONJ"})
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One mention of a fact with how loaded it is."""
+
+    mention: Mention
+    loaded: bool  # carries a loaded span, a framing label or a long premodifier chain
+    has_premodifier: bool
+    penalty: float
+
+
+def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window: int = 8) -> int:
+    """The longest run of descriptive premodifiers before a PERSON name inside ``[start, end)``.
+
+    Walks left from the name over the words of its noun phrase (stopping at a verb, determiner,
+    pronoun, preposition, number or clause punctuation) and counts the common nouns and
+    adjectives: "Left-wing Hollywood activist Alyssa Milano" gives 3 ("Left", "wing",
+    "activist"); titles ("Vice President", "Rep.") are proper nouns and do not count. The walk
+    is over tokens rather than the parse tree because the parser often splits such chains.
+    """
+    doc = analyzed.doc
+    best = 0
+    for ent in doc.ents:
+        if ent.label_ != "PERSON" or ent.start_char < start or ent.end_char > end:
+            continue
+        count = 0
+        i = ent.start - 1
+        while i >= 0 and ent.start - i <= window and doc[i].idx >= start:
+            tok = doc[i]
+            if tok.pos_ in _STOP_POS or tok.text in {",", ";", ":", ".", "(", ")"}:
+                break
+            if tok.pos_ in {"ADJ", "NOUN"}:
+                count += 1
+            i -= 1
+        best = max(best, count)
+    return best
+
+
+def _inside(span_start: int, span_end: int, m: Mention) -> bool:
+    return span_start >= m.start and span_end <= m.end
+
+
+def assess(
+    mention: Mention,
+    analyzed: AnalyzedArticle,
+    framing: Framing,
+    *,
+    long_words: int = 40,
+    chain_limit: int = 2,
+) -> Wording:
+    """How loaded ``mention`` is: framing spans and labels inside it plus built-in penalties."""
+    loaded_spans = sum(
+        1 for s in framing.loaded if s.article == mention.article and _inside(s.start, s.end, mention)
+    )
+    labels = [lb for lb in framing.labels if lb.article == mention.article and _inside(lb.start, lb.end, mention)]
+    has_premod = any(lb.kind == "premodifier" for lb in labels)
+    chain = premodifier_chain(analyzed, mention.start, mention.end)
+    words = len(_WORD.findall(mention.text))
+    _, qfrac = quoted_words(mention.text)
+    penalty = float(loaded_spans) + float(len(labels)) + (2.0 if has_premod else 0.0)
+    penalty += 1.5 * max(0, chain - chain_limit + 1)
+    penalty += 0.5 if qfrac >= 0.6 else 0.0
+    penalty += 0.02 * max(0, words - long_words)
+    loaded = bool(loaded_spans or labels or chain >= chain_limit)
+    return Wording(mention=mention, loaded=loaded, has_premodifier=has_premod or chain >= chain_limit, penalty=penalty)
+
+
+def choose_wording(wordings: Sequence[Wording]) -> Wording | None:
+    """The least loaded wording; ``None`` when every wording is loaded.
+
+    A wording with a premodifier label is never chosen while an alternative without one exists.
+    """
+    clean = [w for w in wordings if not w.loaded]
+    if not clean:
+        return None
+    pool = [w for w in clean if not w.has_premodifier] or clean
+    return min(pool, key=lambda w: (w.penalty, len(w.mention.text), w.mention.article, w.mention.start))
+
+
+def _content(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if len(w) > 3}
+
+
+def _similar(a: str, b: str, *, limit: float) -> bool:
+    ca, cb = _content(a), _content(b)
+    if not ca or not cb:
+        return False
+    return len(ca & cb) / min(len(ca), len(cb)) >= limit
+
+
+def rank_facts(facts: Sequence[Fact], analyzed: Sequence[AnalyzedArticle]) -> list[Fact]:
+    """Facts by importance: more articles, earlier in the articles, stronger agreement, salient entities.
+
+    importance = 0.45 * (1 - mean relative position of the mentions)
+               + 0.35 * fact score
+               + 0.20 * entity salience (share of the story's most frequent entities it names)
+    and facts carried by more articles always rank first.
+    """
+    by_id = {a.id: a for a in analyzed}
+    ent_counts: Counter[str] = Counter()
+    for art in analyzed:
+        ent_counts.update({e.text.lower() for e in art.doc.ents if e.label_ in {"PERSON", "ORG", "GPE", "NORP"}})
+    top = {e for e, c in ent_counts.most_common(8) if c > 1}
+
+    def importance(f: Fact) -> float:
+        positions = []
+        names: set[str] = set()
+        for m in f.mentions:
+            length = max(len(by_id[m.article].article.text), 1) if m.article in by_id else 1
+            positions.append(m.start / length)
+            names |= {w for w in top if w in m.text.lower()}
+        pos = sum(positions) / len(positions) if positions else 1.0
+        salience = len(names) / len(top) if top else 0.0
+        return 0.45 * (1 - pos) + 0.35 * f.score + 0.20 * salience
+
+    return sorted(facts, key=lambda f: (-len(f.articles), -importance(f), f.id))
+
+
+def dispute_text(conflict: Conflict, analyzed: Sequence[AnalyzedArticle]) -> str:
+    """``Outlets disagree on <about>: <value> (<outlets>); <value> (<outlets>).``"""
+    outlets = {a.id: (a.article.outlet.strip() or a.id) for a in analyzed}
+    parts = []
+    for value in conflict.values:
+        names = list(dict.fromkeys(outlets.get(a, a) for a in value.articles))
+        parts.append(f"{value.value} ({', '.join(names)})")
+    return f"Outlets disagree on {conflict.about}: {'; '.join(parts)}."
+
+
+def summarize(
+    analyzed: Sequence[AnalyzedArticle],
+    facts: Sequence[Fact],
+    conflicts: Sequence[Conflict],
+    *,
+    sentences: int = 5,
+    framing: Framing | None = None,
+    redundancy: float = 0.6,
+    fill_unique: bool = True,
+) -> list[SummaryEntry]:
+    """The summary entries, at most ``sentences`` of them.
+
+    1. rank consensus and partial facts (:func:`rank_facts`), then, when ``fill_unique`` is set,
+       unique facts (used only to fill room the shared facts leave, e.g. for short articles);
+    2. for each fact pick the least loaded wording (:func:`choose_wording`), dropping facts
+       with no clean wording and facts too similar to one already chosen;
+    3. one dispute entry per conflict, most confident first;
+    4. assemble: consensus facts, then disputes, then partial facts, cut at ``sentences``; the
+       consensus facts leave room for up to a third of the summary in disputes. Unique facts
+       come last and only fill room left over, so a summary is not empty for want of overlap.
+    """
+    framing = framing or Framing()
+    by_id = {a.id: a for a in analyzed}
+    order = {a.id: i for i, a in enumerate(analyzed)}
+    # 1. ranking
+    ranked = rank_facts([f for f in facts if f.status in {"consensus", "partial"}], analyzed)
+    if fill_unique:
+        ranked += rank_facts([f for f in facts if f.status == "unique"], analyzed)
+    # 2. wording
+    chosen: dict[str, list[SummaryEntry]] = {"consensus": [], "partial": [], "unique": []}
+    texts: list[str] = []
+    for fact in ranked:
+        if len(chosen[fact.status]) >= sentences:
+            continue
+        wordings = [assess(m, by_id[m.article], framing) for m in fact.mentions if m.article in by_id]
+        pick = choose_wording(wordings)
+        if pick is None:
+            log.debug("fact %s dropped: every wording is loaded", fact.id)
+            continue
+        if any(_similar(pick.mention.text, t, limit=redundancy) for t in texts):
+            continue
+        texts.append(pick.mention.text)
+        chosen[fact.status].append(
+            SummaryEntry(
+                text=pick.mention.text,
+                kind="fact",
+                articles=tuple(sorted(set(fact.articles), key=lambda a: order.get(a, len(order)))),
+                facts=(fact.id,),
+                evidence=tuple(fact.mentions),
+            )
+        )
+    # 3. disputes
+    disputes = [
+        SummaryEntry(
+            text=dispute_text(c, analyzed),
+            kind="dispute",
+            articles=tuple(
+                sorted({a for v in c.values for a in v.articles}, key=lambda a: order.get(a, len(order)))
+            ),
+            conflicts=(c.id,),
+            evidence=tuple(m for v in c.values for m in v.evidence),
+        )
+        for c in sorted(conflicts, key=lambda c: (-c.confidence, c.id))
+    ]
+    # 4. assemble, keeping room for the most confident disputes (a third of the summary at most)
+    room = min(len(disputes), max(1, sentences // 3)) if sentences > 1 else 0
+    consensus = chosen["consensus"][: max(sentences - room, 0)]
+    out = consensus + disputes + chosen["partial"]
+    out += chosen["unique"]
+    return out[:sentences]

@@ -1,0 +1,455 @@
+"""Typed, normalised values in a parsed article: dates, numbers with units, money, percentages,
+counts in words and places, each with the word it attaches to.
+
+A :class:`Value` carries a tolerance band (``low``..``high``) so that comparisons follow rules a
+careful editor accepts: "about 5,000" covers 5,012, "more than 100" covers 150, "1.5 million"
+covers 1,520,000, "12 percent" covers 12.4 percent; units are converted to a base unit (metres,
+kilograms, days) before comparing, and different currencies are never compared.
+
+The *head* of a value is the noun (or verb) it quantifies or dates, found in the dependency
+parse: "a 2009 fundraiser" -> ``fundraiser``, "two women" -> ``woman``, "a rally in early
+November 2014" -> ``rally``. Two values are about the same thing only when their kinds, units and
+heads agree; :mod:`parallax.conflicts` adds the event context.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from parallax.dates import Timex, dates_agree, find_timexes
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from spacy.tokens import Doc, Span, Token
+
+ValueKind = Literal["date", "number", "money", "percent", "count", "place"]
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One checkable value: ``text == doc.text[start:end]``.
+
+    ``normalized`` is the canonical form shown to users ("2009-10", "5000", "USD 5000000",
+    "12%", "Nevada"); ``amount``/``low``/``high`` are set for numeric kinds, in ``unit``
+    (a base unit, a currency code, ``%``, or the counted noun's lemma). ``head`` is the lemma of
+    the word the value attaches to and ``head_index`` that token's index in the Doc.
+    ``certainty`` is 1.0 for an exact value, lower for approximations and vague dates.
+    """
+
+    kind: ValueKind
+    text: str
+    start: int
+    end: int
+    normalized: str
+    amount: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    head: str | None = None
+    head_index: int | None = None
+    head_pos: str | None = None
+    certainty: float = 1.0
+
+
+# --- vocabulary ---------------------------------------------------------------------------------
+
+WORD_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12, "hundred": 100,
+}  # fmt: skip
+SCALES = {
+    "hundred": 1e2,
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "trillion": 1e12,
+    "k": 1e3,
+    "m": 1e6,
+    "bn": 1e9,
+}
+CURRENCY_SYMBOLS = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "us$": "USD"}
+CURRENCY_WORDS = {"dollar": "USD", "euro": "EUR", "yen": "JPY", "yuan": "CNY", "rupee": "INR", "peso": "MXN"}
+#: unit lemma -> (dimension base unit, factor to the base unit)
+UNITS: dict[str, tuple[str, float]] = {
+    "kilometer": ("m", 1000.0), "kilometre": ("m", 1000.0), "km": ("m", 1000.0), "mile": ("m", 1609.344),
+    "meter": ("m", 1.0), "metre": ("m", 1.0), "foot": ("m", 0.3048), "feet": ("m", 0.3048),
+    "yard": ("m", 0.9144), "inch": ("m", 0.0254), "centimeter": ("m", 0.01), "cm": ("m", 0.01),
+    "kilogram": ("kg", 1.0), "kg": ("kg", 1.0), "gram": ("kg", 0.001), "pound": ("kg", 0.45359237),
+    "lb": ("kg", 0.45359237), "ton": ("kg", 907.18474), "tonne": ("kg", 1000.0),
+    "acre": ("m2", 4046.8564), "hectare": ("m2", 10000.0),
+    "gallon": ("l", 3.785411784), "liter": ("l", 1.0), "litre": ("l", 1.0), "barrel": ("l", 158.987),
+    "second": ("s", 1.0), "minute": ("s", 60.0), "hour": ("s", 3600.0),
+    "day": ("day", 1.0), "week": ("day", 7.0), "month": ("day", 30.4375), "year": ("day", 365.25),
+    "decade": ("day", 3652.5),
+}  # fmt: skip
+DURATION_CODES = {"Y": 365.25, "M": 30.4375, "W": 7.0, "D": 1.0, "DE": 3652.5}
+#: modifier -> (low factor, high factor, certainty)
+APPROXIMATORS: dict[str, tuple[float, float, float]] = {
+    "about": (0.9, 1.1, 0.7), "around": (0.9, 1.1, 0.7), "roughly": (0.9, 1.1, 0.7),
+    "approximately": (0.9, 1.1, 0.7), "some": (0.9, 1.1, 0.7), "nearly": (0.85, 1.0, 0.7),
+    "almost": (0.85, 1.0, 0.7), "close to": (0.85, 1.05, 0.7), "estimated": (0.85, 1.15, 0.7),
+    "more than": (1.0, math.inf, 0.6), "over": (1.0, math.inf, 0.6), "at least": (1.0, math.inf, 0.6),
+    "upwards of": (1.0, math.inf, 0.6), "fewer than": (0.0, 1.0, 0.6), "less than": (0.0, 1.0, 0.6),
+    "under": (0.0, 1.0, 0.6), "up to": (0.0, 1.0, 0.6), "as many as": (0.0, 1.0, 0.6),
+}  # fmt: skip
+PLACE_LABELS = {"GPE", "LOC", "FAC"}
+_NUMERIC = re.compile(r"^[$£€¥]?\d[\d,]*(?:\.\d+)?[kmKM]?$|^\.\d+$")
+
+
+# --- parsing helpers ----------------------------------------------------------------------------
+
+
+def parse_number(words: Sequence[str]) -> float | None:
+    """The value of a number phrase ("5,012", "1.5 million", "twenty five", "a dozen")."""
+    total = 0.0
+    current: float | None = None
+    for raw in words:
+        word = raw.lower().strip(",").lstrip("$£€¥")
+        if not word or word in ("a", "an", "-", "and"):
+            continue
+        scale = SCALES.get(word)
+        if scale is not None and current is not None:
+            if scale == 100:
+                current *= scale
+            else:
+                total += current * scale
+                current = None
+            continue
+        if word in WORD_NUMBERS:
+            n = float(WORD_NUMBERS[word])
+        else:
+            suffix = 1.0
+            if word[-1:] in ("k", "m") and word[:-1].replace(".", "").isdigit():
+                suffix, word = SCALES[word[-1]], word[:-1]
+            try:
+                n = float(word.replace(",", "")) * suffix
+            except ValueError:
+                return None
+        if n == 100 and current is not None:
+            current *= 100
+        else:
+            current = (current or 0.0) + n
+    if current is not None:
+        total += current
+    return total if (current is not None or total) else None
+
+
+def rounding_half_width(text: str, amount: float) -> float:
+    """Half the precision a written number implies: "1.5 million" -> 50,000; "5,012" -> 0."""
+    digits = re.sub(r"[^\d.]", "", text)
+    scaled = any(w in text.lower() for w in ("thousand", "million", "billion", "trillion"))
+    if scaled and digits:
+        decimals = len(digits.split(".")[1]) if "." in digits else 0
+        written = float(digits) if digits.replace(".", "", 1).isdigit() else 0.0
+        scale = amount / written if written else 1.0
+        return float(0.5 * 10 ** (-decimals) * scale)
+    if "." in digits and digits.replace(".", "", 1).isdigit():
+        return float(0.5 * 10 ** (-len(digits.split(".")[1])))
+    if digits.isdigit() and len(digits) >= 3 and digits.endswith("00"):
+        return 0.01 * amount
+    return 0.0
+
+
+def _span_root(doc: Doc, start: int, end: int) -> Token | None:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or len(span) == 0:
+        return None
+    return span.root
+
+
+def attachment(root: Token, span_tokens: set[int]) -> Token | None:
+    """The noun or verb a value phrase attaches to, climbing through prepositions.
+
+    "a 2009 fundraiser" -> fundraiser; "a rally in November 2014" -> rally; "two women" -> women.
+    """
+    tok = root
+    for _ in range(4):
+        head = tok.head
+        if head.i == tok.i or head.i in span_tokens:
+            return None
+        if head.pos_ == "ADP" or head.dep_ == "prep":
+            tok = head
+            continue
+        if head.pos_ in ("NOUN", "PROPN", "VERB", "AUX"):
+            return head
+        tok = head
+    return None
+
+
+def _sentence_starts(doc: Doc) -> list[int]:
+    return [s.start_char for s in doc.sents]
+
+
+# --- extraction ---------------------------------------------------------------------------------
+
+
+def extract_values(
+    doc: Doc,
+    *,
+    anchor: dt.date | None = None,
+    timexes: Sequence[Timex] | None = None,
+) -> list[Value]:
+    """Every checkable value in ``doc``, in text order.
+
+    1. Dates: resolved calendar timexes (years, months, days; not durations or vague references),
+       and durations as numbers in days.
+    2. Number phrases outside timexes: a run of number tokens with scale words, its currency,
+       percent sign or unit, and an approximation word before it.
+    3. Places: GPE/LOC/FAC entities.
+    Each value gets the head it attaches to (see :func:`attachment`).
+    """
+    found = list(timexes) if timexes is not None else find_timexes(doc, anchor=anchor)
+    out: list[Value] = []
+    covered = [(t.start, t.end) for t in found]
+
+    # 1. dates and durations
+    for t in found:
+        root = _span_root(doc, t.start, t.end)
+        if root is None:
+            continue
+        tokens = set(range(root.i, root.i + 1)) | {
+            tok.i for tok in doc.char_span(t.start, t.end, alignment_mode="expand") or ()
+        }
+        head = attachment(root, tokens)
+        common = {
+            "text": t.text,
+            "start": t.start,
+            "end": t.end,
+            "head": head.lemma_.lower() if head is not None else None,
+            "head_index": head.i if head is not None else None,
+            "head_pos": head.pos_ if head is not None else None,
+        }
+        if t.kind == "DATE" and t.resolved and t.value and t.granularity in (
+            "decade", "year", "season", "quarter", "month", "week", "day",
+        ):  # fmt: skip
+            out.append(Value(kind="date", normalized=t.value, certainty=1.0, **common))  # type: ignore[arg-type]
+        elif t.kind == "DURATION" and t.value:
+            m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
+            if m:
+                days = float(m[1]) * DURATION_CODES[m[2]]
+                out.append(
+                    Value(
+                        kind="number",
+                        normalized=f"{m[1]} {dict(Y='years', M='months', W='weeks', D='days', DE='decades')[m[2]]}",
+                        amount=days,
+                        low=days,
+                        high=days,
+                        unit="day",
+                        **common,  # type: ignore[arg-type]
+                    )
+                )
+
+    # 2. number phrases
+    out.extend(_numbers(doc, covered))
+
+    # 3. places
+    for ent in doc.ents:
+        if ent.label_ not in PLACE_LABELS:
+            continue
+        tokens = {t.i for t in ent}
+        head = attachment(ent.root, tokens)
+        out.append(
+            Value(
+                kind="place",
+                text=ent.text,
+                start=ent.start_char,
+                end=ent.end_char,
+                normalized=ent.text.removeprefix("the ").strip(),
+                head=head.lemma_.lower() if head is not None else None,
+                head_index=head.i if head is not None else None,
+                head_pos=head.pos_ if head is not None else None,
+                certainty=0.8,
+            )
+        )
+    out.sort(key=lambda v: (v.start, v.end))
+    return out
+
+
+def _is_number_token(tok: Token) -> bool:
+    low = tok.lower_
+    if low in SCALES and low not in ("k", "m", "bn"):
+        return True
+    if low in WORD_NUMBERS:
+        return True
+    return bool(_NUMERIC.match(tok.text)) and any(c.isdigit() for c in tok.text)
+
+
+def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
+    """Step 2 of :func:`extract_values`: number phrases, typed by what surrounds them."""
+    spans = list(covered)
+    out: list[Value] = []
+    i, n = 0, len(doc)
+    while i < n:
+        tok = doc[i]
+        if not _is_number_token(tok) or tok.lower_ in SCALES or tok.lower_ == "hundred":
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (
+            _is_number_token(doc[j])
+            or (doc[j].text == "-" and j + 1 < n and doc[j + 1].lower_ in WORD_NUMBERS)
+        ):
+            j += 1
+        phrase = doc[i:j]
+        i = j
+        start, end = phrase.start_char, phrase.end_char
+        if any(not (end <= s or start >= e) for s, e in spans):
+            continue
+        words = [t.text for t in phrase]
+        first = phrase[0]
+        # numbers glued to letters or part of identifiers ("Route 66", "No. 2") are not quantities
+        if first.i > 0 and doc[first.i - 1].lower_ in (
+            "no",
+            "no.",
+            "number",
+            "route",
+            "#",
+            "room",
+            "rep.",
+            "article",
+        ):
+            continue
+        if re.search(r"\d-\d|\d/\d|\d:\d", doc.text[start:end]):
+            continue
+        amount = parse_number(words)
+        if amount is None:
+            continue
+        is_word = all(not any(c.isdigit() for c in w) for w in words)
+        if is_word and amount == 1:
+            continue  # "one" is mostly a pronoun or a determiner ("one of the founders")
+        kind: ValueKind = "number"
+        unit: str | None = None
+        # currency before
+        before = doc[first.i - 1] if first.i > 0 else None
+        currency = CURRENCY_SYMBOLS.get(first.text[0]) if first.text[:1] in CURRENCY_SYMBOLS else None
+        if currency is None and before is not None and before.text.lower() in CURRENCY_SYMBOLS:
+            currency = CURRENCY_SYMBOLS[before.text.lower()]
+            start = before.idx
+        after = doc[j] if j < n else None
+        after_unit: Token | None = (
+            doc[j + 1] if after is not None and after.text == "-" and j + 1 < n else after
+        )
+        if currency is None and after is not None:
+            lemma = after.lemma_.lower()
+            if lemma in CURRENCY_WORDS:
+                currency = CURRENCY_WORDS[lemma]
+                end = after.idx + len(after.text)
+            elif lemma == "pound" and any(w.lower() in ("million", "billion") for w in words):
+                currency = "GBP"
+                end = after.idx + len(after.text)
+        if currency is not None:
+            kind, unit = "money", currency
+        elif after is not None and (after.text == "%" or after.lower_ in ("percent", "pct")):
+            kind, unit, end = "percent", "%", after.idx + len(after.text)
+        elif after is not None and after.lower_ == "per" and j + 1 < n and doc[j + 1].lower_ == "cent":
+            kind, unit, end = "percent", "%", doc[j + 1].idx + len(doc[j + 1].text)
+        elif after_unit is not None and after_unit.lemma_.lower() in UNITS:
+            base, factor = UNITS[after_unit.lemma_.lower()]
+            amount *= factor
+            unit, end = base, after_unit.idx + len(after_unit.text)
+        # approximations ("about 5,000", "more than 100")
+        low_f, high_f, certainty = 1.0, 1.0, 1.0
+        k = first.i
+        for width in (3, 2, 1):
+            if k - width < 0:
+                continue
+            cue = " ".join(t.lower_ for t in doc[k - width : k])
+            if cue in APPROXIMATORS:
+                low_f, high_f, certainty = APPROXIMATORS[cue]
+                start = doc[k - width].idx
+                break
+        half = rounding_half_width(
+            " ".join(words), amount if unit is None or kind != "number" else parse_number(words) or amount
+        )
+        if kind == "number" and unit is not None and unit in {u for u, _ in UNITS.values()}:
+            factor = amount / (parse_number(words) or 1.0)
+            half *= factor
+        if kind == "percent" and "." not in "".join(words):
+            half = max(half, 0.5)
+        low = amount * low_f - half if low_f != 0 else 0.0
+        high = amount * high_f + half if math.isfinite(high_f) else math.inf
+        root = phrase.root
+        full = doc.char_span(start, end, alignment_mode="expand") or phrase
+        head = attachment(full.root, {t.i for t in full})
+        if (
+            kind == "number"
+            and unit is None
+            and root.dep_ == "nummod"
+            and root.head.pos_ in ("NOUN", "PROPN")
+        ):
+            kind, unit = "count", root.head.lemma_.lower()
+        elif kind == "number" and unit is None and is_word:
+            continue  # a bare number word with nothing counted is not checkable
+        out.append(
+            Value(
+                kind=kind,
+                text=doc.text[start:end],
+                start=start,
+                end=end,
+                normalized=_format(kind, amount, unit),
+                amount=amount,
+                low=low,
+                high=high,
+                unit=unit,
+                head=head.lemma_.lower() if head is not None else None,
+                head_index=head.i if head is not None else None,
+                head_pos=head.pos_ if head is not None else None,
+                certainty=certainty,
+            )
+        )
+    return out
+
+
+def _format(kind: ValueKind, amount: float, unit: str | None) -> str:
+    number = f"{amount:.6g}" if not float(amount).is_integer() or abs(amount) >= 1e15 else str(int(amount))
+    if kind == "percent":
+        return f"{number}%"
+    if kind == "money":
+        return f"{unit} {number}"
+    if kind == "number" and unit:
+        return f"{number} {unit}"
+    return number
+
+
+# --- comparison ---------------------------------------------------------------------------------
+
+
+def comparable(a: Value, b: Value) -> bool:
+    """Whether two values measure the same kind of thing (same kind, same unit or currency)."""
+    if a.kind != b.kind:
+        return False
+    if a.kind == "date":
+        return dates_agree(a.normalized, b.normalized) is not None
+    if a.kind == "place":
+        return True
+    return a.unit == b.unit
+
+
+def values_agree(a: Value, b: Value) -> bool | None:
+    """Whether two comparable values can both be right; ``None`` when they are not comparable.
+
+    Dates agree when one contains the other ("2014" and "2014-11"); numbers when their tolerance
+    bands overlap; places when one name contains the other ("Greenwich, Connecticut" and
+    "Greenwich").
+    """
+    if not comparable(a, b):
+        return None
+    if a.kind == "date":
+        return dates_agree(a.normalized, b.normalized)
+    if a.kind == "place":
+        x, y = a.normalized.lower(), b.normalized.lower()
+        return x in y or y in x
+    assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
+    return a.low <= b.high + 1e-9 and b.low <= a.high + 1e-9
+
+
+def value_span(doc: Doc, value: Value) -> Span | None:
+    """The spaCy span of a value (for callers that need its tokens)."""
+    return doc.char_span(value.start, value.end, alignment_mode="expand")

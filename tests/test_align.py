@@ -1,0 +1,198 @@
+"""Tests of stage 4 (align): facts, statuses, ids, omissions, and the seed story acceptance."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parallax.align import align, quoted_words
+from parallax.embed import get_embedder
+from parallax.records import AnalyzedArticle
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+A = (
+    "The city council approved a new budget for public schools on Tuesday. "
+    "Mayor Jane Porter said the plan would hire two hundred teachers. "
+    "Local bakeries reported record sales of pumpkin pies this autumn."
+)
+B = (
+    "On Tuesday the city council approved the new public school budget. "
+    "Critics argued the spending was reckless and poorly planned. "
+    "Mayor Jane Porter said the plan would hire 200 teachers."
+)
+C = (
+    "The council approved a budget for the city's public schools on Tuesday. "
+    "Mayor Jane Porter said that the plan will hire two hundred new teachers. "
+    "A storm knocked down power lines across the northern suburbs."
+)
+
+
+@pytest.fixture(scope="module")
+def hashing():  # type: ignore[no-untyped-def]
+    return get_embedder("hashing")
+
+
+@pytest.fixture(scope="module")
+def three(nlp):  # type: ignore[no-untyped-def]
+    from parallax.nlp import analyze
+    from parallax.records import Article
+
+    arts = [Article(id=i, source_path=f"{i}.txt", text=t, outlet=i) for i, t in (("a", A), ("b", B), ("c", C))]
+    return analyze(arts, nlp=nlp)
+
+
+def partition(alignment) -> set[frozenset[tuple[str, int]]]:  # type: ignore[no-untyped-def]
+    return {frozenset((m.article, m.sentence) for m in f.mentions) for f in alignment.facts}
+
+
+def check_invariants(analyzed: list[AnalyzedArticle], alignment) -> None:  # type: ignore[no-untyped-def]
+    by_id = {a.id: a for a in analyzed}
+    seen = [(m.article, m.sentence) for f in alignment.facts for m in f.mentions]
+    expected = [(a.id, s.index) for a in analyzed for s in a.sentences]
+    assert sorted(seen) == sorted(expected)  # a partition covering every sentence
+    for n, fact in enumerate(alignment.facts, start=1):
+        assert fact.id == f"f{n}"
+        arts = [m.article for m in fact.mentions]
+        assert len(arts) == len(set(arts))  # one main mention per article
+        assert tuple(arts) == fact.articles
+        for m in fact.mentions:
+            assert by_id[m.article].article.text[m.start : m.end] == m.text
+        if len(arts) == 1:
+            assert fact.status == "unique" and fact.score == 1.0
+        elif len(arts) == len(analyzed):
+            assert fact.status == "consensus"
+        else:
+            assert fact.status == "partial"
+    ranks = [{"consensus": 0, "partial": 1, "unique": 2}[f.status] for f in alignment.facts]
+    assert ranks == sorted(ranks)
+    for art_id, missing in alignment.omissions:
+        assert set(missing) == {f.id for f in alignment.facts if art_id not in f.articles}
+
+
+def test_budget_story_aligns(three, hashing) -> None:  # type: ignore[no-untyped-def]
+    alignment = align(three, embedder=hashing)
+    check_invariants(three, alignment)
+    consensus = [f for f in alignment.facts if f.status == "consensus"]
+    assert {tuple(m.sentence for m in f.mentions) for f in consensus} == {(0, 0, 0), (1, 2, 1)}
+    uniques = {(f.mentions[0].article, f.mentions[0].sentence) for f in alignment.facts if f.status == "unique"}
+    assert uniques == {("a", 2), ("b", 1), ("c", 2)}
+    omitted = dict(alignment.omissions)
+    assert len(omitted["a"]) == 2  # b's critics and c's storm
+
+
+def test_single_article_is_all_unique(three, hashing) -> None:  # type: ignore[no-untyped-def]
+    alignment = align(three[:1], embedder=hashing)
+    assert [f.status for f in alignment.facts] == ["unique"] * len(three[0].sentences)
+    assert alignment.omissions == [("a", ())]
+
+
+def test_empty_story(hashing) -> None:  # type: ignore[no-untyped-def]
+    alignment = align([], embedder=hashing)
+    assert alignment.facts == [] and alignment.omissions == []
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        ("Yes indeed.", "Yes indeed."),  # two-word fragments
+        ("“Especially now.”", "“Especially now.”"),  # a lone short quotation fragment
+    ],
+)
+def test_fragments_never_align(make_analyzed, hashing, x: str, y: str) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(("a", f"The senate passed the farm bill today. {x}"), ("b", f"{y} Rain fell."))
+    alignment = align(analyzed, embedder=hashing)
+    fragment_facts = [f for f in alignment.facts if any(x.strip("“”.") in m.text for m in f.mentions)]
+    assert all(f.status == "unique" for f in fragment_facts)
+
+
+def test_quotation_aligns_despite_framing(make_analyzed, hashing) -> None:  # type: ignore[no-untyped-def]
+    quote = "“We will rebuild every bridge in this county before the winter comes,” "
+    analyzed = make_analyzed(
+        ("a", "Officials met on Friday. " + quote + "the governor promised."),
+        ("b", "Protesters gathered outside. " + quote + "the embattled governor boasted to reporters at a rally."),
+    )
+    alignment = align(analyzed, embedder=hashing)
+    shared = [f for f in alignment.facts if f.status == "consensus"]
+    assert any(all("rebuild every bridge" in m.text for m in f.mentions) for f in shared)
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "share"),
+    [("“a b c d”", 4, 1.0), ("He said “go now” today.", 2, 0.4), ("No quotes here.", 0, 0.0)],
+)
+def test_quoted_words(text: str, words: int, share: float) -> None:
+    found, frac = quoted_words(text)
+    assert len(found) == words
+    assert frac == pytest.approx(share)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations([0, 1, 2]))
+def test_alignment_is_symmetric(three, hashing, order: list[int]) -> None:  # type: ignore[no-untyped-def]
+    base = align(three, embedder=hashing)
+    permuted = [three[i] for i in order]
+    again = align(permuted, embedder=hashing)
+    check_invariants(permuted, again)
+    assert partition(again) == partition(base)
+
+
+_SENTS = [A, B, C, "The council met again. The mayor spoke to reporters about teachers and schools."]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.sampled_from(range(len(_SENTS))), min_size=2, max_size=4))
+def test_alignment_is_a_partition(make_analyzed, hashing, picks: list[int]) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(*[(f"x{i}", _SENTS[p]) for i, p in enumerate(picks)])
+    check_invariants(analyzed, align(analyzed, embedder=hashing))
+
+
+# --- acceptance over the seed story --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed(nlp):  # type: ignore[no-untyped-def]
+    from parallax.nlp import analyze
+    from parallax.records import Article
+
+    paths = sorted(EXAMPLES.glob("*.txt"))
+    arts = [Article(id=p.name[:3], source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.name[:3]) for p in paths]
+    analyzed = analyze(arts, nlp=nlp)
+    return analyzed, align(analyzed, embedder=get_embedder("minilm"))
+
+
+def test_seed_consensus(seed) -> None:  # type: ignore[no-untyped-def]
+    analyzed, alignment = seed
+    check_invariants(analyzed, alignment)
+    assert sum(f.status == "consensus" for f in alignment.facts) >= 3
+
+
+def _facts_with(alignment, article: str, needle: str):  # type: ignore[no-untyped-def]
+    return [f for f in alignment.facts if any(m.article == article and needle in m.text for m in f.mentions)]
+
+
+def test_seed_kavanaugh_unique_to_002(seed) -> None:  # type: ignore[no-untyped-def]
+    _, alignment = seed
+    facts = _facts_with(alignment, "002", "Kavanaugh")
+    assert facts
+    omitted_by_000 = set(dict(alignment.omissions)["000"])
+    for fact in facts:
+        assert fact.status == "unique" and fact.articles == ("002",)
+        assert fact.id in omitted_by_000
+
+
+def test_seed_twitter_unique_to_001(seed) -> None:  # type: ignore[no-untyped-def]
+    _, alignment = seed
+    (fact,) = _facts_with(alignment, "001", "Twitter users divided")
+    assert fact.status == "unique" and fact.articles == ("001",)
+
+
+def test_pairwise_scores_in_range(seed) -> None:  # type: ignore[no-untyped-def]
+    _, alignment = seed
+    for f in alignment.facts:
+        assert 0.0 <= f.score <= 1.0
+    assert list(itertools.chain.from_iterable(o for _, o in alignment.omissions))

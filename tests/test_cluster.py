@@ -1,0 +1,203 @@
+"""Features and incremental story clustering."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import shared_path
+
+from parallax.cluster import StoryClusterer, cluster_documents, order_for_clustering, story_id_for
+from parallax.errors import StoreError
+from parallax.features import ClusterDoc, entities, extract_features, publication_day, stem
+
+QUAKE_A = ClusterDoc(
+    "qa1",
+    "A magnitude 6.4 earthquake struck near Kardamyla on the island of Chios early on Sunday, "
+    "killing 14 people and destroying 230 homes, the Greek civil protection agency said. "
+    "Rescue teams searched collapsed buildings in Kardamyla through the night.",
+    title="Earthquake kills 14 on Chios",
+    published="2021-03-07",
+)
+QUAKE_A2 = ClusterDoc(
+    "qa2",
+    "Rescuers on Chios pulled survivors from the rubble in Kardamyla after Sunday's magnitude 6.4 "
+    "earthquake, which killed 14 people. The civil protection agency said 230 homes were destroyed "
+    "and aftershocks continued to shake the island.",
+    title="Chios earthquake: survivors pulled from rubble in Kardamyla",
+    published="2021-03-08",
+)
+QUAKE_B = ClusterDoc(
+    "qb1",
+    "A magnitude 7.1 earthquake hit the Peruvian province of Arequipa on Tuesday, killing three "
+    "people in the town of Chala and cutting power to 90,000 homes, Peru's emergency office said. "
+    "Landslides blocked the highway to Lima.",
+    title="Strong earthquake in southern Peru kills three",
+    published="2021-03-09",
+)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("protests", "protest"),
+        ("protested", "protest"),
+        ("protesting", "protest"),
+        ("stopped", "stop"),
+        ("cities", "city"),
+        ("bus", "bus"),
+        ("analysis", "analysis"),
+        ("earthquake", "earthquake"),
+    ],
+)
+def test_stem(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+def test_entities_skip_sentence_initial_function_words() -> None:
+    found = entities("The mayor met Angela Merkel in Berlin. However, Merkel left early. Police said so.")
+    assert found["angela merkel"] == 1 and found["merkel"] == 2 and found["berlin"] == 1
+    assert "the" not in found and "however" not in found and "police" not in found
+
+
+@pytest.mark.parametrize(
+    ("published", "day"),
+    [("1970-01-02", 1), ("2019-04-25T10:00:00Z", 18011), (None, None), ("", None), ("April 2019", None)],
+)
+def test_publication_day(published: str | None, day: int | None) -> None:
+    assert publication_day(published) == day
+
+
+def test_features_are_pure_normalised_and_small() -> None:
+    f = extract_features(QUAKE_A)
+    assert f == extract_features(QUAKE_A)
+    assert math.isclose(sum(w * w for _, w in f.terms), 1.0, rel_tol=1e-9)
+    assert [k for k, _ in f.terms] == sorted(k for k, _ in f.terms)
+    assert f.entities and f.title_terms and f.numbers and f.day == publication_day("2021-03-07")
+    assert extract_features(ClusterDoc("empty", "")).terms == ()
+
+
+def test_order_for_clustering_dates_first_then_undated_by_id() -> None:
+    docs = [
+        ClusterDoc("z", "x"),
+        ClusterDoc("b", "x", published="2020-01-02"),
+        ClusterDoc("a", "x", published="2020-01-02"),
+        ClusterDoc("c", "x", published="2019-12-31"),
+        ClusterDoc("y", "x", published="not a date"),
+    ]
+    assert [d.id for d in order_for_clustering(docs)] == ["c", "a", "b", "y", "z"]
+
+
+def test_same_topic_different_event_is_separated() -> None:
+    result = cluster_documents([QUAKE_A, QUAKE_A2, QUAKE_B])
+    assert result["qa1"] == result["qa2"] != result["qb1"]
+    assert result["qa1"] == story_id_for("qa1")
+
+
+def test_ecbplus_rehab_topic_is_split_by_event() -> None:
+    rows = [json.loads(line) for line in shared_path("clustering", "ecbplus-topics-1-35.jsonl").open()]
+    rows = [r for r in rows if r["gold_topic"] == "ecb-1"]  # two different celebrities entering rehab
+    docs = [ClusterDoc(r["id"], r["text"], title=r["title"]) for r in rows]
+    pred = cluster_documents(docs)
+    majority = {}
+    for event in {r["gold_story"] for r in rows}:
+        majority[event] = Counter(pred[r["id"]] for r in rows if r["gold_story"] == event).most_common(1)[0]
+    (s1, n1), (s2, n2) = majority.values()
+    assert s1 != s2
+    assert n1 + n2 >= 0.8 * len(rows)
+
+
+def test_add_is_idempotent_and_copies_follow_their_canonical() -> None:
+    c = StoryClusterer()
+    a = c.add(extract_features(QUAKE_A))
+    assert a.created and c.add(extract_features(QUAKE_A)) == type(a)("qa1", a.story_id, False)
+    assert c.add_copy("qa1-copy", "qa1").story_id == a.story_id
+    assert c.assignments() == {"qa1": a.story_id, "qa1-copy": a.story_id}
+    assert [e.kind for e in c.events] == ["create"]
+    with pytest.raises(KeyError):
+        c.add_copy("x", "unknown")
+    with pytest.raises(StoreError):
+        StoryClusterer.from_bytes(b"garbage")
+
+
+def test_window_closes_old_stories() -> None:
+    later = ClusterDoc("qa9", QUAKE_A2.text, title=QUAKE_A2.title, published="2021-05-01")
+    result = cluster_documents([QUAKE_A, later], window_days=7)
+    assert result["qa1"] != result["qa9"]
+    assert cluster_documents([QUAKE_A, later], window_days=90)["qa9"] == result["qa1"]
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+NAMES = ["Alvarez", "Brandt", "Chen", "Dubois", "Okafor", "Larsen"]
+WORDS = [
+    "storm",
+    "vote",
+    "court",
+    "fire",
+    "strike",
+    "deal",
+    "match",
+    "flood",
+    "trial",
+    "election",
+    "river",
+    "bridge",
+]
+
+
+@st.composite
+def corpora(draw: st.DrawFn) -> list[ClusterDoc]:
+    n = draw(st.integers(min_value=1, max_value=14))
+    docs = []
+    for i in range(n):
+        names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3))
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=3, max_size=12))
+        day = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=28)))
+        text = " ".join(f"{w} {names[j % len(names)]} said." for j, w in enumerate(words))
+        docs.append(
+            ClusterDoc(
+                f"d{i:02d}",
+                text,
+                title=" ".join(words[:3]),
+                published=None if day is None else f"2020-02-{day:02d}",
+            )
+        )
+    return order_for_clustering(docs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(corpora(), st.sampled_from([None, 0.3]))
+def test_clustering_is_a_partition_with_stable_ids(docs: list[ClusterDoc], merge: float | None) -> None:
+    feats = [extract_features(d) for d in docs]
+    c = StoryClusterer(threshold=0.25, merge_threshold=merge)
+    c.add_many(feats)
+    full = c.assignments()
+    assert list(full) == [d.id for d in docs]  # every article in exactly one story
+    merged_away = {o for e in c.events if e.kind == "merge" for o in e.others}
+    created = {e.story_id for e in c.events if e.kind == "create"}
+    assert set(full.values()) == created - merged_away
+    # Ids given to a prefix survive later additions, except through a recorded merge.
+    half = StoryClusterer(threshold=0.25, merge_threshold=merge)
+    half.add_many(feats[: len(feats) // 2])
+    for doc_id, story in half.assignments().items():
+        now = full[doc_id]
+        assert now == story or story in merged_away
+
+
+@settings(max_examples=30, deadline=None)
+@given(corpora(), st.integers(min_value=0, max_value=14))
+def test_round_trip_continues_identically(docs: list[ClusterDoc], cut: int) -> None:
+    feats = [extract_features(d) for d in docs]
+    straight = StoryClusterer(threshold=0.25, merge_threshold=0.3)
+    straight.add_many(feats)
+    first = StoryClusterer(threshold=0.25, merge_threshold=0.3)
+    first.add_many(feats[:cut])
+    resumed = StoryClusterer.from_bytes(first.to_bytes())
+    resumed.add_many(feats[cut:])
+    assert resumed.assignments() == straight.assignments()
+    assert resumed.events == straight.events

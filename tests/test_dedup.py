@@ -1,0 +1,146 @@
+"""Near-duplicate detection: MinHash signatures and the copy index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parallax.dedup import NearDuplicateIndex, group_copies, jaccard, minhash_signature, shingles
+from parallax.errors import StoreError
+
+WIRE = (
+    "Heavy rain flooded the lower districts of the river town on Tuesday night, forcing about "
+    "two thousand residents to leave their homes as the water rose faster than forecast. "
+    "Emergency crews used boats to reach families trapped on the upper floors of houses near the "
+    "old bridge, and the regional council opened three school gyms as shelters. The weather "
+    "service said the river crested just after midnight at its highest level in forty years. "
+    "Officials warned that more rain was expected over the weekend and asked people not to drive "
+    "through flooded roads. The mayor said damage to the water treatment plant meant tap water "
+    "should be boiled until further notice, and that the main road to the coast would stay closed "
+    "while engineers checked the embankment for cracks. Farmers upstream reported that fields of "
+    "wheat and potatoes were under water and that several barns had collapsed."
+)
+OTHER = (
+    "The city council voted on Monday to extend the tram line to the airport, ending a decade of "
+    "debate over the cost of the project. Supporters said the line would cut travel times and "
+    "pollution, while opponents warned that the budget had doubled since the first estimate. "
+    "Construction is expected to start next spring and to last about four years."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One two three", {"one two three"}),
+        ("A, b. C! d? E f", {"a b c d e", "b c d e f"}),
+        ("", set()),
+    ],
+)
+def test_shingles_normalise_case_and_punctuation(text: str, expected: set[str]) -> None:
+    assert shingles(text, shingle=5) == expected
+
+
+def test_signature_is_pure_and_sized() -> None:
+    a = minhash_signature(WIRE)
+    assert a.dtype == np.uint64 and a.shape == (128,)
+    assert np.array_equal(a, minhash_signature(WIRE))
+    assert minhash_signature(WIRE, num_perm=64).shape == (64,)
+    assert jaccard(a, minhash_signature(WIRE.upper().replace(",", ""))) == 1.0
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "By Jane Roe, Associated Press Writer\n\n" + WIRE,  # byline added
+        "FLOODS FORCE THOUSANDS FROM HOMES\n" + WIRE + "\nCopyright 2024 The Associated Press.",
+        WIRE.replace("on Tuesday night", "late Tuesday").replace("Farmers upstream", "Upstream, farmers"),
+    ],
+    ids=["byline", "headline-and-credit", "light-edit"],
+)
+def test_syndicated_copy_is_found(copy: str) -> None:
+    index = NearDuplicateIndex()
+    assert index.insert("wire", minhash_signature(WIRE)) is None
+    assert index.insert("other", minhash_signature(OTHER)) is None
+    assert index.insert("copy", minhash_signature(copy)) == "wire"
+    assert index.canonical_of("copy") == "wire"
+    assert index.query(minhash_signature(copy)) == ["wire", "copy"]
+
+
+def test_different_article_and_rewrite_are_not_copies() -> None:
+    index = NearDuplicateIndex()
+    index.insert("wire", minhash_signature(WIRE))
+    half = " ".join(WIRE.split()[: len(WIRE.split()) // 2])  # a trimmed half shares too little
+    assert index.insert("other", minhash_signature(OTHER)) is None
+    assert index.insert("half", minhash_signature(half)) is None
+
+
+def test_remove_capacity_and_errors() -> None:
+    index = NearDuplicateIndex(capacity=2)
+    index.insert("a", minhash_signature(WIRE))
+    index.insert("b", minhash_signature(OTHER))
+    index.insert("c", minhash_signature("something else entirely, a third story about tennis"))
+    assert len(index) == 2 and "a" not in index  # the oldest was forgotten
+    assert index.insert("copy", minhash_signature(WIRE)) is None
+    index.remove("b")
+    index.remove("never-there")
+    assert "b" not in index
+    with pytest.raises(ValueError):
+        index.insert("bad", np.zeros(64, dtype=np.uint64))
+    with pytest.raises(StoreError):
+        NearDuplicateIndex.from_bytes(b"not an index")
+
+
+texts = st.lists(
+    st.lists(
+        st.sampled_from(
+            ["alpha", "beta", "gamma", "delta", "storm", "river", "court", "vote", "rain", "fire"]
+        ),
+        min_size=6,
+        max_size=30,
+    ).map(" ".join),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts, st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=12), st.randoms())
+def test_exact_copies_group_the_same_in_any_order(base: list[str], picks: list[int], rnd) -> None:  # type: ignore[no-untyped-def]
+    docs = [(f"d{i}", base[p % len(base)]) for i, p in enumerate(picks)]
+
+    def partition(order: list[tuple[str, str]]) -> set[frozenset[str]]:
+        index = NearDuplicateIndex(threshold=0.9)
+        for doc_id, text in order:
+            index.insert(doc_id, minhash_signature(text))
+        groups: dict[str, set[str]] = {}
+        for doc_id, _ in order:
+            groups.setdefault(index.canonical_of(doc_id), set()).add(doc_id)
+        return {frozenset(g) for g in groups.values()}
+
+    shuffled = list(docs)
+    rnd.shuffle(shuffled)
+    first = partition(docs)
+    assert first == partition(shuffled)
+    # Exact copies always share a group.
+    by_text: dict[str, set[str]] = {}
+    for doc_id, text in docs:
+        by_text.setdefault(text, set()).add(doc_id)
+    for ids in by_text.values():
+        assert any(ids <= group for group in first)
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts)
+def test_insert_is_idempotent_and_round_trips(base: list[str]) -> None:
+    index = NearDuplicateIndex()
+    sigs = [(f"d{i}", minhash_signature(t)) for i, t in enumerate(base + base)]
+    first = [index.insert(d, s) for d, s in sigs]
+    assert [index.insert(d, s) for d, s in sigs] == first
+    assert len(index) == len(sigs)
+    restored = NearDuplicateIndex.from_bytes(index.to_bytes())
+    assert [restored.canonical_of(d) for d, _ in sigs] == [index.canonical_of(d) for d, _ in sigs]
+    extra = minhash_signature(base[0])
+    assert restored.insert("new", extra) == index.insert("new", extra)
+    assert group_copies(sigs) == {d: c for (d, _), c in zip(sigs, first, strict=True) if c is not None}

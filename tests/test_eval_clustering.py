@@ -1,0 +1,93 @@
+"""``parallax eval clustering``: metrics, data loading, CLI and the quality gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.conftest import shared_path
+
+from parallax.errors import EvaluationError
+from parallax.evaluation.clustering import bcubed, command, evaluate, load_jsonl, score
+from parallax.evaluation.gate import check_floors, load_floors
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        (["a", "a", "b"], ["x", "x", "y"], (1.0, 1.0, 1.0)),
+        (["a", "a", "a"], ["x", "x", "y"], (5 / 9, 1.0, 2 * (5 / 9) / (5 / 9 + 1))),
+        (["a", "b", "c"], ["x", "x", "y"], (1.0, 2 / 3, 0.8)),
+        ([], [], (0.0, 0.0, 0.0)),
+    ],
+)
+def test_bcubed(pred: list[str], gold: list[str], expected: tuple[float, float, float]) -> None:
+    assert bcubed(pred, gold) == pytest.approx(expected)
+
+
+def test_score_requires_every_article() -> None:
+    assert score({"1": "a", "2": "a"}, {"1": "x", "2": "x"})["ari"] == 1.0
+    with pytest.raises(EvaluationError, match="not clustered"):
+        score({"1": "a"}, {"1": "x", "2": "x"})
+
+
+def test_load_jsonl_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"id": "1", "text": "t", "gold_story": "s"}\n{"id": "2", "text": "t"}\n', encoding="utf-8"
+    )
+    with pytest.raises(EvaluationError, match=r"bad\.jsonl:2"):
+        load_jsonl(path)
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_pools_files_and_reports_peer(tmp_path: Path) -> None:
+    quake = "A strong earthquake struck Chios on Sunday killing 14 people in Kardamyla, officials said."
+    vote = "The Dutch parliament voted on the new pension law on Tuesday after a long debate in The Hague."
+    a = _write(
+        tmp_path / "a.jsonl",
+        [
+            {"id": "1", "text": quake, "title": "Chios earthquake", "gold_story": "q"},
+            {"id": "2", "text": quake + " Rescue went on.", "title": "Quake on Chios", "gold_story": "q"},
+            {"id": "3", "text": vote, "title": "Pension vote", "gold_story": "v"},
+        ],
+    )
+    b = _write(
+        tmp_path / "b.jsonl",
+        [
+            {"id": "1", "text": vote, "title": "Pension law passes", "gold_story": "v"},
+            {"id": "2", "text": vote + " It passed.", "title": "Dutch pension vote", "gold_story": "v"},
+        ],
+    )
+    result = CliRunner().invoke(command, [str(a), str(b), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("bcubed_precision", "bcubed_recall", "bcubed_f1", "ari", "ami"):
+        assert 0.0 <= data[key] <= 1.0
+        assert key in data["peers"]["tfidf_agglomerative"]
+    assert data["articles"] == 5 and set(data["files"]) == {str(a), str(b)}
+    assert data["files"][str(a)]["bcubed_f1"] == 1.0
+    table = CliRunner().invoke(command, [str(a), "--format", "table"])
+    assert table.exit_code == 0 and "tfidf_agglomerative" in table.output
+
+
+def test_pooled_shared_sets_meet_the_floors() -> None:
+    directory = shared_path("clustering")
+    paths = sorted(directory.glob("*.jsonl"))
+    pooled = [item for p in paths for item in load_jsonl(p, prefix=f"{p.stem}/")]
+    assert len(pooled) == 952
+    result = evaluate(pooled)
+    peer = result["peers"]["tfidf_agglomerative"]
+    measured = {
+        "bcubed_f1": result["bcubed_f1"],
+        "ari": result["ari"],
+        "ami": result["ami"],
+        "bcubed_f1_margin_over_peer": result["bcubed_f1"] - peer["bcubed_f1"],
+    }
+    assert check_floors(measured, load_floors("clustering")) == []

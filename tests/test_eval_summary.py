@@ -1,0 +1,87 @@
+"""Tests of ``parallax eval summary``: parsing, LexRank, arousal, and the floors on a fixed subset.
+
+The gate runs the first 60 NeuS val stories with the hashing embedder to keep the suite fast; the
+full set (307 stories, MiniLM) is run by the CLI command recorded in ``baselines/summary.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import shared_path
+
+from parallax.errors import EvaluationError
+from parallax.evaluation.gate import check_floors, load_floors
+from parallax.evaluation.summary import arousal, command, evaluate_summary, lexrank, load_neus
+
+
+def write_neus(tmp: Path, source: str, target: str) -> Path:
+    (tmp / "val.source").write_text(source + "\n", encoding="utf-8")
+    (tmp / "val.target").write_text(target + "\n", encoding="utf-8")
+    return tmp
+
+
+def test_load_neus_fields(tmp_path: Path) -> None:
+    d = write_neus(
+        tmp_path,
+        "TITLE=> One. ARTICLE=> Lead one. [SEP] TITLE=> Two. ARTICLE=> Lead two.",
+        "TITLE=> Neutral. ARTICLE=> The neutral summary.",
+    )
+    (story,) = load_neus(d)
+    assert story.sources == (("One.", "Lead one."), ("Two.", "Lead two."))
+    assert story.target == "The neutral summary."
+
+
+def test_load_neus_mismatch(tmp_path: Path) -> None:
+    (tmp_path / "val.source").write_text("a\nb\n", encoding="utf-8")
+    (tmp_path / "val.target").write_text("a\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="val.source"):
+        load_neus(tmp_path)
+
+
+def test_missing_dir_is_a_clean_error(tmp_path: Path) -> None:
+    with pytest.raises(EvaluationError, match="not found"):
+        load_neus(tmp_path)
+
+
+def test_lexrank_prefers_central_sentence() -> None:
+    sents = [
+        "The storm hit the coast and flooded the town.",
+        "Officials said the storm flooded the coastal town overnight.",
+        "A local cat show was postponed.",
+        "The flooded town began cleaning up after the storm.",
+    ]
+    picked = lexrank(sents, 2)
+    assert 2 not in picked and len(picked) == 2
+    assert lexrank([], 3) == [] and lexrank(["the and of", "a an"], 1) == [0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("calm calm", (0.2, 2)), ("rage and calm", (1.1, 3)), ("", (0.0, 0))])
+def test_arousal(text: str, expected: tuple[float, int]) -> None:
+    total, words = arousal(text, {"calm": 0.1, "rage": 1.0})
+    assert total == pytest.approx(expected[0]) and words == expected[1]
+
+
+def test_floors_on_val_subset() -> None:
+    neus = shared_path("neus")
+    shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release")
+    result = evaluate_summary(neus, split="val", limit=60, embedder="hashing")
+    assert result["stories"] == 60
+    assert set(result["peers"]) == {"lead", "lexrank"}
+    assert check_floors(result, load_floors("summary")) == []
+
+
+def test_cli_table(tmp_path: Path) -> None:
+    shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release")
+    src = (
+        "TITLE=> Council passes school budget. ARTICLE=> The city council approved the school budget on Tuesday. "
+        "[SEP] TITLE=> School budget approved. ARTICLE=> On Tuesday the council approved a budget for schools."
+    )
+    d = write_neus(tmp_path, src, "TITLE=> Budget. ARTICLE=> The council approved the school budget on Tuesday.")
+    vad = shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release", "NRC-VAD-Lexicon.txt")
+    res = CliRunner().invoke(command, [str(d), "--embedder", "hashing", "--vad", str(vad), "--format", "table"])
+    assert res.exit_code == 0, res.output
+    assert "lexrank" in res.output and "1 stories" in res.output

@@ -1,0 +1,287 @@
+"""The SQLite store: migrations, round trips, story queries, atomic batches and the report cache."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parallax.errors import NotFoundError, StoreError
+from parallax.records import Article, RemovedLine
+from parallax.report import StoryInfo, StoryReport
+from parallax.store import SCHEMA_VERSION, NewArticle, SkippedRecord, Store, StoryEvent, migrate
+
+
+def art(aid: str, text: str | None = None, **kw: Any) -> Article:
+    kw.setdefault("outlet", "Outlet A")
+    return Article(id=aid, source_path=f"{aid}.txt", text=text or f"Text of article {aid}.", **kw)
+
+
+def new(a: Article, story: str, copy_of: str | None = None) -> NewArticle:
+    return NewArticle(article=a, content_hash=a.content_hash, story_id=story, copy_of=copy_of)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "p.db")
+
+
+def test_new_store_is_wal_with_current_schema(store: Store) -> None:
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.execute("PRAGMA journal_mode")[0][0] == "wal"
+    assert store.execute("PRAGMA foreign_keys")[0][0] == 1
+
+
+def test_v1_database_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=1) == 1
+    conn.execute(
+        "INSERT INTO articles (id, content_hash, source_path, outlet, outlet_source, title, published, text, "
+        "story_id, ingested_at, seq) VALUES ('a1', 'h1', 'a1.txt', 'Fox', 'input', 'Old title', '2015-03-02', "
+        "'Body.', 's-1', '2020-01-01', 1)"
+    )
+    conn.execute(
+        "INSERT INTO stories (id, title, created_seq, updated_seq) VALUES ('s-1', 'Old title', 1, 1)"
+    )
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.get_article("a1").title == "Old title"
+        story = store.get_story("s-1")
+        assert story.articles == ("a1",)
+        assert story.outlets == ("Fox",)
+        assert story.first_published == "2015-03-02"
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Store(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    conn.close()
+    with pytest.raises(StoreError, match="newer Parallax"):
+        Store(path)
+
+
+def test_readonly_needs_an_existing_store_and_refuses_writes(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="parallax ingest"):
+        Store(tmp_path / "missing.db", readonly=True)
+    Store(tmp_path / "p.db").close()
+    with Store(tmp_path / "p.db", readonly=True) as ro, pytest.raises(StoreError, match="read-only"):
+        ro.add_articles([new(art("a"), "s")])
+
+
+def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="bad.db"):
+        Store(bad)
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=200).filter(str.strip)
+_opt = st.none() | st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> Article:
+    return Article(
+        id=draw(st.text("abcdef0123456789-~", min_size=1, max_size=20)),
+        source_path=draw(st.text(min_size=1, max_size=30).filter(lambda s: "\x00" not in s)),
+        text=draw(_text),
+        outlet=draw(st.text(min_size=1, max_size=20)),
+        outlet_source=draw(st.sampled_from(["input", "html", "credit", "url", "filename"])),
+        title=draw(_opt),
+        published=draw(st.none() | st.dates().map(str)),
+        url=draw(_opt),
+        author=draw(_opt),
+        removed=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        RemovedLine,
+                        text=_text,
+                        reason=st.sampled_from(["ad", "nav"]),
+                        line=st.integers(1, 999),
+                    ),
+                    max_size=3,
+                )
+            )
+        ),  # fmt: skip
+        record=draw(st.none() | st.integers(0, 10**6)),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(a=articles())
+def test_article_round_trips(tmp_path: Path, a: Article) -> None:
+    with Store(tmp_path / f"rt-{abs(hash(a.id)) % 10**8}-{abs(hash(a.text)) % 10**8}.db") as store:
+        if a.id in store.existing_ids([a.id]) or store.known_hashes([a.content_hash]):
+            return
+        store.add_articles([new(a, "s-1")])
+        assert store.get_article(a.id) == a
+        assert store.story_articles("s-1")[-1] == a
+
+
+def _seed(store: Store) -> None:
+    store.add_articles(
+        [
+            new(
+                art(
+                    "a1",
+                    "Senate passes the budget.",
+                    title="Budget passes",
+                    outlet="NYT",
+                    published="2015-01-02",
+                ),
+                "s-1",
+            ),
+            new(art("a2", "The budget passed the Senate.", outlet="Fox", published="2015-01-03"), "s-1"),
+            new(
+                art("a3", "Storm hits the coast.", title="Storm", outlet="NYT", published="2014-05-01"), "s-2"
+            ),
+            new(
+                art("a4", "Senate passes the budget!", outlet="HuffPost", published="2015-01-04"), "s-1", "a1"
+            ),
+            new(art("a5", "Undated rumour.", outlet="Blog"), "s-3"),
+        ]
+    )
+
+
+def test_story_summary_orders_independent_coverage_first(store: Store) -> None:
+    _seed(store)
+    s = store.get_story("s-1")
+    assert s.articles == ("a1", "a2", "a4")
+    assert s.copies == 1
+    assert s.outlets == ("Fox", "HuffPost", "NYT")
+    assert (s.first_published, s.last_published) == ("2015-01-02", "2015-01-04")
+    assert s.title == "Budget passes"
+    assert s.to_json()["articles"] == ["a1", "a2", "a4"]
+    assert store.story_copies("s-1") == {"a1": ["a4"]}
+    assert [a.id for a in store.story_articles("s-1")] == ["a1", "a2", "a4"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, ["s-1", "s-2", "s-3"]),
+        ({"sort": "size"}, ["s-1", "s-2", "s-3"]),
+        ({"query": "storm"}, ["s-2"]),
+        ({"query": "budget"}, ["s-1"]),
+        ({"query": "100%"}, []),
+        ({"outlet": "NYT"}, ["s-1", "s-2"]),
+        ({"date_from": "2015-01-03"}, ["s-1"]),
+        ({"date_to": "2014-12-31"}, ["s-2"]),
+        ({"limit": 1, "offset": 1}, ["s-2"]),
+    ],
+)
+def test_list_stories_filters(store: Store, kwargs: dict[str, Any], expected: list[str]) -> None:
+    _seed(store)
+    page, total = store.list_stories(**kwargs)
+    assert [s.id for s in page] == expected
+    if "limit" not in kwargs:
+        assert total == len(expected)
+    else:
+        assert total == 3
+
+
+@pytest.mark.parametrize("call", ["get_article", "get_story", "story_articles", "get_report"])
+def test_unknown_ids_raise_not_found(store: Store, call: str) -> None:
+    with pytest.raises(NotFoundError, match="nope"):
+        getattr(store, call)("nope")
+
+
+def test_batch_is_atomic(store: Store) -> None:
+    _seed(store)
+    before = store.count_articles()
+    dup = art("zz", "Senate passes the budget.")  # same content hash as a1
+    with pytest.raises(StoreError, match="ingest batch"):
+        store.add_articles(
+            [new(art("b1", "Fresh text."), "s-9"), new(dup, "s-9")],
+            skipped=[SkippedRecord("f.jsonl", "3", "empty", "no text")],
+            state={"dedup": b"x"},
+        )
+    assert store.count_articles() == before
+    assert store.load_state() == ({}, 0)
+    assert store.skipped() == []
+    with pytest.raises(NotFoundError):
+        store.get_story("s-9")
+
+
+def test_moves_and_events_refresh_stories(store: Store) -> None:
+    _seed(store)
+    v = store.get_story("s-1").version
+    store.add_articles(
+        [new(art("a6", "Budget follow-up."), "s-1")],
+        moves={"a3": "s-1"},
+        events=[StoryEvent("merge", "s-1", ("s-2",), "a6")],
+        state={"clusterer": b"state"},
+    )
+    with pytest.raises(NotFoundError):
+        store.get_story("s-2")
+    s1 = store.get_story("s-1")
+    assert set(s1.articles) == {"a1", "a2", "a3", "a4", "a6"}
+    assert s1.version > v
+    assert store.story_events("s-2") == [StoryEvent("merge", "s-1", ("s-2",), "a6")]
+    blobs, seq = store.load_state()
+    assert blobs == {"clusterer": b"state"} and seq == store.last_seq() == 6
+
+
+def test_copies_follow_their_canonical_when_moved(store: Store) -> None:
+    _seed(store)
+    store.add_articles([], moves={"a1": "s-7"})
+    assert store.get_stored("a4").story_id == "s-7"
+    assert store.get_story("s-7").articles == ("a1", "a4")
+
+
+def test_skipped_records_are_kept_once(store: Store) -> None:
+    rec = SkippedRecord("f.jsonl", "3", "broken record", "bad JSON")
+    store.add_articles([], skipped=[rec])
+    store.add_articles([], skipped=[rec])
+    assert store.skipped() == [rec]
+
+
+class FakeEngine:
+    """Stands in for ``Parallax``: records the article ids it was asked to compare."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def compare_articles(self, articles: Sequence[Article], *, story_id: str | None = None) -> StoryReport:
+        self.calls.append([a.id for a in articles])
+        return StoryReport(
+            story=StoryInfo(id=story_id or "?", title="t"),
+            articles=[],
+            facts=[],
+            omissions=[],
+            quotes=[],
+            summary=[],
+        )
+
+
+def test_report_is_cached_until_the_story_changes(store: Store) -> None:
+    _seed(store)
+    engine = FakeEngine()
+    first = store.get_report("s-1", parallax=engine)  # type: ignore[arg-type]
+    assert engine.calls == [["a1", "a2"]]  # the copy a4 is not independent coverage
+    assert [(g.article, g.copies) for g in first.copies] == [("a1", ["a4"])]
+    again = store.get_report("s-1", parallax=engine)  # type: ignore[arg-type]
+    assert engine.calls == [["a1", "a2"]]
+    assert again.model_dump() == first.model_dump()
+    store.add_articles([new(art("a7", "A later budget article."), "s-1")])
+    store.get_report("s-1", parallax=engine)  # type: ignore[arg-type]
+    assert engine.calls[-1] == ["a1", "a2", "a7"]
+
+
+def test_large_story_reports_over_one_article_per_outlet_first(store: Store) -> None:
+    store.add_articles(
+        [new(art(f"x{i}", f"Article number {i}.", outlet=f"O{i % 3}"), "s-big") for i in range(9)]
+    )
+    engine = FakeEngine()
+    store.get_report("s-big", parallax=engine, max_articles=4)  # type: ignore[arg-type]
+    assert engine.calls == [["x0", "x1", "x2", "x3"]]
