@@ -72,7 +72,14 @@ def main() -> None:
         vec_of[i] = vecs[offset : offset + len(feats[i])]
         offset += len(feats[i])
     results = []
-    grid_w = [(0.6, 0.3, 0.1), (0.7, 0.2, 0.1), (0.8, 0.1, 0.1), (0.5, 0.4, 0.1), (0.6, 0.4, 0.0), (1.0, 0.0, 0.0)]
+    grid_w = [
+        (0.6, 0.3, 0.1),
+        (0.7, 0.2, 0.1),
+        (0.8, 0.1, 0.1),
+        (0.5, 0.4, 0.1),
+        (0.6, 0.4, 0.0),
+        (1.0, 0.0, 0.0),
+    ]
     thresholds = [round(t, 2) for t in np.arange(0.40, 0.86, 0.02)]
     prepared = []
     for a, b, same in pairs:
@@ -81,7 +88,8 @@ def main() -> None:
         prepared.append((fa + fb, np.vstack([vec_of[a["id"]], vec_of[b["id"]]]), same))
     for wd, wl, we in grid_w:
         sims = [
-            (fs, similarity_matrix(fs, v, w_dense=wd, w_lexical=wl, w_entity=we), same) for fs, v, same in prepared
+            (fs, similarity_matrix(fs, v, w_dense=wd, w_lexical=wl, w_entity=we), same)
+            for fs, v, same in prepared
         ]
         for t in thresholds:
             rate: dict[bool, list[float]] = {True: [], False: []}
@@ -93,13 +101,32 @@ def main() -> None:
                 linked = sum(len(g) for g in groups if len(g) > 1)
                 rate[same].append(linked / n_ok)
             s, d = float(np.mean(rate[True])), float(np.mean(rate[False]))
-            results.append({"w_dense": wd, "w_lexical": wl, "w_entity": we, "threshold": t,
-                            "same": round(s, 4), "diff": round(d, 4), "j": round(s - d, 4)})
+            results.append(
+                {
+                    "w_dense": wd,
+                    "w_lexical": wl,
+                    "w_entity": we,
+                    "threshold": t,
+                    "same": round(s, 4),
+                    "diff": round(d, 4),
+                    "j": round(s - d, 4),
+                }
+            )
     ok = [r for r in results if r["diff"] <= args.max_false] or results
     best = max(ok, key=lambda r: r["j"])
     top = sorted(ok, key=lambda r: -r["j"])[:8]
-    print(json.dumps({"pairs": len(pairs), "embedder": args.embedder, "max_false": args.max_false,
-                      "best": best, "top": top}, indent=1))
+    print(
+        json.dumps(
+            {
+                "pairs": len(pairs),
+                "embedder": args.embedder,
+                "max_false": args.max_false,
+                "best": best,
+                "top": top,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def three(nlp):  # type: ignore[no-untyped-def]
     from parallax.nlp import analyze
     from parallax.records import Article
 
-    arts = [Article(id=i, source_path=f"{i}.txt", text=t, outlet=i) for i, t in (("a", A), ("b", B), ("c", C))]
+    arts = [
+        Article(id=i, source_path=f"{i}.txt", text=t, outlet=i) for i, t in (("a", A), ("b", B), ("c", C))
+    ]
     return analyze(arts, nlp=nlp)
 
 
@@ -79,7 +81,9 @@ def test_budget_story_aligns(three, hashing) -> None:  # type: ignore[no-untyped
     check_invariants(three, alignment)
     consensus = [f for f in alignment.facts if f.status == "consensus"]
     assert {tuple(m.sentence for m in f.mentions) for f in consensus} == {(0, 0, 0), (1, 2, 1)}
-    uniques = {(f.mentions[0].article, f.mentions[0].sentence) for f in alignment.facts if f.status == "unique"}
+    uniques = {
+        (f.mentions[0].article, f.mentions[0].sentence) for f in alignment.facts if f.status == "unique"
+    }
     assert uniques == {("a", 2), ("b", 1), ("c", 2)}
     omitted = dict(alignment.omissions)
     assert len(omitted["a"]) == 2  # b's critics and c's storm
@@ -114,7 +118,12 @@ def test_quotation_aligns_despite_framing(make_analyzed, hashing) -> None:  # ty
     quote = "“We will rebuild every bridge in this county before the winter comes,” "
     analyzed = make_analyzed(
         ("a", "Officials met on Friday. " + quote + "the governor promised."),
-        ("b", "Protesters gathered outside. " + quote + "the embattled governor boasted to reporters at a rally."),
+        (
+            "b",
+            "Protesters gathered outside. "
+            + quote
+            + "the embattled governor boasted to reporters at a rally.",
+        ),
     )
     alignment = align(analyzed, embedder=hashing)
     shared = [f for f in alignment.facts if f.status == "consensus"]
@@ -160,7 +169,10 @@ def seed(nlp):  # type: ignore[no-untyped-def]
     from parallax.records import Article
 
     paths = sorted(EXAMPLES.glob("*.txt"))
-    arts = [Article(id=p.name[:3], source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.name[:3]) for p in paths]
+    arts = [
+        Article(id=p.name[:3], source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.name[:3])
+        for p in paths
+    ]
     analyzed = analyze(arts, nlp=nlp)
     return analyzed, align(analyzed, embedder=get_embedder("minilm"))
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.test_corpus import corpus_records, write_jsonl
 
 from parallax.cli import cli
-from tests.test_corpus import corpus_records, write_jsonl
 
 
 @pytest.fixture()
@@ -62,10 +62,13 @@ def test_stories_table(db: Path, runner: CliRunner) -> None:
     assert "Quake report" in result.output and "(1 of 1 stories)" in result.output
 
 
-def test_missing_store_is_a_clear_error(tmp_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["stories", "--db", str(tmp_path / "none.db")])
+@pytest.mark.parametrize("args", [["stories"], ["report", "s-1"], ["export", "out"]])
+def test_missing_store_is_a_clear_error(tmp_path: Path, runner: CliRunner, args: list[str]) -> None:
+    missing = tmp_path / "none.db"
+    result = runner.invoke(cli, [*args, "--db", str(missing)])
     assert result.exit_code != 0
     assert "parallax ingest" in str(result.exception)
+    assert not missing.exists()
 
 
 def test_report_of_unknown_story_is_not_found(db: Path, runner: CliRunner) -> None:
@@ -78,7 +81,9 @@ def test_report_of_unknown_story_is_not_found(db: Path, runner: CliRunner) -> No
 @pytest.mark.slow
 def test_report_and_export(db: Path, tmp_path: Path, runner: CliRunner) -> None:
     """Real pipeline: a cached report, then csv and parquet exports of the five tables."""
-    stories = json.loads(runner.invoke(cli, ["stories", "--db", str(db), "--format", "json"]).stdout)["stories"]
+    stories = json.loads(runner.invoke(cli, ["stories", "--db", str(db), "--format", "json"]).stdout)[
+        "stories"
+    ]
     sid = stories[0]["id"]
     first = runner.invoke(cli, ["report", sid, "--db", str(db), "--format", "json"])
     assert first.exit_code == 0, first.output
@@ -86,7 +91,9 @@ def test_report_and_export(db: Path, tmp_path: Path, runner: CliRunner) -> None:
     assert report["story"]["id"] == sid
     assert {a["id"] for a in report["articles"]} == set(stories[0]["articles"])
     again = json.loads(runner.invoke(cli, ["report", sid, "--db", str(db)]).stdout)
-    assert again["facts"] == report["facts"] and again["timings"] == report["timings"]  # served from the cache
+    assert (
+        again["facts"] == report["facts"] and again["timings"] == report["timings"]
+    )  # served from the cache
     out = tmp_path / "csv"
     result = runner.invoke(cli, ["export", str(out), "--db", str(db), "--format", "csv"])
     assert result.exit_code == 0, result.output

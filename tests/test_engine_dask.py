@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import shared_path
 
-from parallax.corpus import IngestProgress, ingest, prepare_items
+from parallax.corpus import IngestProgress, Prepared, ingest, prepare_items
 from parallax.engine import ENGINES, Engine, LocalEngine, make_engine, per_process
-from parallax.errors import AnalysisError, ConfigError, EmptyInputError, InputError, RecordInputError
+from parallax.errors import ConfigError, EmptyInputError, InputError, RecordInputError
 from parallax.records import RawDocument
 from parallax.settings import Settings
 from parallax.store import Store
-from tests.conftest import shared_path
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -60,8 +60,15 @@ def _fail_on(bad: int, batch: list[int]) -> list[int]:
     return batch
 
 
-def _count_calls() -> int:
-    return per_process("test-counter", lambda: os.getpid())
+def _load_counting() -> str:
+    """Build a counted "model" through :func:`per_process`; returns how often it was built here."""
+
+    def load() -> int:
+        os.environ["PARALLAX_TEST_LOADS"] = str(int(os.environ.get("PARALLAX_TEST_LOADS", "0")) + 1)
+        return os.getpid()
+
+    per_process("test-model", load)
+    return os.environ["PARALLAX_TEST_LOADS"]
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -90,7 +97,9 @@ def _snapshot(db: Path) -> dict[str, tuple[str, str | None, str]]:
     return snap
 
 
-def _ingest(db: Path, paths: list[Path], *, engine: Engine | None, batch_size: int = 100, **kw: object) -> int:
+def _ingest(
+    db: Path, paths: list[Path], *, engine: Engine | None, batch_size: int = 100, **kw: object
+) -> int:
     with Store(db) as store:
         summary = ingest(paths, store=store, settings=Settings(), batch_size=batch_size, engine=engine, **kw)  # type: ignore[arg-type]
     return summary.added
@@ -98,13 +107,19 @@ def _ingest(db: Path, paths: list[Path], *, engine: Engine | None, batch_size: i
 
 def _records() -> list[dict[str, object]]:
     """Hand-built input that exercises every driver-side rule the engine path must keep."""
-    quake = "A strong earthquake struck the coast of {place} on Monday, killing {n} people, officials said."
+    quake = (
+        "A strong earthquake struck the coast of {place} on Monday, killing {n} people and leaving "
+        "thousands without power, officials said. Rescue teams searched collapsed buildings through "
+        "the night while aftershocks shook the region and frightened residents slept in the streets."
+    )
+    vote = "The senate passed the budget bill after a long night of debate in Washington on Friday."
     return [
         {"id": "a", "outlet": "x", "published": "2020-01-01", "title": "Quake", "text": quake.format(place="Chile", n=12)},
         {"id": "a", "outlet": "y", "published": "2020-01-01", "title": "Quake hits", "text": quake.format(place="Peru", n=3)},
-        {"id": "b", "outlet": "z", "published": "2020-01-02", "title": "Copy", "text": quake.format(place="Chile", n=12)},
+        {"id": "b", "outlet": "z", "published": "2020-01-02", "title": "Copy", "text": quake.format(place="Chile", n=12) + " More soon."},
         {"id": "c", "outlet": "x", "published": "2020-01-02", "title": "Empty", "text": "   "},
-        {"id": "d", "outlet": "x", "published": "2020-03-01", "title": "Vote", "text": "The senate passed the budget bill after a long night of debate in Washington."},
+        {"id": "d", "outlet": "x", "published": "2020-03-01", "title": "Vote", "text": vote},
+        {"id": "e", "outlet": "w", "published": "2020-03-01", "title": "Vote again", "text": vote},
     ]  # fmt: skip
 
 
@@ -164,7 +179,7 @@ def test_make_engine_rejects_bad_options(name: str, kwargs: dict[str, object], m
 
 
 def test_unreachable_scheduler_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(ConfigError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         DaskEngine(scheduler="tcp://127.0.0.1:9", timeout=1.0)
 
 
@@ -230,13 +245,16 @@ def test_dask_engine_stops_cleanly_when_the_consumer_stops(dask_engine: DaskEngi
 def test_workers_are_warmed_and_keep_resources(dask_engine: DaskEngine) -> None:
     plugins = dask_engine.client.run(lambda dask_worker: sorted(dask_worker.plugins))
     assert all("parallax-warm-up" in names for names in plugins.values())
-    pids = dask_engine.client.run(_count_calls)
-    assert pids == dask_engine.worker_pids()
+    for _ in range(3):
+        loads = dask_engine.client.run(_load_counting)
+    assert set(loads.values()) == {"1"} and len(loads) == 2
 
 
 def test_prepare_items_on_workers_keeps_errors_in_place(dask_engine: DaskEngine) -> None:
     items: list[RawDocument | InputError] = [
-        RawDocument(id="x", source_path="a.txt", text="Officials said the storm closed every road in the valley."),
+        RawDocument(
+            id="x", source_path="a.txt", text="Officials said the storm closed every road in the valley."
+        ),
         RecordInputError("invalid JSON", path="a.jsonl", line=2),
         RawDocument(id="y", source_path="b.txt", text="   "),
     ]
@@ -245,7 +263,9 @@ def test_prepare_items_on_workers_keeps_errors_in_place(dask_engine: DaskEngine)
     local = fn(items)
     assert [type(r).__name__ for r in remote] == ["Prepared", "RecordInputError", "EmptyInputError"]
     assert str(remote[1]) == str(local[1]) and str(remote[2]) == str(local[2])
-    assert remote[0] == local[0] or (remote[0].features == local[0].features)  # type: ignore[union-attr]
+    assert isinstance(remote[0], Prepared) and isinstance(local[0], Prepared)
+    assert remote[0].article == local[0].article and remote[0].features == local[0].features
+    assert remote[0].signature.tolist() == local[0].signature.tolist()
 
 
 # --- corpus ingest through engines ------------------------------------------------------------------
@@ -261,7 +281,7 @@ def test_engine_ingest_keeps_driver_rules(tmp_path: Path, dask_engine: DaskEngin
         _ingest(db, [src], engine=eng, batch_size=2)  # a re-run adds nothing
     plain, other = _snapshot(tmp_path / "plain.db"), _snapshot(tmp_path / "engine.db")
     assert other == plain
-    assert {"a", "a~2", "b", "d"} <= set(plain) and plain["b"][1] == "a"
+    assert set(plain) == {"a", "a~2", "b", "d"} and plain["b"][1] == "a"
     with Store(tmp_path / "engine.db", readonly=True) as a, Store(tmp_path / "plain.db", readonly=True) as b:
         assert [(s.reason, s.record) for s in a.skipped()] == [(s.reason, s.record) for s in b.skipped()]
 
@@ -270,13 +290,15 @@ def test_dask_stories_equal_single_process_stories(tmp_path: Path, dask_engine: 
     """Acceptance: the shared clustering corpora give identical stores with and without Dask."""
     paths = [shared_path("clustering", name) for name in CLUSTERING]
     added = _ingest(tmp_path / "plain.db", paths, engine=None, batch_size=100)
-    assert _ingest(tmp_path / "dask.db", paths, engine=dask_engine, batch_size=100) == added == 952
+    assert _ingest(tmp_path / "dask.db", paths, engine=dask_engine, batch_size=100) == added > 900
     plain, dask = _snapshot(tmp_path / "plain.db"), _snapshot(tmp_path / "dask.db")
     assert dask == plain
     assert len({story for story, _, _ in plain.values()}) > 50
 
 
-def test_killed_worker_loses_and_duplicates_nothing(tmp_path: Path, dask_engine: DaskEngine) -> None:
+def test_killed_worker_loses_and_duplicates_nothing(
+    tmp_path: Path, dask_engine: DaskEngine, caplog: pytest.LogCaptureFixture
+) -> None:
     """Acceptance: SIGKILL one of two workers mid-run; the store equals a single-process run."""
     path = shared_path("clustering", CLUSTERING[0])
     victims: list[int] = []
@@ -287,8 +309,10 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path: Path, dask_engine:
             victims.append(pid)
             os.kill(pid, signal.SIGKILL)
 
-    added = _ingest(tmp_path / "dask.db", [path], engine=dask_engine, batch_size=10, progress=kill_once)
+    with caplog.at_level("INFO", logger="distributed.scheduler"):
+        added = _ingest(tmp_path / "dask.db", [path], engine=dask_engine, batch_size=10, progress=kill_once)
     assert victims, "no worker was killed"
+    assert "Remove worker" in caplog.text, "the scheduler did not see the worker die during the run"
     with pytest.raises(ProcessLookupError):
         os.kill(victims[0], 0)
     assert _ingest(tmp_path / "plain.db", [path], engine=None, batch_size=10) == added == 180
@@ -303,7 +327,9 @@ def test_cli_ingest_joins_a_cluster(tmp_path: Path, cluster: distributed.LocalCl
     runner = CliRunner()
     args = ["ingest", str(src), "--json", "--db"]
     plain = runner.invoke(cli, [*args, str(tmp_path / "plain.db")])
-    dask = runner.invoke(cli, [*args, str(tmp_path / "d.db"), "--engine", "dask", "--scheduler", cluster.scheduler_address])
+    dask = runner.invoke(
+        cli, [*args, str(tmp_path / "d.db"), "--engine", "dask", "--scheduler", cluster.scheduler_address]
+    )
     assert plain.exit_code == 0 and dask.exit_code == 0, dask.output
     drop = ("seconds",)
     strip = lambda out: {k: v for k, v in json.loads(out).items() if k not in drop}  # noqa: E731
@@ -316,8 +342,4 @@ def test_cli_rejects_dask_options_for_the_local_engine(tmp_path: Path) -> None:
 
     src = _write_jsonl(tmp_path / "in.jsonl", _records(), broken=False)
     result = CliRunner().invoke(cli, ["ingest", str(src), "--db", str(tmp_path / "x.db"), "--workers", "2"])
-    assert result.exit_code != 0 and "dask engine only" in result.output
-
-
-def test_killed_worker_error_names_the_batch() -> None:
-    assert issubclass(AnalysisError, Exception)  # the KilledWorker path is documented, not forced here
+    assert isinstance(result.exception, ConfigError) and "dask engine only" in str(result.exception)

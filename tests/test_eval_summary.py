@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from tests.conftest import shared_path
 
 from parallax.errors import EvaluationError
@@ -38,7 +37,7 @@ def test_load_neus_fields(tmp_path: Path) -> None:
 def test_load_neus_mismatch(tmp_path: Path) -> None:
     (tmp_path / "val.source").write_text("a\nb\n", encoding="utf-8")
     (tmp_path / "val.target").write_text("a\n", encoding="utf-8")
-    with pytest.raises(EvaluationError, match="val.source"):
+    with pytest.raises(EvaluationError, match=r"val\.source"):
         load_neus(tmp_path)
 
 
@@ -59,7 +58,9 @@ def test_lexrank_prefers_central_sentence() -> None:
     assert lexrank([], 3) == [] and lexrank(["the and of", "a an"], 1) == [0]
 
 
-@pytest.mark.parametrize(("text", "expected"), [("calm calm", (0.2, 2)), ("rage and calm", (1.1, 3)), ("", (0.0, 0))])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("calm calm", (0.2, 2)), ("rage and calm", (1.1, 3)), ("", (0.0, 0))]
+)
 def test_arousal(text: str, expected: tuple[float, int]) -> None:
     total, words = arousal(text, {"calm": 0.1, "rage": 1.0})
     assert total == pytest.approx(expected[0]) and words == expected[1]
@@ -80,8 +81,12 @@ def test_cli_table(tmp_path: Path) -> None:
         "TITLE=> Council passes school budget. ARTICLE=> The city council approved the school budget on Tuesday. "
         "[SEP] TITLE=> School budget approved. ARTICLE=> On Tuesday the council approved a budget for schools."
     )
-    d = write_neus(tmp_path, src, "TITLE=> Budget. ARTICLE=> The council approved the school budget on Tuesday.")
+    d = write_neus(
+        tmp_path, src, "TITLE=> Budget. ARTICLE=> The council approved the school budget on Tuesday."
+    )
     vad = shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release", "NRC-VAD-Lexicon.txt")
-    res = CliRunner().invoke(command, [str(d), "--embedder", "hashing", "--vad", str(vad), "--format", "table"])
+    res = CliRunner().invoke(
+        command, [str(d), "--embedder", "hashing", "--vad", str(vad), "--format", "table"]
+    )
     assert res.exit_code == 0, res.output
     assert "lexrank" in res.output and "1 stories" in res.output

@@ -80,7 +80,7 @@ def test_readonly_needs_an_existing_store_and_refuses_writes(tmp_path: Path) -> 
 def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="bad.db"):
+    with pytest.raises(StoreError, match=r"bad\.db"):
         Store(bad)
 
 
@@ -112,7 +112,7 @@ def articles(draw: st.DrawFn) -> Article:
                     max_size=3,
                 )
             )
-        ),  # fmt: skip
+        ),
         record=draw(st.none() | st.integers(0, 10**6)),
     )
 

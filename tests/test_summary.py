@@ -52,7 +52,11 @@ def facts_of(story) -> list[Fact]:  # type: ignore[no-untyped-def]
         score=0.8,
     )
     partial = Fact(
-        id="f2", status="partial", mentions=(mention(story, 0, 1), mention(story, 2, 1)), articles=("a", "c"), score=0.5
+        id="f2",
+        status="partial",
+        mentions=(mention(story, 0, 1), mention(story, 2, 1)),
+        articles=("a", "c"),
+        score=0.5,
     )
     unique = Fact(id="f3", status="unique", mentions=(mention(story, 1, 1),), articles=("b",))
     return [budget, partial, unique]
@@ -64,7 +68,9 @@ def conflict(story, confidence: float, cid: str) -> Conflict:  # type: ignore[no
         kind="date",
         about="the day of the vote",
         values=(
-            ConflictValue(value="Tuesday", normalized="2", articles=("a", "c"), evidence=(mention(story, 0, 0),)),
+            ConflictValue(
+                value="Tuesday", normalized="2", articles=("a", "c"), evidence=(mention(story, 0, 0),)
+            ),
             ConflictValue(value="Monday", normalized="1", articles=("b",), evidence=(mention(story, 1, 0),)),
         ),
         confidence=confidence,
@@ -94,7 +100,13 @@ def test_loaded_wording_is_avoided(story) -> None:  # type: ignore[no-untyped-de
 
 def test_fact_dropped_when_every_wording_loaded(story) -> None:  # type: ignore[no-untyped-def]
     loaded = tuple(
-        LoadedSpan(article=a.id, text=a.sentences[0].text, start=a.sentences[0].start, end=a.sentences[0].end, score=1)
+        LoadedSpan(
+            article=a.id,
+            text=a.sentences[0].text,
+            start=a.sentences[0].start,
+            end=a.sentences[0].end,
+            score=1,
+        )
         for a in story
     )
     entries = summarize(story, facts_of(story), [], sentences=3, framing=Framing(loaded=loaded))
@@ -154,7 +166,10 @@ def seed_summary(nlp):  # type: ignore[no-untyped-def]
     from parallax.records import Article
 
     paths = sorted(EXAMPLES.glob("*.txt"))
-    arts = [Article(id=p.name[:3], source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.name[:3]) for p in paths]
+    arts = [
+        Article(id=p.name[:3], source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.name[:3])
+        for p in paths
+    ]
     analyzed = analyze(arts, nlp=nlp)
     alignment = align(analyzed, embedder=get_embedder("minilm"))
     return analyzed, summarize(analyzed, alignment.facts, [], sentences=5)

@@ -40,7 +40,9 @@ from parallax.records import AnalyzedArticle, Fact, FactStatus, Mention
 
 log = logging.getLogger(__name__)
 
-ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "DATE", "CARDINAL", "MONEY", "EVENT", "LOC", "FAC"})
+ENTITY_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "DATE", "CARDINAL", "MONEY", "EVENT", "LOC", "FAC"}
+)
 
 # Double quotation marks only: single marks are too often apostrophes.
 _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]+)[\"“”„«»]")
@@ -180,7 +182,9 @@ def similarity_matrix(
     q_min = np.minimum(q_sizes[:, None], q_sizes[None, :])
     containment = np.divide(q_inter, q_min, out=np.zeros_like(q_inter), where=q_min > 0)
     mostly = np.array([f.quote_fraction >= 0.5 for f in feats])
-    quote_ok = (q_min >= min_quote_words) & (mostly[:, None] | mostly[None, :]) & (containment >= min_quote_share)
+    quote_ok = (
+        (q_min >= min_quote_words) & (mostly[:, None] | mostly[None, :]) & (containment >= min_quote_share)
+    )
     quote_score = np.where(quote_ok, 0.4 + 0.6 * containment, 0.0)
     score = np.maximum(score, quote_score)
     # 4. only cross-article pairs of alignable sentences
@@ -296,9 +300,7 @@ def align(
         for n, (_, _, status, mentions, arts, score) in enumerate(drafts, start=1)
     ]
     # 5. omissions
-    omissions = [
-        (art.id, tuple(f.id for f in facts if art.id not in f.articles)) for art in analyzed
-    ]
+    omissions = [(art.id, tuple(f.id for f in facts if art.id not in f.articles)) for art in analyzed]
     log.debug(
         "aligned %d sentences of %d articles into %d facts (%d consensus)",
         len(feats),

@@ -15,6 +15,7 @@ import click
 
 from parallax.cli import db_option, emit, format_option, output_option
 from parallax.corpus import IngestProgress, ingest
+from parallax.errors import StoreError
 from parallax.settings import load_settings
 from parallax.store import Store, StorySummary
 
@@ -100,6 +101,13 @@ def summary_wanted() -> bool:
     return os.environ.get("PARALLAX_PROGRESS") == "1"
 
 
+def _existing_store(db: Path) -> Store:
+    """A writable store that must already exist (report/export cache into it but never create it)."""
+    if not db.exists():
+        raise StoreError(f"{db}: no store here; run `parallax ingest PATH... --db {db}` first")
+    return Store(db)
+
+
 def _table(stories: list[StorySummary], total: int) -> str:
     lines = [f"{'STORY':<16} {'ARTS':>5} {'COPIES':>6} {'FIRST':<10} {'LAST':<10} {'OUTLETS':<28} TITLE"]
     for s in stories:
@@ -161,7 +169,7 @@ def report_cmd(story_id: str, db: Path, fmt: str, output: Path | None) -> None:
     """Print the StoryReport of STORY_ID (cached in the store; recomputed when the story changed)."""
     from parallax.render import render
 
-    with Store(db) as store:
+    with _existing_store(db) as store:
         report = store.get_report(story_id)
     emit(render(report, fmt), output)
 
@@ -175,7 +183,7 @@ def export_cmd(directory: Path, db: Path, fmt: str, no_compute: bool) -> None:
     """Write articles, stories, facts, quotes and conflicts tables to DIRECTORY (parquet or csv)."""
     from parallax.export import export
 
-    with Store(db) as store:
+    with _existing_store(db) as store:
         written = export(
             store, directory, fmt="csv" if fmt == "csv" else "parquet", compute_missing=not no_compute
         )

@@ -30,22 +30,74 @@ log = logging.getLogger(__name__)
 ExportFormat = Literal["parquet", "csv"]
 
 ARTICLE_COLUMNS = (
-    "id", "story_id", "copy_of", "outlet", "outlet_source", "title", "published", "url", "author",
-    "source_path", "record", "content_hash", "seq", "ingested_at", "text",
-)  # fmt: skip
-STORY_COLUMNS = ("id", "title", "articles", "independent", "copies", "outlets", "first_published",
-                 "last_published", "version")  # fmt: skip
-FACT_COLUMNS = ("story_id", "fact_id", "status", "score", "n_articles", "article", "start", "end", "sentence",
-                "text")  # fmt: skip
-QUOTE_COLUMNS = ("story_id", "quote_id", "speaker", "quote", "article", "fidelity", "start", "end",
-                 "rendering_speaker", "cue", "text")  # fmt: skip
-CONFLICT_COLUMNS = ("story_id", "conflict_id", "kind", "about", "confidence", "value", "normalized",
-                    "articles")  # fmt: skip
+    "id",
+    "story_id",
+    "copy_of",
+    "outlet",
+    "outlet_source",
+    "title",
+    "published",
+    "url",
+    "author",
+    "source_path",
+    "record",
+    "content_hash",
+    "seq",
+    "ingested_at",
+    "text",
+)
+STORY_COLUMNS = (
+    "id",
+    "title",
+    "n_articles",
+    "independent",
+    "copies",
+    "outlets",
+    "first_published",
+    "last_published",
+    "version",
+)
+FACT_COLUMNS = (
+    "story_id",
+    "fact_id",
+    "status",
+    "score",
+    "n_articles",
+    "article",
+    "start",
+    "end",
+    "sentence",
+    "text",
+)
+QUOTE_COLUMNS = (
+    "story_id",
+    "quote_id",
+    "speaker",
+    "quote",
+    "article",
+    "fidelity",
+    "start",
+    "end",
+    "rendering_speaker",
+    "cue",
+    "text",
+)
+CONFLICT_COLUMNS = (
+    "story_id",
+    "conflict_id",
+    "kind",
+    "about",
+    "confidence",
+    "value",
+    "normalized",
+    "articles",
+)
 
 Row = tuple[Any, ...]
 
-_INT_COLUMNS = frozenset({"record", "seq", "start", "end", "sentence", "n_articles", "articles", "independent",
-                          "copies", "version"})  # fmt: skip
+_INT_COLUMNS = frozenset(
+    {"record", "seq", "start", "end", "sentence", "n_articles", "independent", "copies", "version"}
+)
 _FLOAT_COLUMNS = frozenset({"score", "confidence"})
 
 
@@ -74,16 +126,51 @@ def _report_rows(store: Store, *, compute_missing: bool) -> tuple[list[Row], lis
             continue
         for f in report.facts:
             for m in f.mentions:
-                facts.append((story_id, f.id, f.status, f.score, len(f.articles), m.article, m.start, m.end,
-                              m.sentence, m.text))  # fmt: skip
+                facts.append(
+                    (
+                        story_id,
+                        f.id,
+                        f.status,
+                        f.score,
+                        len(f.articles),
+                        m.article,
+                        m.start,
+                        m.end,
+                        m.sentence,
+                        m.text,
+                    )
+                )
         for q in report.quotes:
             for r in q.renderings:
-                quotes.append((story_id, q.id, q.speaker, q.text, r.article, r.fidelity, r.start, r.end,
-                               r.speaker, r.cue, r.text))  # fmt: skip
+                quotes.append(
+                    (
+                        story_id,
+                        q.id,
+                        q.speaker,
+                        q.text,
+                        r.article,
+                        r.fidelity,
+                        r.start,
+                        r.end,
+                        r.speaker,
+                        r.cue,
+                        r.text,
+                    )
+                )
         for c in report.conflicts:
             for v in c.values:
-                conflicts.append((story_id, c.id, c.kind, c.about, c.confidence, v.value, v.normalized,
-                                  ";".join(v.articles)))  # fmt: skip
+                conflicts.append(
+                    (
+                        story_id,
+                        c.id,
+                        c.kind,
+                        c.about,
+                        c.confidence,
+                        v.value,
+                        v.normalized,
+                        ";".join(v.articles),
+                    )
+                )
     return facts, quotes, conflicts
 
 

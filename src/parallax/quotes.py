@@ -27,16 +27,19 @@ Conventions chosen here (they matter to downstream readers):
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from parallax.errors import AnalysisError
+from parallax.framing import PERSON_ROLE_NOUNS
 from parallax.records import AnalyzedArticle, DiffKind, DiffOp, Fidelity, Quote, QuoteRendering, QuoteSpan
 
 if TYPE_CHECKING:
@@ -46,11 +49,13 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "REPORTING_VERBS",
+    "SpeakerContext",
     "extract_quotes",
     "find_quote_marks",
     "find_quotes",
     "group_quotes",
     "render_against",
+    "speaker_context",
 ]
 
 OPENING_MARKS = frozenset("“„«")
@@ -364,33 +369,118 @@ def _clean_name(text: str) -> str:
     return " ".join(words)
 
 
+#: Frequent English given names by sex, written for Parallax from general knowledge (no list was
+#: copied). Names commonly given to both sexes (Chris, Jordan, Lindsey, Pat ...) are left out.
+_FEMALE_NAMES = frozenset(
+    """abigail alice alicia alyssa amanda amber amy andrea angela ann anna anne ashley barbara betty
+    beverly brenda brittany carly carol caroline carolyn catherine charlotte chelsea cheryl christina
+    christine claire cynthia danielle deborah debbie debra denise diana diane donna doris dorothy
+    elizabeth ellen emily emma evelyn frances gloria grace hannah heather helen hillary hilary ivanka
+    jacqueline jane janet janice jean jennifer jessica jill joan joyce judith judy julia julie karen
+    kate katherine kathleen kathryn katie kayla kelly kimberly kirsten laura lauren linda lisa lori
+    lucy madison margaret maria marie marilyn martha mary maxine megan meghan megyn melania melissa
+    michelle nancy natalie nicole nikki olivia pamela patricia rachel rebecca ruth samantha sandra
+    sara sarah sharon shirley sophia stephanie susan tammy teresa theresa valerie victoria virginia
+    wendy""".split()
+)
+_MALE_NAMES = frozenset(
+    """aaron adam al alan albert alexander andrew anthony arthur barack ben benjamin bernie bill billy
+    bob bobby brandon brian bruce bryan carl charles chuck dan daniel dave david dennis dick donald
+    douglas dylan edward eric ethan eugene frank fred gary george gerald greg gregory harold harry
+    henry jack jacob james jason jeb jeff jeffrey jeremy jerry jim jimmy joe john jonathan joseph
+    joshua juan justin keith ken kenneth kevin kyle larry lawrence louis marco mark matthew michael
+    mike mitch mitt nathan newt nicholas noah patrick paul peter philip ralph randy raymond richard
+    rick robert roger ron ronald roy rudy russell ryan sam samuel scott sean stephen steve steven
+    ted terry thomas tim timothy tom tony tyler vincent walter wayne william""".split()
+)
+#: Role nouns that tell a person's sex ("actress Ann Lee", "Tom Hill, a spokesman").
+_ROLE_GENDER = {
+    **dict.fromkeys(
+        "actress congresswoman spokeswoman chairwoman businesswoman councilwoman queen princess woman "
+        "mother wife daughter sister girl grandmother widow girlfriend lady aunt niece".split(),
+        "f",
+    ),
+    **dict.fromkeys(
+        "congressman spokesman businessman councilman king prince man father husband son brother boy "
+        "grandfather widower boyfriend uncle nephew".split(),
+        "m",
+    ),
+}
+_MAIN_DEPS = frozenset({"ROOT", "conj", "parataxis"})
+
+
+def _role_weight(tok: Token) -> tuple[int, bool, bool]:
+    """Salience weight of a mention by its grammatical role, and whether it is a (main) subject.
+
+    Subjects of a main clause weigh most, then subjects of embedded clauses, passive agents and
+    objects, possessors, and objects of prepositions least (after Lappin and Leass, 1994). An
+    apposition takes the role of the noun it describes ("Ann Lee, an aide, said").
+    """
+    while tok.dep_ in ("appos", "flat") and tok.head is not tok:
+        tok = tok.head
+    dep = tok.dep_
+    if dep in _SUBJECT_DEPS:
+        main = tok.head.dep_ in _MAIN_DEPS
+        return (80 if main else 60), True, main
+    if dep == "pobj" and tok.head.dep_ == "agent":
+        return 55, False, False
+    if dep in ("dobj", "dative", "attr", "oprd"):
+        return 50, False, False
+    if dep == "poss":
+        return 30, False, False
+    if dep == "pobj":
+        return 20, False, False
+    return 25, False, False
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    """One mention of a person outside quotations: a name, a description or a resolved pronoun."""
+
+    start: int  # token index where the mention starts
+    head: int  # its head token
+    name: str
+    sent: int
+    weight: int
+    subject: bool
+    main: bool
+
+
 @dataclass
-class _PersonIndex:
-    """Per-article person names: surname -> full name as first mentioned, plus gender votes."""
+class SpeakerContext:
+    """What a whole story tells about its persons, shared by the speaker finding of its articles.
 
-    full: dict[str, str]
-    gender: dict[str, str]
+    ``full`` maps a surname to the full name first used for it in the story (so "said Russo" in one
+    article is "Bill Russo" when another article names him in full); ``gender`` holds each person's
+    sex ("m"/"f") as voted by the story's honorifics, given names, gendered role nouns and pronouns;
+    ``mentions`` counts a person's mentions (story-level salience); ``label_words`` holds the words
+    of the labels the story gives a person ("former vice president"), used to resolve descriptions.
+    """
 
-    def resolve(self, name: str) -> str:
+    full: dict[str, str] = field(default_factory=dict)
+    gender: dict[str, str] = field(default_factory=dict)
+    mentions: Counter[str] = field(default_factory=Counter)
+    label_words: dict[str, set[str]] = field(default_factory=dict)
+    label_heads: set[str] = field(default_factory=set)
+    local: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def resolve(self, name: str, local: Mapping[str, str] | None = None) -> str:
+        """Full name of a person mention: multi-word names stand for themselves (titles removed);
+        a single word is looked up as a surname in ``local`` (the article's names), then the story."""
         clean = _clean_name(name)
         words = clean.split()
-        if not words:
-            return name
-        return self.full.get(words[-1].lower(), clean)
-
-    def compatible(self, name: str, gender: str | None) -> bool:
-        if gender is None:
-            return True
-        known = self.gender.get(self.resolve(name))
-        return known is None or known == gender
+        if len(words) != 1:
+            return clean or name
+        key = words[0].lower()
+        if local is not None and key in local:
+            return local[key]
+        return self.full.get(key, clean)
 
 
-def _build_person_index(doc: Doc, inside: list[bool]) -> _PersonIndex:
-    """1. full names by surname (first multi-word mention wins); 2. gender from honorifics and the
-    first gendered pronoun after a person mention (before any other person is named)."""
+def _full_names(doc: Doc) -> dict[str, str]:
+    """Surname -> full name as first mentioned in ``doc`` (a single-word name maps to itself)."""
     full: dict[str, str] = {}
     persons = [e for e in doc.ents if e.label_ == "PERSON"]
-    # 1. full names
     for ent in persons:
         words = _clean_name(ent.text).split()
         if len(words) >= 2:
@@ -399,33 +489,89 @@ def _build_person_index(doc: Doc, inside: list[bool]) -> _PersonIndex:
         words = _clean_name(ent.text).split()
         if len(words) == 1:
             full.setdefault(words[0].lower(), words[0])
-    index = _PersonIndex(full=full, gender={})
-    # 2. gender votes: honorifics, and a subject person's next gendered pronoun
+    return full
+
+
+def speaker_context(analyzed: Sequence[AnalyzedArticle]) -> SpeakerContext:
+    """Collect the story-level facts about persons that speaker resolution uses.
+
+    Steps:
+
+    1. Full names by surname, first multi-word mention in the story wins.
+    2. Gender votes per person: an honorific before a mention ("Ms. Lee", 3 votes), a gendered role
+       noun beside a name ("actress Ann Lee", "Tom Hill, a spokesman", 2 votes), the first
+       gendered pronoun after a subject mention before anyone else is named (1 vote), and the
+       given name of the full name (2 votes). Titles such as "Rep." or "Sen." give no gender.
+    3. Mention counts per person (story salience).
+    4. Label words per person, from the premodifier and apposition labels of
+       :mod:`parallax.framing` ("former vice president Joe Biden" -> former, vice, president).
+    """
+    from parallax.framing import apposition_labels, collect_people, person_mentions, premodifier_labels
+
+    ctx = SpeakerContext()
+    local = ctx.local
+    # 1. full names
+    for art in analyzed:
+        local[art.id] = _full_names(art.doc)
+        for surname, name in local[art.id].items():
+            known = ctx.full.get(surname)
+            if known is None or len(known.split()) < 2 <= len(name.split()):
+                ctx.full[surname] = name
+    # 2. gender votes, 3. mention counts
     votes: dict[str, Counter[str]] = {}
-    starts = sorted((e.start, e.end) for e in persons)
-    for k, ent in enumerate(persons):
-        if inside[ent.start]:
-            continue
-        name = index.resolve(ent.text)
-        box = votes.setdefault(name, Counter())
-        if ent.start > 0 and doc[ent.start - 1].lower_ in _HONORIFICS:
-            box[_HONORIFICS[doc[ent.start - 1].lower_]] += 3
-        if not any(t.dep_ in _SUBJECT_DEPS for t in ent):
-            continue
-        stop = starts[k + 1][0] if k + 1 < len(starts) else len(doc)
-        sent_end = ent.sent.end
-        nxt_sent_end = doc[sent_end].sent.end if sent_end < len(doc) else sent_end
-        for tok in doc[ent.end : min(stop, nxt_sent_end)]:
-            g = _PERSON_PRONOUNS.get(tok.lower_)
-            if g and not inside[tok.i]:
-                box[g] += 1
-                break
+    for art in analyzed:
+        doc = art.doc
+        persons = [e for e in doc.ents if e.label_ == "PERSON"]
+        starts = [e.start for e in persons]
+        for k, ent in enumerate(persons):
+            name = ctx.resolve(ent.text, local[art.id])
+            ctx.mentions[name] += 1
+            box = votes.setdefault(name, Counter())
+            if ent.start > 0 and doc[ent.start - 1].lower_ in _HONORIFICS:
+                box[_HONORIFICS[doc[ent.start - 1].lower_]] += 3
+            root = ent.root
+            beside = [c for c in root.children if c.dep_ in ("compound", "appos") and c.i < ent.start]
+            beside += [c for c in root.children if c.dep_ == "appos" and c.i >= ent.end]
+            if root.dep_ == "appos":
+                beside.append(root.head)
+            for tok in beside:
+                g = _ROLE_GENDER.get(tok.lemma_.lower())
+                if g:
+                    box[g] += 2
+            if root.dep_ not in _SUBJECT_DEPS:
+                continue
+            stop = starts[k + 1] if k + 1 < len(starts) else len(doc)
+            nxt_sent_end = doc[ent.sent.end].sent.end if ent.sent.end < len(doc) else ent.sent.end
+            for tok in doc[ent.end : min(stop, nxt_sent_end)]:
+                if tok.lower_ in _PERSON_PRONOUNS and tok.dep_ in _SUBJECT_DEPS:
+                    box[_PERSON_PRONOUNS[tok.lower_]] += 1
+                    break
     for name, box in votes.items():
+        words = name.split()
+        if len(words) >= 2:
+            first = words[0].lower()
+            if first in _FEMALE_NAMES:
+                box["f"] += 2
+            elif first in _MALE_NAMES:
+                box["m"] += 2
         if box:
             (g, n), *rest = box.most_common()
             if not rest or rest[0][1] < n:
-                index.gender[name] = g
-    return index
+                ctx.gender[name] = g
+    # 4. label words
+    people = collect_people(analyzed)
+    for art in analyzed:
+        mentions = person_mentions(art.doc, people)
+        tokens = {i for m in mentions for i in range(m.start, m.end)}
+        for m in mentions:
+            name = ctx.resolve(m.person, local[art.id])
+            box_words = ctx.label_words.setdefault(name, set())
+            for lab in premodifier_labels(art, m, tokens) + apposition_labels(art, m, tokens):
+                span = art.doc.char_span(lab.start, lab.end, alignment_mode="expand")
+                if span is not None:
+                    box_words.update(t.lemma_.lower() for t in span if t.pos_ in ("NOUN", "PROPN", "ADJ"))
+                    ctx.label_heads.add(span.root.lemma_.lower())
+    return ctx
 
 
 def _entity_of(tok: Token, labels: Iterable[str]) -> Span | None:
@@ -443,38 +589,104 @@ def _entity_of(tok: Token, labels: Iterable[str]) -> Span | None:
 
 
 class _Attributor:
-    """Speaker finding over one document: subjects, pronoun resolution, names."""
+    """Speaker finding over one article: subjects, names, descriptions and pronoun resolution."""
 
-    def __init__(self, doc: Doc, inside: list[bool]) -> None:
+    def __init__(
+        self,
+        art: AnalyzedArticle,
+        inside: list[bool],
+        story: SpeakerContext,
+        *,
+        window: int = 3,
+        decay: float = 0.5,
+        story_weight: float = 10.0,
+        named_in_quote: float = 0.3,
+    ) -> None:
+        doc = art.doc
         self.doc = doc
         self.inside = inside
-        self.persons = _build_person_index(doc, inside)
-        self.person_ents = [e for e in doc.ents if e.label_ == "PERSON" and not inside[e.start]]
-        self.sents = list(doc.sents)
+        self.story = story
+        self.local = story.local.get(art.id) or _full_names(doc)
+        self.gender = dict(story.gender)
+        self.window, self.decay = window, decay
+        self.story_weight, self.named_in_quote = story_weight, named_in_quote
+        # sentences: the article's repaired ranges (never across a paragraph), as token spans
+        self.sents: list[Span] = []
+        for s in art.sentences:
+            span = doc.char_span(s.start, s.end, alignment_mode="expand")
+            if span is not None and len(span) and (not self.sents or span.start >= self.sents[-1].end):
+                self.sents.append(span)
+        if not self.sents:
+            self.sents = list(doc.sents)
         self.sent_of = [0] * len(doc)
-        for k, sent in enumerate(self.sents):
-            for i in range(sent.start, sent.end):
-                self.sent_of[i] = k
-        self._subjects: dict[int, list[tuple[str, int]]] = {}
+        k = 0
+        for i in range(len(doc)):
+            while k + 1 < len(self.sents) and self.sents[k + 1].start <= i:
+                k += 1
+            self.sent_of[i] = k
+        self._person_ents = sorted(
+            (e.start, self.resolve(e.text)) for e in doc.ents if e.label_ == "PERSON"
+        )
+        self.mentions = self._collect_mentions()
+        self._starts = [m.start for m in self.mentions]
 
     # --- names of noun phrases
 
+    def resolve(self, name: str) -> str:
+        return self.story.resolve(name, self.local)
+
+    def compatible(self, name: str, gender: str | None) -> bool:
+        known = self.gender.get(name)
+        return gender is None or known is None or known == gender
+
     def person_at(self, tok: Token) -> tuple[str, int, int] | None:
         """The person token ``tok`` names: a PERSON entity, or a proper noun (often mislabelled
-        ORG by small models) whose word is a surname of a person named elsewhere in the article."""
+        ORG by small models) whose word is a surname of a person named in the article or story."""
         ent = _entity_of(tok, ("PERSON",))
         if ent is not None:
-            return self.persons.resolve(ent.text), ent.start_char, ent.end_char
+            return self.resolve(ent.text), ent.start_char, ent.end_char
         if tok.pos_ == "PROPN":
             key = _clean_name(tok.text).lower()
-            if key in self.persons.full:
+            if key in self.local or key in self.story.full:
                 ent = _entity_of(tok, ("ORG", "NORP", "GPE", "FAC", "PRODUCT", "WORK_OF_ART"))
                 lo, hi = (ent.start_char, ent.end_char) if ent is not None else (tok.idx, tok.idx + len(tok))
-                return self.persons.full[key], lo, hi
+                return self.resolve(tok.text), lo, hi
         return None
 
-    def name_of(self, tok: Token) -> tuple[str | None, int, int]:
-        """The speaker named by subject token ``tok``: (name, local start, local end)."""
+    def describe(self, tok: Token) -> str | None:
+        """The person a definite description headed by ``tok`` refers to ("the former vice
+        president", "the actress"), when the story labels someone with its head noun.
+
+        Candidates are the persons whose label words contain the head noun; the one sharing most
+        words with the description wins, then the one mentioned last before it, then the most
+        mentioned in the story.
+        """
+        if tok.pos_ not in ("NOUN", "PROPN") or tok.tag_ in ("NNS", "NNPS") or tok.ent_type_ == "PERSON":
+            return None
+        dets = [c for c in tok.children if c.dep_ == "det"]
+        if not dets or dets[0].lower_ != "the" or any(c.dep_ == "poss" for c in tok.children):
+            return None
+        lemma = tok.lemma_.lower()
+        if lemma not in PERSON_ROLE_NOUNS and lemma not in _ROLE_GENDER and lemma not in self.story.label_heads:
+            return None
+        words = {t.lemma_.lower() for t in tok.lefts if t.dep_ in ("amod", "compound")} | {lemma}
+        last: dict[str, int] = {}
+        for m in self.mentions:
+            if m.start >= tok.i:
+                break
+            last[m.name] = m.start
+        scored = [
+            (len(words & label), last.get(name, -1), self.story.mentions[name], name)
+            for name, label in self.story.label_words.items()
+            if lemma in label
+        ]
+        return max(scored)[3] if scored else None
+
+    def name_of(self, tok: Token, *, avoid: frozenset[str] = frozenset()) -> tuple[str | None, int, int]:
+        """The speaker named by subject token ``tok``: (name, local start, local end).
+
+        ``avoid`` holds persons named inside the quotation: a pronoun seldom refers to them.
+        """
         doc = self.doc
         if tok.lower_ in ("who", "that") and tok.head.head is not tok.head:
             tok = tok.head.head  # relative clause: "Milano, who said ..." -> Milano
@@ -483,14 +695,14 @@ class _Attributor:
             gender = _PERSON_PRONOUNS.get(tok.lower_)
             if gender is None:
                 return tok.text, *span
-            return self.resolve_pronoun(tok, gender) or tok.text, *span
+            return self.resolve_pronoun(tok.i, gender, avoid=avoid) or tok.text, *span
         found = self.person_at(tok)
         if found is None:
             # "Biden spokesman Bill Russo": a person named in compounds/appositions of the head
             for child in tok.children:
                 e = _entity_of(child, ("PERSON",)) if child.dep_ in ("compound", "appos", "flat") else None
                 if e is not None and (e.start > tok.i or child.dep_ == "appos" or e.end == tok.i):
-                    found = self.persons.resolve(e.text), e.start_char, e.end_char
+                    found = self.resolve(e.text), e.start_char, e.end_char
                     break
         if found is not None:
             return found
@@ -502,84 +714,136 @@ class _Attributor:
             if t.dep_ in ("prep", "punct", "cc", "relcl", "acl", "appos"):
                 left = t.i + 1
         phrase = doc[left : tok.i + 1]
-        return phrase.text, phrase.start_char, phrase.end_char
+        return self.describe(tok) or phrase.text, phrase.start_char, phrase.end_char
 
-    # --- pronouns
+    # --- salience and pronouns
+
+    def _collect_mentions(self) -> list[_Mention]:
+        """Mentions of persons outside quotations in text order, gendered pronouns resolved on the
+        way (each against the mentions before it, so a chain "Lee ... she ... she" stays on Lee)."""
+        from spacy.attrs import DEP, LOWER, POS
+        from spacy.parts_of_speech import NOUN, PROPN
+
+        doc, inside = self.doc, self.inside
+        names: dict[int, tuple[str, Token]] = {}
+        for ent in doc.ents:
+            if ent.label_ == "PERSON" and not inside[ent.start]:
+                names[ent.start] = (self.resolve(ent.text), ent.root)
+        # token attributes as arrays: iterating a long Doc token by token is slow
+        strings = doc.vocab.strings
+        pronouns = {strings.add(p) for p in _PERSON_PRONOUNS if not p.endswith("self")}
+        subject_deps = {strings.add(d) for d in _SUBJECT_DEPS}
+        attrs = doc.to_array([LOWER, POS, DEP]).tolist() if len(doc) else []
+        wanted: list[int] = []
+        for i, (lower, pos, dep) in enumerate(attrs):
+            if inside[i]:
+                continue
+            if pos == PROPN and i not in names:
+                tok = doc[i]
+                key = _clean_name(tok.text).lower()
+                if tok.ent_type_ != "PERSON" and (key in self.local or key in self.story.full):
+                    if tok.dep_ not in ("compound", "flat") or tok.head.pos_ != "PROPN":
+                        names[i] = (self.resolve(tok.text), tok)
+            elif lower in pronouns or (pos == NOUN and dep in subject_deps):
+                wanted.append(i)
+        order = sorted(set(wanted) | set(names))
+        out: list[_Mention] = []
+        self.mentions = out
+        self._starts = []
+        for i in order:
+            tok = doc[i]
+            name: str | None = None
+            head = tok
+            if i in names:
+                name, head = names[i]
+            elif tok.lower_ in _PERSON_PRONOUNS and not tok.lower_.endswith("self"):
+                name = self._rank(i, _PERSON_PRONOUNS[tok.lower_], frozenset())
+                if name is not None:
+                    self.gender.setdefault(name, _PERSON_PRONOUNS[tok.lower_])
+            elif tok.dep_ in _SUBJECT_DEPS and tok.pos_ == "NOUN":
+                name = self.describe(tok)
+            if name is None:
+                continue
+            weight, subject, main = _role_weight(head)
+            out.append(_Mention(i, head.i, name, self.sent_of[i], weight, subject, main))
+            self._starts.append(i)
+        return out
+
+    def _rank(self, i: int, gender: str, avoid: frozenset[str]) -> str | None:
+        """The most salient compatible person before token ``i``.
+
+        Steps: 1. every mention in the pronoun's sentence (before it) and the ``window`` sentences
+        before adds ``(100 + role weight) * decay ** distance`` to its person; 2. persons of known
+        other gender are out; 3. story salience adds ``story_weight * log2(1 + mentions)``, persons
+        named inside the quotation being attributed are damped; 4. with no candidate in the window,
+        the person mentioned most often before ``i`` (compatible) is taken.
+        """
+        k = self.sent_of[i]
+        hi = bisect.bisect_left(self._starts, i)
+        scores: dict[str, float] = {}
+        # 1. recency-weighted salience in the window, 2. gender filter
+        j = hi - 1
+        while j >= 0 and self.mentions[j].sent >= k - self.window:
+            m = self.mentions[j]
+            j -= 1
+            if m.sent > k or not self.compatible(m.name, gender):
+                continue
+            scores[m.name] = scores.get(m.name, 0.0) + (100 + m.weight) * self.decay ** (k - m.sent)
+        # 3. story salience and names inside the quotation
+        for name in scores:
+            scores[name] += self.story_weight * math.log2(1 + self.story.mentions[name])
+            if name in avoid:
+                scores[name] *= self.named_in_quote
+        if scores:
+            return max(scores.items(), key=lambda x: (x[1], -len(x[0])))[0]
+        # 4. the most frequent earlier person
+        counts = Counter(m.name for m in self.mentions[:hi] if self.compatible(m.name, gender))
+        return counts.most_common(1)[0][0] if counts else None
+
+    def resolve_pronoun(self, i: int, gender: str, *, avoid: frozenset[str] = frozenset()) -> str | None:
+        """The person the he/she pronoun at token ``i`` refers to (see :meth:`_rank`)."""
+        return self._rank(i, gender, avoid)
 
     def subjects(self, k: int) -> list[tuple[str, int]]:
-        """Named (resolved) subjects of sentence ``k`` outside quotes, as (name, token index)."""
-        if k in self._subjects:
-            return self._subjects[k]
-        self._subjects[k] = []  # guards against cycles while resolving
-        found: list[tuple[str, int]] = []
-        sent = self.sents[k]
-        for tok in sent:
-            if tok.dep_ not in _SUBJECT_DEPS or self.inside[tok.i]:
-                continue
-            if tok.lower_ in _PERSON_PRONOUNS:
-                name = self.resolve_pronoun(tok, _PERSON_PRONOUNS[tok.lower_])
-                if name:
-                    found.append((name, tok.i))
-            elif person := self.person_at(tok):
-                found.append((person[0], tok.i))
-        root_first = sorted(found, key=lambda x: (self.doc[x[1]].head.dep_ != "ROOT", x[1]))
-        self._subjects[k] = root_first
-        return root_first
+        """Person subjects of sentence ``k`` outside quotes, main-clause subjects first."""
+        found = [m for m in self.mentions if m.sent == k and m.subject]
+        return [(m.name, m.start) for m in sorted(found, key=lambda m: (not m.main, m.start))]
 
-    def resolve_pronoun(self, tok: Token, gender: str) -> str | None:
-        """The person a he/she pronoun refers to.
-
-        Steps: 1. a person subject earlier in the same sentence, the closest first; 2. person
-        subjects of the three previous sentences (the root's subject first); 3. the most recent
-        person mentioned before the pronoun. Quoted words never provide antecedents, and every
-        candidate must agree in gender when the person's gender is known.
-        """
-        k = self.sent_of[tok.i]
-        # 1. same sentence
-        for name, _ in sorted(self.subjects_before(k, tok.i), key=lambda x: -x[1]):
-            if self.persons.compatible(name, gender):
-                return self._learn(name, gender)
-        # 2. previous sentences
-        for j in range(k - 1, max(-1, k - 4), -1):
-            for name, _ in self.subjects(j):
-                if self.persons.compatible(name, gender):
-                    return self._learn(name, gender)
-        # 3. the latest compatible mention
-        for ent in reversed(self.person_ents):
-            if ent.end <= tok.i and self.persons.compatible(ent.text, gender):
-                return self.persons.resolve(ent.text)
-        return None
-
-    def _learn(self, name: str, gender: str) -> str:
-        """A subject antecedent of a gendered pronoun tells that person's gender for later ones."""
-        self.persons.gender.setdefault(name, gender)
-        return name
-
-    def subjects_before(self, k: int, i: int) -> list[tuple[str, int]]:
-        out = []
-        for tok in self.sents[k]:
-            if tok.i >= i:
-                break
-            person = self.person_at(tok) if tok.dep_ in _SUBJECT_DEPS and not self.inside[tok.i] else None
-            if person is not None:
-                out.append((person[0], tok.i))
-        return out
+    def named_in(self, first: int, last: int) -> frozenset[str]:
+        """Persons named between tokens ``first`` and ``last`` (a quotation)."""
+        lo = bisect.bisect_left(self._person_ents, (first, ""))
+        hi = bisect.bisect_right(self._person_ents, (last, "\uffff"))
+        return frozenset(name for _, name in self._person_ents[lo:hi])
 
     # --- cues
 
-    def speaker_of_cue(self, verb: Token) -> tuple[str | None, int | None, int | None]:
-        """Subject of ``verb``, climbing to governing verbs for participles and conjuncts."""
+    def speaker_of_cue(
+        self, verb: Token, *, avoid: frozenset[str] = frozenset()
+    ) -> tuple[str | None, int | None, int | None]:
+        """Subject of ``verb``, climbing to governing verbs for participles and conjuncts.
+
+        When a verb has two subjects (a misparse of "Following the report, spokesman Ann Lee
+        said"), a person subject is preferred, then the one nearest the verb.
+        """
         node = verb
         for _ in range(4):
+            subjects = [c for c in node.children if c.dep_ in _SUBJECT_DEPS and not self.inside[c.i]]
+            if subjects:
+                best = min(
+                    subjects,
+                    key=lambda c: (
+                        self.person_at(c) is None and c.lower_ not in _PERSON_PRONOUNS,
+                        abs(c.i - node.i),
+                    ),
+                )
+                return self.name_of(best, avoid=avoid)
             for child in node.children:
-                if child.dep_ in _SUBJECT_DEPS and not self.inside[child.i]:
-                    return self.name_of(child)
                 if child.dep_ == "agent":
                     for grand in child.children:
                         if grand.dep_ == "pobj":
-                            return self.name_of(grand)
+                            return self.name_of(grand, avoid=avoid)
             if node.dep_ == "relcl" and node.head.pos_ in ("PROPN", "NOUN"):
-                return self.name_of(node.head)
+                return self.name_of(node.head, avoid=avoid)
             if node.dep_ not in _CLIMB_DEPS or node.head is node:
                 break
             node = node.head
@@ -600,7 +864,7 @@ def _window_tokens(doc: Doc, att: _Attributor, q_first: int, q_last: int) -> lis
     return [t for k in range(lo, hi + 1) for t in att.sents[k]]
 
 
-def extract_quotes(art: AnalyzedArticle) -> list[QuoteSpan]:
+def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None) -> list[QuoteSpan]:
     """Every direct quotation in one article, with speaker and cue; never raises on odd marks.
 
     Steps:
@@ -636,7 +900,7 @@ def extract_quotes(art: AnalyzedArticle) -> list[QuoteSpan]:
         tok_ranges.append((first, last))
         for i in range(first, last + 1):
             inside[i] = True
-    att = _Attributor(doc, inside)
+    att = _Attributor(art, inside, story if story is not None else speaker_context([art]))
     results: list[tuple[str | None, str | None, int | None, int | None]] = []
     for m, (first, last) in zip(marked, tok_ranges, strict=True):
         para_lo = text.rfind("\n", 0, m.open_mark) + 1
@@ -665,12 +929,13 @@ def extract_quotes(art: AnalyzedArticle) -> list[QuoteSpan]:
                     candidates.append((0, dist, objs[0]))
         candidates.sort(key=lambda c: (c[0], c[1], c[2].i))
         # 4. speaker of the best cue that has one
+        avoid = att.named_in(first, last)
         for _, _, tok in candidates:
             if tok.dep_ == "pobj":
-                speaker, s_start, s_end = att.name_of(tok)
+                speaker, s_start, s_end = att.name_of(tok, avoid=avoid)
                 cue = "according to"
                 break
-            name, ns, ne = att.speaker_of_cue(tok)
+            name, ns, ne = att.speaker_of_cue(tok, avoid=avoid)
             if cue is None:
                 cue = _cue_text(tok)
             if name:
@@ -1068,8 +1333,9 @@ def group_quotes(spans: Sequence[QuoteSpan], texts: Mapping[str, str] | None = N
 def find_quotes(analyzed: Sequence[AnalyzedArticle]) -> list[Quote]:
     """Extract the quotations of every article and group them across articles (stage 5)."""
     spans: list[QuoteSpan] = []
+    story = speaker_context(analyzed)
     for art in analyzed:
-        found = extract_quotes(art)
+        found = extract_quotes(art, story=story)
         log.debug("%s: %d quotations", art.id, len(found))
         spans.extend(found)
     return group_quotes(spans, {a.id: a.article.text for a in analyzed})

@@ -87,7 +87,9 @@ def assess(
     loaded_spans = sum(
         1 for s in framing.loaded if s.article == mention.article and _inside(s.start, s.end, mention)
     )
-    labels = [lb for lb in framing.labels if lb.article == mention.article and _inside(lb.start, lb.end, mention)]
+    labels = [
+        lb for lb in framing.labels if lb.article == mention.article and _inside(lb.start, lb.end, mention)
+    ]
     has_premod = any(lb.kind == "premodifier" for lb in labels)
     chain = premodifier_chain(analyzed, mention.start, mention.end)
     words = len(_WORD.findall(mention.text))
@@ -97,7 +99,9 @@ def assess(
     penalty += 0.5 if qfrac >= 0.6 else 0.0
     penalty += 0.02 * max(0, words - long_words)
     loaded = bool(loaded_spans or labels or chain >= chain_limit)
-    return Wording(mention=mention, loaded=loaded, has_premodifier=has_premod or chain >= chain_limit, penalty=penalty)
+    return Wording(
+        mention=mention, loaded=loaded, has_premodifier=has_premod or chain >= chain_limit, penalty=penalty
+    )
 
 
 def choose_wording(wordings: Sequence[Wording]) -> Wording | None:
@@ -134,8 +138,11 @@ def rank_facts(facts: Sequence[Fact], analyzed: Sequence[AnalyzedArticle]) -> li
     by_id = {a.id: a for a in analyzed}
     ent_counts: Counter[str] = Counter()
     for art in analyzed:
-        ent_counts.update({e.text.lower() for e in art.doc.ents if e.label_ in {"PERSON", "ORG", "GPE", "NORP"}})
-    top = {e for e, c in ent_counts.most_common(8) if c > 1}
+        ent_counts.update(
+            {e.text.lower() for e in art.doc.ents if e.label_ in {"PERSON", "ORG", "GPE", "NORP"}}
+        )
+    # Ties broken by name: Counter.most_common keeps insertion order, which would follow set order.
+    top = {e for e, c in sorted(ent_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8] if c > 1}
 
     def importance(f: Fact) -> float:
         positions = []

@@ -18,18 +18,32 @@ click decorator adding ``--engine/--scheduler/--workers`` to a command.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import click
 
 from parallax.engine.local import LocalEngine, per_process
-from parallax.errors import ConfigError
+from parallax.errors import ConfigError, InputError
+from parallax.records import RawDocument
+from parallax.settings import Settings
 
 if TYPE_CHECKING:
     from parallax.engine.dask_engine import DaskEngine
 
-__all__ = ["ENGINES", "Engine", "LocalEngine", "engine_options", "make_engine", "per_process"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "LocalEngine",
+    "engine_options",
+    "iter_documents_on",
+    "make_engine",
+    "per_process",
+    "read_file",
+    "read_files",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,6 +81,87 @@ class Engine(Protocol):
     def __enter__(self) -> Engine: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+#: Formats read on workers by :func:`iter_documents_on`: one document per file, costly to parse.
+REMOTE_FORMATS = frozenset({"html", "text"})
+#: Files per reading task.
+FILES_PER_TASK = 16
+
+
+def read_file(path: Path, *, settings: Settings) -> Iterator[RawDocument | InputError]:
+    """The documents of one file (ids not yet made unique), or the error standing for it; streamed."""
+    from parallax.ingest import _read_file
+
+    try:
+        yield from _read_file(path, settings)
+    except InputError as exc:
+        yield exc
+    except OSError as exc:
+        yield InputError(f"cannot read the file ({exc.strerror or exc}); check its permissions", path=path)
+
+
+def read_files(paths: Sequence[Path], *, settings: Settings) -> list[list[RawDocument | InputError] | None]:
+    """:func:`read_file` of each of ``paths``; ``None`` for a file this process cannot see. Pure.
+
+    Runs on workers: on a cluster without a shared file system the driver reads the ``None`` ones.
+    """
+    return [list(read_file(p, settings=settings)) if p.is_file() else None for p in paths]
+
+
+def iter_documents_on(
+    engine: Engine, paths: Iterable[str | Path], *, settings: Settings, files_per_task: int = FILES_PER_TASK
+) -> Iterator[RawDocument | InputError]:
+    """:func:`parallax.ingest.iter_documents`, with whole-file HTML and text reading on ``engine``.
+
+    The same documents, ids and errors in the same order as reading here: HTML extraction
+    (trafilatura) dominates reading a directory of pages, so those files are read on workers,
+    ``files_per_task`` per task; streamed formats (JSONL, WARC) and multi-document files
+    (JSON, feeds) are read here, in their turn, as is a file a worker cannot see.
+
+    1. Expand the paths; group consecutive HTML/text files into tasks, others stand alone.
+    2. Map :func:`read_files` over the tasks, in input order (a stand-alone file is read here).
+    3. Make ids unique, in input order.
+    """
+    from parallax.ingest import _expand, _format_of, _unique
+
+    # 1. segments: (files for a worker, None) or ([], the item to handle here)
+    def segments() -> Iterator[tuple[list[Path], Path | InputError | None]]:
+        group: list[Path] = []
+        for item in _expand(paths):
+            if isinstance(item, Path) and _format_of(item)[0] in REMOTE_FORMATS:
+                group.append(item)
+                if len(group) >= files_per_task:
+                    yield group, None
+                    group = []
+                continue
+            if group:
+                yield group, None
+                group = []
+            yield [], item
+        if group:
+            yield group, None
+
+    seen: set[str] = set()
+    task = functools.partial(_read_segment, settings=settings)
+    # 2. in input order; each task carries its segment back
+    for (files, here), per_file in engine.map_batches(task, segments()):
+        if isinstance(here, InputError):
+            yield here
+            continue
+        docs: Iterable[RawDocument | InputError]
+        for path, read in zip([here] if here is not None else files, per_file, strict=True):
+            docs = read if read is not None else read_file(path, settings=settings)
+            # 3. unique ids
+            for doc in docs:
+                yield _unique(doc, seen) if isinstance(doc, RawDocument) else doc
+
+
+def _read_segment(
+    segment: tuple[list[Path], Path | InputError | None], *, settings: Settings
+) -> tuple[tuple[list[Path], Path | InputError | None], list[list[RawDocument | InputError] | None]]:
+    files, here = segment
+    return segment, read_files(files, settings=settings) if files else [None] * (here is not None)
 
 
 def make_engine(name: str = "local", *, scheduler: str | None = None, workers: int | None = None) -> Engine:

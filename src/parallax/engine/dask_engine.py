@@ -102,17 +102,21 @@ class DaskEngine:
         self._cluster: LocalCluster | None = None
         if scheduler is None:
             n = workers or os.cpu_count() or 1
-            self._cluster = LocalCluster(
+            self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.WARNING,
             )
-            self.client = Client(self._cluster, set_as_default=False)
+            self.address: str = self._cluster.scheduler_address
+            self.client = Client(self._cluster, set_as_default=False)  # type: ignore[no-untyped-call]
         else:
+            self.address = scheduler
             try:
-                self.client = Client(scheduler, timeout=timeout, set_as_default=False)
+                self.client = Client(  # type: ignore[no-untyped-call]
+                    scheduler, timeout=timeout, set_as_default=False
+                )
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(
                     f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address, "
@@ -123,7 +127,7 @@ class DaskEngine:
         except BaseException:
             self.close()
             raise
-        log.info("dask engine ready: %d workers (%s)", self.workers, self.client.scheduler.address)
+        log.info("dask engine ready: %d workers (%s)", self.workers, self.address)
 
     def _prepare_workers(self) -> None:
         """Wait for a first worker, install :class:`WarmUp`, check every worker's Parallax."""
@@ -131,7 +135,7 @@ class DaskEngine:
             self.client.wait_for_workers(1, timeout=self.timeout)
         except TimeoutError as exc:
             raise ConfigError(
-                f"the Dask cluster at {self.client.scheduler.address} has no worker after "
+                f"the Dask cluster at {self.address} has no worker after "
                 f"{self.timeout:.0f} s; start some with `dask worker ADDRESS`"
             ) from exc
         import parallax
@@ -171,13 +175,14 @@ class DaskEngine:
         prefix = f"parallax-{getattr(func, '__name__', None) or getattr(func, 'func', func).__name__}"
         prefix += f"-{uuid.uuid4().hex[:8]}"
         limit = self._in_flight or max(2, 2 * self.workers)
-        pending: deque[tuple[int, Future]] = deque()
+        pending: deque[tuple[int, Future[R]]] = deque()
         try:
             for i, batch in enumerate(batches):
                 # 1. submit, bounded
-                pending.append(
-                    (i, self.client.submit(func, batch, key=f"{prefix}-{i}", pure=False, retries=self.retries))
+                future = self.client.submit(
+                    func, batch, key=f"{prefix}-{i}", pure=False, retries=self.retries
                 )
+                pending.append((i, future))
                 # 2. in order
                 if len(pending) >= limit:
                     yield self._result(*pending.popleft())
@@ -186,9 +191,9 @@ class DaskEngine:
         finally:
             # 3. cancel leftovers
             if pending:
-                self.client.cancel([f for _, f in pending])
+                self.client.cancel([f for _, f in pending])  # type: ignore[no-untyped-call]
 
-    def _result(self, index: int, future: Future) -> Any:
+    def _result(self, index: int, future: Future[R]) -> R:
         try:
             return future.result()
         except KilledWorker as exc:

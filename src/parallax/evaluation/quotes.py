@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 QUOTE_CHARS = frozenset('“”"«»„')
 _ANN_SUFFIX = re.compile(r"_[0-9A-Za-z]+\.ann$")
+_ANN_ID = re.compile(r"[TERAMN#][0-9]*\t")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ def parse_ann(text: str, ann: str, *, path: str = "<ann>") -> tuple[GoldQuote, .
     relations: list[dict[str, str]] = []
     for n, line in enumerate(ann.splitlines(), start=1):
         parts = line.split("\t")
-        if not parts or not parts[0]:
+        if not parts or not parts[0] or not _ANN_ID.match(line):
+            # blank lines, and the rest of a span text that itself contains a line break
             continue
         try:
             if parts[0].startswith("T"):

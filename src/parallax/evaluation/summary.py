@@ -53,11 +53,15 @@ def load_neus(directory: Path, *, split: str = "val", limit: int | None = None) 
     src, tgt = directory / f"{split}.source", directory / f"{split}.target"
     for path in (src, tgt):
         if not path.is_file():
-            raise EvaluationError(f"{path}: NeuS file not found; point DIR at the NeuS folder (val.source, val.target)")
+            raise EvaluationError(
+                f"{path}: NeuS file not found; point DIR at the NeuS folder (val.source, val.target)"
+            )
     sources = src.read_text(encoding="utf-8").splitlines()
     targets = tgt.read_text(encoding="utf-8").splitlines()
     if len(sources) != len(targets):
-        raise EvaluationError(f"{src}: {len(sources)} lines but {tgt.name} has {len(targets)}; the files must pair up")
+        raise EvaluationError(
+            f"{src}: {len(sources)} lines but {tgt.name} has {len(targets)}; the files must pair up"
+        )
     stories = []
     for i, (s, t) in enumerate(zip(sources, targets, strict=True)):
         parts = tuple(_fields(p) for p in s.split("[SEP]") if p.strip())
@@ -164,7 +168,9 @@ def evaluate_summary(
 
     # 1. stories and articles
     stories = load_neus(directory, split=split, limit=limit)
-    vad = load_vad(vad_path or directory.parent / "lexicons" / "NRC-VAD-Lexicon-Aug2018Release" / "NRC-VAD-Lexicon.txt")
+    vad = load_vad(
+        vad_path or directory.parent / "lexicons" / "NRC-VAD-Lexicon-Aug2018Release" / "NRC-VAD-Lexicon.txt"
+    )
     articles = [
         Article(
             id=f"s{s.index}-{pos}",
@@ -181,7 +187,9 @@ def evaluate_summary(
     emb = get_embedder(embedder)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     systems = ("parallax", "lead", "lexrank")
-    scores: dict[str, dict[str, list[float]]] = {s: {"rouge1": [], "rouge2": [], "rougeL": []} for s in systems}
+    scores: dict[str, dict[str, list[float]]] = {
+        s: {"rouge1": [], "rouge2": [], "rougeL": []} for s in systems
+    }
     aro: dict[str, list[float]] = {s: [0.0, 0.0] for s in (*systems, "reference")}
     at = 0
     # 3. per story
@@ -241,7 +249,9 @@ def _table(result: dict[str, Any]) -> str:
             f"{fig['arousal_per_100w']:>13.3f} {fig['words']:>6.1f}"
         )
     ref = result["reference"]
-    rows.append(f"{'reference':<10} {'':>6} {'':>6} {'':>6} {ref['arousal_per_100w']:>13.3f} {ref['words']:>6.1f}")
+    rows.append(
+        f"{'reference':<10} {'':>6} {'':>6} {'':>6} {ref['arousal_per_100w']:>13.3f} {ref['words']:>6.1f}"
+    )
     rows.append(f"{result['stories']} stories, split {result['split']}, embedder {result['embedder']}")
     return "\n".join(rows)
 
@@ -252,7 +262,9 @@ def _table(result: dict[str, Any]) -> str:
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N stories.")
 @click.option("--embedder", default="minilm", show_default=True, help="minilm or hashing.")
 @click.option("--sentences", type=click.IntRange(1, 20), default=3, show_default=True, help="Summary length.")
-@click.option("--vad", type=click.Path(dir_okay=False, path_type=Path), default=None, help="NRC-VAD lexicon file.")
+@click.option(
+    "--vad", type=click.Path(dir_okay=False, path_type=Path), default=None, help="NRC-VAD lexicon file."
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True)
 def command(
     directory: Path,

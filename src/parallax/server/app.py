@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -254,7 +255,9 @@ class _BodyTooLarge(StarletteHTTPException):
     """Raised while reading a body that exceeds the limit (an HTTPException so FastAPI passes it on)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body exceeds the limit of {limit:,} bytes; send fewer articles per request")
+        super().__init__(
+            413, f"request body exceeds the limit of {limit:,} bytes; send fewer articles per request"
+        )
 
 
 class _Guard:
@@ -446,7 +449,9 @@ class _Service:
         for index, (item, outcome) in enumerate(zip(items, cleaned, strict=True)):
             if isinstance(outcome, InputError):
                 results.append(
-                    AddedArticle(index=index, status="skipped", id=None, story_id=None, message=outcome.detail)
+                    AddedArticle(
+                        index=index, status="skipped", id=None, story_id=None, message=outcome.detail
+                    )
                 )
                 continue
             where = placed.get(outcome.content_hash)
@@ -537,15 +542,25 @@ def _render(template: str, **context: Any) -> str:
 
 def _wants_html(request: Request) -> bool:
     path = request.url.path
-    return not path.startswith("/api") and path != "/openapi.json" and "text/html" in request.headers.get("accept", "")
+    return (
+        not path.startswith("/api")
+        and path != "/openapi.json"
+        and "text/html" in request.headers.get("accept", "")
+    )
 
 
-def _error_response(request: Request, status: int, message: str, details: Sequence[ErrorDetail] = ()) -> Response:
+def _error_response(
+    request: Request, status: int, message: str, details: Sequence[ErrorDetail] = ()
+) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if _wants_html(request):
         page = _render(
-            "error.html", title=f"{status} {ERROR_CODES.get(status, 'error')}", status=status,
-            code=ERROR_CODES.get(status, "error"), message=message, details=details,
+            "error.html",
+            title=f"{status} {ERROR_CODES.get(status, 'error')}",
+            status=status,
+            code=ERROR_CODES.get(status, "error"),
+            message=message,
+            details=details,
         )
         return HTMLResponse(page, status_code=status, headers=headers)
     return JSONResponse(error_body(status, message, details=details), status_code=status, headers=headers)
@@ -666,7 +681,11 @@ def create_app(
         )
 
     @app.get(
-        "/api/stories", response_model=StoryList, responses=_ERROR_RESPONSES, tags=["api"], summary="List stories"
+        "/api/stories",
+        response_model=StoryList,
+        responses=_ERROR_RESPONSES,
+        tags=["api"],
+        summary="List stories",
     )
     def list_stories(
         q: Annotated[str | None, Query(max_length=200, description="word(s) in a title")] = None,
@@ -715,7 +734,7 @@ def create_app(
             for s in service.store.story_stored(story_id)
         ]
         return StoryDetail(
-            **story.to_json(),  # type: ignore[arg-type]
+            **StoryItem.model_validate(story.to_json()).model_dump(),
             copies=story.copies,
             version=story.version,
             members=members,
@@ -753,8 +772,8 @@ def create_app(
     @app.post(
         "/api/articles",
         response_model=AddResult,
-        responses=_WRITE_ERRORS,
-        status_code=200,
+        responses={**_WRITE_ERRORS, 200: {"model": AddResult, "description": "nothing new was stored"}},
+        status_code=201,
         tags=["api"],
         summary="Add one article or a batch; they are de-duplicated and clustered into stories",
         dependencies=[Depends(require_writer)],
@@ -785,7 +804,9 @@ def create_app(
         problems = []
         for key in ("from", "to"):
             if filters[key] and not re.match(_DATE_PATTERN, filters[key]):
-                problems.append(f"'{filters[key]}' is not a date like 2019-04-01; the {key} filter is ignored")
+                problems.append(
+                    f"'{filters[key]}' is not a date like 2019-04-01; the {key} filter is ignored"
+                )
                 filters[key] = ""
         stories, total = service.store.list_stories(
             query=filters["q"] or None,
@@ -842,6 +863,10 @@ def create_app(
                 fragment=article_fragment(model, report=report),
             )
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # browsers ask for it; an empty answer keeps the console clean
 
     @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -43,7 +43,9 @@ def is_loopback(host: str) -> bool:
     help="Largest request body accepted (413 above).",
 )
 @click.option("--warm/--no-warm", default=True, show_default=True, help="Load the models before serving.")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info")
+@click.option(
+    "--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info"
+)
 def serve_cmd(
     db: Path, host: str, port: int, public: bool, max_body_bytes: int, warm: bool, log_level: str
 ) -> None:
@@ -77,7 +79,9 @@ def serve_cmd(
         click.echo("loading models ...", err=True)
         engine.warm_up()
     with Store(db) as store:
-        app = create_app(store=store, token=token, max_body_bytes=max_body_bytes, settings=settings, engine=engine)
+        app = create_app(
+            store=store, token=token, max_body_bytes=max_body_bytes, settings=settings, engine=engine
+        )
         click.echo(
             f"serving {db} on http://{host}:{port}/ (writes {'enabled' if token else 'disabled: set PARALLAX_API_TOKEN'})",
             err=True,
