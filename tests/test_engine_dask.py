@@ -23,14 +23,25 @@ from hypothesis import strategies as st
 from tests.conftest import shared_path
 
 from parallax.corpus import IngestProgress, Prepared, ingest, prepare_items
-from parallax.engine import ENGINES, Engine, LocalEngine, make_engine, per_process
+from parallax.engine import (
+    ENGINES,
+    Engine,
+    LocalEngine,
+    iter_documents_on,
+    make_engine,
+    per_process,
+    read_files,
+)
 from parallax.errors import ConfigError, EmptyInputError, InputError, RecordInputError
+from parallax.ingest import iter_documents
 from parallax.records import RawDocument
 from parallax.settings import Settings
 from parallax.store import Store
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 cloudpickle = pytest.importorskip("cloudpickle")
+
+from distributed import LocalCluster  # noqa: E402
 
 from parallax.engine.dask_engine import DaskEngine  # noqa: E402
 
@@ -75,15 +86,15 @@ def _load_counting() -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[distributed.LocalCluster]:
-    with distributed.LocalCluster(
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
     ) as lc:
         yield lc
 
 
 @pytest.fixture(scope="module")
-def dask_engine(cluster: distributed.LocalCluster) -> Iterator[DaskEngine]:
+def dask_engine(cluster: LocalCluster) -> Iterator[DaskEngine]:
     with DaskEngine(scheduler=cluster.scheduler_address, in_flight=4) as engine:
         yield engine
 
@@ -158,10 +169,15 @@ def test_engines_follow_the_protocol(engine: Engine) -> None:
 
 
 def test_per_process_builds_once() -> None:
-    calls: list[int] = []
-    first = per_process("test-once", lambda: calls.append(1) or "model")
-    again = per_process("test-once", lambda: calls.append(1) or "other")
-    assert first == again == "model" and calls == [1]
+    calls: list[str] = []
+
+    def load(name: str) -> str:
+        calls.append(name)
+        return name
+
+    first = per_process("test-once", lambda: load("model"))
+    again = per_process("test-once", lambda: load("other"))
+    assert first == again == "model" and calls == ["model"]
 
 
 @pytest.mark.parametrize(
@@ -268,6 +284,49 @@ def test_prepare_items_on_workers_keeps_errors_in_place(dask_engine: DaskEngine)
     assert remote[0].signature.tolist() == local[0].signature.tolist()
 
 
+# --- reading on workers ---------------------------------------------------------------------------
+
+
+def _input_tree(root: Path) -> list[str | Path]:
+    """Files of every kind, with ids that clash across and within files, and bad inputs."""
+    page = "<html><head><title>{t}</title></head><body><article><p>{b}</p></article></body></html>"
+    body = "Firefighters battled a large blaze in the hills above the city for a third straight day. " * 3
+    for i, sub in enumerate(["a", "b", "c"]):
+        (root / sub).mkdir()
+        (root / sub / "story.html").write_text(page.format(t=f"Fire {i}", b=body + sub), encoding="utf-8")
+        (root / sub / "story.txt").write_text(f"{body} Report {i}.", encoding="utf-8")
+    _write_jsonl(root / "b" / "story.jsonl", _records())
+    (root / "c" / "list.json").write_text(json.dumps(_records()[:2]), encoding="utf-8")
+    (root / "c" / "empty.txt").write_text("", encoding="utf-8")
+    (root / "c" / "data.bin").write_bytes(b"\x00\x01")
+    return [root, root / "missing.html", str(root / "*" / "story.txt")]
+
+
+def _described(items: list[RawDocument | InputError]) -> list[str]:
+    return [repr(i) if isinstance(i, RawDocument) else f"{type(i).__name__}: {i}" for i in items]
+
+
+@pytest.mark.parametrize("use_dask", [False, True], ids=["local-engine", "dask-engine"])
+@pytest.mark.parametrize("files_per_task", [1, 2, 16])
+def test_reading_on_an_engine_equals_reading_here(
+    tmp_path: Path, dask_engine: DaskEngine, use_dask: bool, files_per_task: int
+) -> None:
+    paths = _input_tree(tmp_path)
+    engine: Engine = dask_engine if use_dask else LocalEngine()
+    here = list(iter_documents(paths, settings=Settings()))
+    there = list(iter_documents_on(engine, paths, settings=Settings(), files_per_task=files_per_task))
+    assert _described(there) == _described(here)
+    ids = [d.id for d in there if isinstance(d, RawDocument)]
+    assert len(ids) == len(set(ids)) and "story~2" in ids
+
+
+def test_a_file_a_worker_cannot_see_is_read_by_the_driver(tmp_path: Path) -> None:
+    real = tmp_path / "x.txt"
+    real.write_text("Text of the article.", encoding="utf-8")
+    [seen, unseen] = read_files([real, tmp_path / "gone.txt"], settings=Settings())
+    assert unseen is None and seen is not None and isinstance(seen[0], RawDocument)
+
+
 # --- corpus ingest through engines ------------------------------------------------------------------
 
 
@@ -320,7 +379,7 @@ def test_killed_worker_loses_and_duplicates_nothing(
     dask_engine.client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker
 
 
-def test_cli_ingest_joins_a_cluster(tmp_path: Path, cluster: distributed.LocalCluster) -> None:
+def test_cli_ingest_joins_a_cluster(tmp_path: Path, cluster: LocalCluster) -> None:
     from parallax.cli import cli
 
     src = _write_jsonl(tmp_path / "in.jsonl", _records())
@@ -331,8 +390,10 @@ def test_cli_ingest_joins_a_cluster(tmp_path: Path, cluster: distributed.LocalCl
         cli, [*args, str(tmp_path / "d.db"), "--engine", "dask", "--scheduler", cluster.scheduler_address]
     )
     assert plain.exit_code == 0 and dask.exit_code == 0, dask.output
-    drop = ("seconds",)
-    strip = lambda out: {k: v for k, v in json.loads(out).items() if k not in drop}  # noqa: E731
+
+    def strip(out: str) -> dict[str, object]:
+        return {k: v for k, v in json.loads(out).items() if k != "seconds"}
+
     assert strip(dask.stdout) == strip(plain.stdout)
     assert _snapshot(tmp_path / "d.db") == _snapshot(tmp_path / "plain.db")
 

@@ -15,6 +15,7 @@ from parallax.quotes import (
     fold_word,
     group_quotes,
     render_against,
+    speaker_context,
 )
 from parallax.records import Article, QuoteSpan
 
@@ -152,6 +153,107 @@ def test_shouted_promo_line_is_not_a_quote(make_analyzed) -> None:  # type: igno
     text = "Tom Hill spoke.\nSTAR TWEETS SUPPORT FOR HILL, CALLS HIM “TRULY DECENT AND KIND”\nHe left."
     (art,) = make_analyzed(("a", text))
     assert extract_quotes(art) == []
+
+
+# --- speaker resolution: salience, gender, descriptions, story names --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # the main-clause subject (an apposition of it) outranks an embedded subject and a PP object,
+        # and the given name says "she"
+        (
+            "Following the report, Amy Reed, a former aide, told the paper that Tom Hill had grabbed "
+            "her at a fundraiser for Rep. Jim Stone.\n“It was frightening and strange,” she claimed.",
+            "Amy Reed",
+        ),
+        # a name at the end of the previous sentence inside a PP loses to the salient subject
+        (
+            "Tom Hill apologised on Friday. Amy Reed said Hill had hugged her at a party for Rep. Jim Stone."
+            "\n“I will listen to every one of them,” he said.",
+            "Tom Hill",
+        ),
+        # a person named inside the quotation is seldom its speaker
+        (
+            "Jim Stone was praised by Tom Hill on Friday.\n“Stone is a fine and decent man,” he said.",
+            "Tom Hill",
+        ),
+        # an honorific tells the other person is a man
+        (
+            "Jordan Blake met Casey Lund in Ohio on Monday. Mr. Lund spoke first.\n“The plan is dead,” she said.",
+            "Jordan Blake",
+        ),
+        # a gendered role noun in apposition tells the subject is a woman
+        (
+            "Casey Lund met Jordan Blake, an actress, on Monday. Blake spoke first.\n"
+            "“We agreed on nothing at all,” he said.",
+            "Casey Lund",
+        ),
+    ],
+)
+def test_pronoun_salience_and_gender(make_analyzed, text: str, speaker: str) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    spans = extract_quotes(art)
+    assert [s.speaker for s in spans][-1] == speaker
+    last = spans[-1]
+    assert text[last.speaker_start : last.speaker_end] in ("he", "she")
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "local"),
+    [
+        (
+            "Senator Tom Hill visited the plant on Monday.\n“Jobs are coming back to this town,” said the senator.",
+            "Tom Hill",
+            "the senator",
+        ),
+        (
+            "Amy Reed and former governor Mark Stone spoke on Monday.\n“We will win this state,” the former "
+            "governor said.",
+            "Mark Stone",
+            "the former governor",
+        ),
+        # no one in the story is labelled a spokesman: the description stays as written
+        ("Tom Hill spoke on Monday.\n“We will win this state,” the spokesman said.", "the spokesman", None),
+    ],
+)
+def test_definite_description_resolves_to_labelled_person(
+    make_analyzed, text: str, speaker: str, local: str | None
+) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    (span,) = extract_quotes(art)
+    assert span.speaker == speaker
+    assert text[span.speaker_start : span.speaker_end] == (local or speaker)
+
+
+def test_surname_maps_to_full_name_named_elsewhere_in_story(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    arts = make_analyzed(
+        ("a", "Campaign spokesman Bill Rourke spoke to reporters on Monday."),
+        ("b", "The campaign answered on Tuesday.\n“The claims are false and we will say so,” said Rourke."),
+    )
+    story = speaker_context(arts)
+    (span,) = extract_quotes(arts[1], story=story)
+    assert span.speaker == "Bill Rourke"
+    # alone, the article only knows the surname
+    assert extract_quotes(arts[1])[0].speaker == "Rourke"
+    (quote,) = find_quotes(arts)
+    assert quote.speaker == "Bill Rourke"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "gender"),
+    [
+        ("Ms. Jordan Blake spoke.", "Jordan Blake", "f"),
+        ("Mr. Jordan Blake spoke.", "Jordan Blake", "m"),
+        ("Rep. Jordan Blake spoke.", "Jordan Blake", None),  # a title gives no gender
+        ("Sen. Mary Cole spoke.", "Mary Cole", "f"),  # the given name does
+        ("Jordan Blake arrived late. He apologised.", "Jordan Blake", "m"),
+    ],
+)
+def test_gender_votes(make_analyzed, text: str, name: str, gender: str | None) -> None:  # type: ignore[no-untyped-def]
+    story = speaker_context(make_analyzed(("a", text)))
+    assert story.gender.get(name) == gender
 
 
 # --- fidelity -----------------------------------------------------------------------------------------
@@ -298,3 +400,38 @@ def test_seed_no_boilerplate_and_stable_ids(seed_quotes) -> None:  # type: ignor
     assert [q.id for q in quotes] == [f"q{i}" for i in range(1, len(quotes) + 1)]
     for q in quotes:
         assert len({r.article for r in q.renderings}) == len(q.renderings)
+
+
+def _renderings_with(quotes, words: str):  # type: ignore[no-untyped-def]
+    found = [r for q in quotes for r in q.renderings if words in r.text.replace("’", "'")]
+    assert found, words
+    return found
+
+
+def test_seed_lappos_speaker_in_every_article(seed_quotes) -> None:  # type: ignore[no-untyped-def]
+    quotes, _ = seed_quotes
+    found = _renderings_with(quotes, "hand around my neck")
+    assert len({r.article for r in found}) == 3
+    assert all(r.speaker == "Amy Lappos" for r in found), [(r.article, r.speaker) for r in found]
+
+
+def test_seed_biden_pledge_and_description(seed_quotes) -> None:  # type: ignore[no-untyped-def]
+    quotes, _ = seed_quotes
+    (r,) = _renderings_with(quotes, "I will also remain the strongest advocate")
+    assert r.speaker == "Joe Biden"
+    assert all(r.speaker == "Joe Biden" for r in _renderings_with(quotes, "strongest advocate"))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "women's experiences are the same",
+        "proud to call Joe Biden a friend",
+        "accompany him to events",
+        "a leader and a champion",
+        "bang down",
+    ],
+)
+def test_seed_milano_speaker(seed_quotes, words: str) -> None:  # type: ignore[no-untyped-def]
+    quotes, _ = seed_quotes
+    assert all(r.speaker == "Alyssa Milano" for r in _renderings_with(quotes, words))

@@ -19,6 +19,8 @@ the same stories.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import time
 from collections import Counter
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
     from parallax.cluster import StoryClusterer
     from parallax.dedup import NearDuplicateIndex
+    from parallax.engine import Engine
     from parallax.features import DocFeatures
 
 log = logging.getLogger(__name__)
@@ -156,6 +159,17 @@ def prepare_batch(raw_docs: Sequence[RawDocument], *, settings: Settings) -> lis
     good = featurize_batch([c for c in cleaned if isinstance(c, Article)])
     it = iter(good)
     return [c if isinstance(c, InputError) else next(it) for c in cleaned]
+
+
+def prepare_items(
+    items: Sequence[RawDocument | InputError], *, settings: Settings
+) -> list[Prepared | InputError]:
+    """:func:`prepare_batch` over a batch as streamed by ``iter_documents`` (errors kept in place).
+
+    Pure and picklable through ``functools.partial``: what an engine runs on its workers.
+    """
+    prepared = iter(prepare_batch([x for x in items if isinstance(x, RawDocument)], settings=settings))
+    return [x if isinstance(x, InputError) else next(prepared) for x in items]
 
 
 def _cluster_doc(art: Article) -> Any:
@@ -307,6 +321,7 @@ def ingest(
     strict: bool = False,
     checkpoint_seconds: float = 30.0,
     documents: Iterable[RawDocument | InputError] | None = None,
+    engine: Engine | None = None,
 ) -> IngestSummary:
     """Ingest the articles under ``paths`` into ``store``; idempotent and resumable.
 
@@ -321,6 +336,8 @@ def ingest(
     7. write the batch, its story moves, events and skipped records in one transaction, with the
        index state when a checkpoint is due (and always after the last batch).
 
+    With an ``engine`` (:mod:`parallax.engine`), steps 2 and 5 run on its workers for whole batches
+    (already stored articles are then featurized too; the result is the same).
     With ``strict``, the first bad input raises its :class:`InputError` (batches before it stay stored).
     """
     t0 = time.perf_counter()
@@ -337,36 +354,43 @@ def ingest(
         last_checkpoint = time.perf_counter()
         checkpoint_cost = 0.0
         stream = documents if documents is not None else _iter_documents(paths, settings)
-        batch_iter = _batches(stream, batch_size)
+        raw_batches = _batches(stream, batch_size)
+        batch_iter: Iterator[list[Article | Prepared | InputError]]
+        if engine is None:
+            batch_iter = (_clean_items(b, settings=settings) for b in raw_batches)
+        else:
+            # the engine runs cleaning, signatures and features (pure) on its workers, in order
+            batch_iter = engine.map_batches(functools.partial(prepare_items, settings=settings), raw_batches)
         batch = next(batch_iter, None)
         while batch is not None:
             nxt = next(batch_iter, None)
-            # 2. clean and hash
-            raws = [b for b in batch if isinstance(b, RawDocument)]
+            # 2. cleaned (locally) or prepared (by the engine)
             errors = [b for b in batch if isinstance(b, InputError)]
-            cleaned = clean_batch(raws, settings=settings)
-            errors += [c for c in cleaned if isinstance(c, InputError)]
             if strict and errors:
                 raise errors[0]
-            articles = [c for c in cleaned if isinstance(c, Article)]
+            items = [b for b in batch if not isinstance(b, InputError)]
             # 3. exact duplicates
-            known = store.known_hashes([a.content_hash for a in articles])
-            fresh: list[Article] = []
-            for art in articles:
-                if art.content_hash in known:
+            known = store.known_hashes([_article_of(x).content_hash for x in items])
+            fresh: list[Article | Prepared] = []
+            for item in items:
+                digest = _article_of(item).content_hash
+                if digest in known:
                     summary.duplicates += 1
                     continue
-                known.add(art.content_hash)
-                fresh.append(art)
+                known.add(digest)
+                fresh.append(item)
             # 4. ids taken by other content
-            taken = store.existing_ids([a.id for a in fresh])
+            taken = store.existing_ids([_article_of(x).id for x in fresh])
             batch_ids: set[str] = set()
-            for i, art in enumerate(fresh):
+            for i, item in enumerate(fresh):
+                art = _article_of(item)
                 if art.id in taken or art.id in batch_ids:
-                    fresh[i] = _with_id(art, f"{art.id}~{art.content_hash[:8]}")
-                batch_ids.add(fresh[i].id)
-            # 5. signatures and features
-            prepared = featurize_batch(fresh)
+                    fresh[i] = _renamed(item, f"{art.id}~{art.content_hash[:8]}")
+                batch_ids.add(_article_of(fresh[i]).id)
+            # 5. signatures and features (locally, only for what is new)
+            todo = featurize_batch([x for x in fresh if isinstance(x, Article)])
+            done = iter(todo)
+            prepared = [x if isinstance(x, Prepared) else next(done) for x in fresh]
             # 6. sequential assignment
             new, events, moves = _assign_batch(store, index, prepared, summary)
             # 7. one transaction
@@ -415,10 +439,28 @@ def _iter_documents(paths: Sequence[str | Path], settings: Settings) -> Iterator
     return iter_documents(paths, settings=settings)
 
 
-def _with_id(art: Article, new_id: str) -> Article:
-    import dataclasses
+def _article_of(item: Article | Prepared) -> Article:
+    return item.article if isinstance(item, Prepared) else item
 
-    return dataclasses.replace(art, id=new_id)
+
+def _renamed(item: Article | Prepared, new_id: str) -> Article | Prepared:
+    """``item`` under another id (the features carry the id the clusterer files them under)."""
+    if isinstance(item, Article):
+        return dataclasses.replace(item, id=new_id)
+    return Prepared(
+        article=dataclasses.replace(item.article, id=new_id),
+        content_hash=item.content_hash,
+        signature=item.signature,
+        features=dataclasses.replace(item.features, id=new_id),
+    )
+
+
+def _clean_items(
+    items: Sequence[RawDocument | InputError], *, settings: Settings
+) -> list[Article | InputError]:
+    """:func:`clean_batch` over a mixed batch, errors kept in place."""
+    cleaned = iter(clean_batch([x for x in items if isinstance(x, RawDocument)], settings=settings))
+    return [x if isinstance(x, InputError) else next(cleaned) for x in items]
 
 
 def _assign_batch(

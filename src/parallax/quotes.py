@@ -372,37 +372,304 @@ def _clean_name(text: str) -> str:
 #: Frequent English given names by sex, written for Parallax from general knowledge (no list was
 #: copied). Names commonly given to both sexes (Chris, Jordan, Lindsey, Pat ...) are left out.
 _FEMALE_NAMES = frozenset(
-    """abigail alice alicia alyssa amanda amber amy andrea angela ann anna anne ashley barbara betty
-    beverly brenda brittany carly carol caroline carolyn catherine charlotte chelsea cheryl christina
-    christine claire cynthia danielle deborah debbie debra denise diana diane donna doris dorothy
-    elizabeth ellen emily emma evelyn frances gloria grace hannah heather helen hillary hilary ivanka
-    jacqueline jane janet janice jean jennifer jessica jill joan joyce judith judy julia julie karen
-    kate katherine kathleen kathryn katie kayla kelly kimberly kirsten laura lauren linda lisa lori
-    lucy madison margaret maria marie marilyn martha mary maxine megan meghan megyn melania melissa
-    michelle nancy natalie nicole nikki olivia pamela patricia rachel rebecca ruth samantha sandra
-    sara sarah sharon shirley sophia stephanie susan tammy teresa theresa valerie victoria virginia
-    wendy""".split()
+    [
+        "abigail",
+        "alice",
+        "alicia",
+        "alyssa",
+        "amanda",
+        "amber",
+        "amy",
+        "andrea",
+        "angela",
+        "ann",
+        "anna",
+        "anne",
+        "ashley",
+        "barbara",
+        "betty",
+        "beverly",
+        "brenda",
+        "brittany",
+        "carly",
+        "carol",
+        "caroline",
+        "carolyn",
+        "catherine",
+        "charlotte",
+        "chelsea",
+        "cheryl",
+        "christina",
+        "christine",
+        "claire",
+        "cynthia",
+        "danielle",
+        "deborah",
+        "debbie",
+        "debra",
+        "denise",
+        "diana",
+        "diane",
+        "donna",
+        "doris",
+        "dorothy",
+        "elizabeth",
+        "ellen",
+        "emily",
+        "emma",
+        "evelyn",
+        "frances",
+        "gloria",
+        "grace",
+        "hannah",
+        "heather",
+        "helen",
+        "hillary",
+        "hilary",
+        "ivanka",
+        "jacqueline",
+        "jane",
+        "janet",
+        "janice",
+        "jean",
+        "jennifer",
+        "jessica",
+        "jill",
+        "joan",
+        "joyce",
+        "judith",
+        "judy",
+        "julia",
+        "julie",
+        "karen",
+        "kate",
+        "katherine",
+        "kathleen",
+        "kathryn",
+        "katie",
+        "kayla",
+        "kelly",
+        "kimberly",
+        "kirsten",
+        "laura",
+        "lauren",
+        "linda",
+        "lisa",
+        "lori",
+        "lucy",
+        "madison",
+        "margaret",
+        "maria",
+        "marie",
+        "marilyn",
+        "martha",
+        "mary",
+        "maxine",
+        "megan",
+        "meghan",
+        "megyn",
+        "melania",
+        "melissa",
+        "michelle",
+        "nancy",
+        "natalie",
+        "nicole",
+        "nikki",
+        "olivia",
+        "pamela",
+        "patricia",
+        "rachel",
+        "rebecca",
+        "ruth",
+        "samantha",
+        "sandra",
+        "sara",
+        "sarah",
+        "sharon",
+        "shirley",
+        "sophia",
+        "stephanie",
+        "susan",
+        "tammy",
+        "teresa",
+        "theresa",
+        "valerie",
+        "victoria",
+        "virginia",
+        "wendy",
+    ]
 )
 _MALE_NAMES = frozenset(
-    """aaron adam al alan albert alexander andrew anthony arthur barack ben benjamin bernie bill billy
-    bob bobby brandon brian bruce bryan carl charles chuck dan daniel dave david dennis dick donald
-    douglas dylan edward eric ethan eugene frank fred gary george gerald greg gregory harold harry
-    henry jack jacob james jason jeb jeff jeffrey jeremy jerry jim jimmy joe john jonathan joseph
-    joshua juan justin keith ken kenneth kevin kyle larry lawrence louis marco mark matthew michael
-    mike mitch mitt nathan newt nicholas noah patrick paul peter philip ralph randy raymond richard
-    rick robert roger ron ronald roy rudy russell ryan sam samuel scott sean stephen steve steven
-    ted terry thomas tim timothy tom tony tyler vincent walter wayne william""".split()
+    [
+        "aaron",
+        "adam",
+        "al",
+        "alan",
+        "albert",
+        "alexander",
+        "andrew",
+        "anthony",
+        "arthur",
+        "barack",
+        "ben",
+        "benjamin",
+        "bernie",
+        "bill",
+        "billy",
+        "bob",
+        "bobby",
+        "brandon",
+        "brian",
+        "bruce",
+        "bryan",
+        "carl",
+        "charles",
+        "chuck",
+        "dan",
+        "daniel",
+        "dave",
+        "david",
+        "dennis",
+        "dick",
+        "donald",
+        "douglas",
+        "dylan",
+        "edward",
+        "eric",
+        "ethan",
+        "eugene",
+        "frank",
+        "fred",
+        "gary",
+        "george",
+        "gerald",
+        "greg",
+        "gregory",
+        "harold",
+        "harry",
+        "henry",
+        "jack",
+        "jacob",
+        "james",
+        "jason",
+        "jeb",
+        "jeff",
+        "jeffrey",
+        "jeremy",
+        "jerry",
+        "jim",
+        "jimmy",
+        "joe",
+        "john",
+        "jonathan",
+        "joseph",
+        "joshua",
+        "juan",
+        "justin",
+        "keith",
+        "ken",
+        "kenneth",
+        "kevin",
+        "kyle",
+        "larry",
+        "lawrence",
+        "louis",
+        "marco",
+        "mark",
+        "matthew",
+        "michael",
+        "mike",
+        "mitch",
+        "mitt",
+        "nathan",
+        "newt",
+        "nicholas",
+        "noah",
+        "patrick",
+        "paul",
+        "peter",
+        "philip",
+        "ralph",
+        "randy",
+        "raymond",
+        "richard",
+        "rick",
+        "robert",
+        "roger",
+        "ron",
+        "ronald",
+        "roy",
+        "rudy",
+        "russell",
+        "ryan",
+        "sam",
+        "samuel",
+        "scott",
+        "sean",
+        "stephen",
+        "steve",
+        "steven",
+        "ted",
+        "terry",
+        "thomas",
+        "tim",
+        "timothy",
+        "tom",
+        "tony",
+        "tyler",
+        "vincent",
+        "walter",
+        "wayne",
+        "william",
+    ]
 )
 #: Role nouns that tell a person's sex ("actress Ann Lee", "Tom Hill, a spokesman").
 _ROLE_GENDER = {
     **dict.fromkeys(
-        "actress congresswoman spokeswoman chairwoman businesswoman councilwoman queen princess woman "
-        "mother wife daughter sister girl grandmother widow girlfriend lady aunt niece".split(),
+        [
+            "actress",
+            "congresswoman",
+            "spokeswoman",
+            "chairwoman",
+            "businesswoman",
+            "councilwoman",
+            "queen",
+            "princess",
+            "woman",
+            "mother",
+            "wife",
+            "daughter",
+            "sister",
+            "girl",
+            "grandmother",
+            "widow",
+            "girlfriend",
+            "lady",
+            "aunt",
+            "niece",
+        ],
         "f",
     ),
     **dict.fromkeys(
-        "congressman spokesman businessman councilman king prince man father husband son brother boy "
-        "grandfather widower boyfriend uncle nephew".split(),
+        [
+            "congressman",
+            "spokesman",
+            "businessman",
+            "councilman",
+            "king",
+            "prince",
+            "man",
+            "father",
+            "husband",
+            "son",
+            "brother",
+            "boy",
+            "grandfather",
+            "widower",
+            "boyfriend",
+            "uncle",
+            "nephew",
+        ],
         "m",
     ),
 }
@@ -624,9 +891,7 @@ class _Attributor:
             while k + 1 < len(self.sents) and self.sents[k + 1].start <= i:
                 k += 1
             self.sent_of[i] = k
-        self._person_ents = sorted(
-            (e.start, self.resolve(e.text)) for e in doc.ents if e.label_ == "PERSON"
-        )
+        self._person_ents = sorted((e.start, self.resolve(e.text)) for e in doc.ents if e.label_ == "PERSON")
         self.mentions = self._collect_mentions()
         self._starts = [m.start for m in self.mentions]
 
@@ -667,7 +932,11 @@ class _Attributor:
         if not dets or dets[0].lower_ != "the" or any(c.dep_ == "poss" for c in tok.children):
             return None
         lemma = tok.lemma_.lower()
-        if lemma not in PERSON_ROLE_NOUNS and lemma not in _ROLE_GENDER and lemma not in self.story.label_heads:
+        if (
+            lemma not in PERSON_ROLE_NOUNS
+            and lemma not in _ROLE_GENDER
+            and lemma not in self.story.label_heads
+        ):
             return None
         words = {t.lemma_.lower() for t in tok.lefts if t.dep_ in ("amod", "compound")} | {lemma}
         last: dict[str, int] = {}
@@ -741,9 +1010,11 @@ class _Attributor:
             if pos == PROPN and i not in names:
                 tok = doc[i]
                 key = _clean_name(tok.text).lower()
-                if tok.ent_type_ != "PERSON" and (key in self.local or key in self.story.full):
-                    if tok.dep_ not in ("compound", "flat") or tok.head.pos_ != "PROPN":
-                        names[i] = (self.resolve(tok.text), tok)
+                known = key in self.local or key in self.story.full
+                # a surname inside a longer proper name ("Biden Foundation") is not a mention
+                inner = tok.dep_ in ("compound", "flat") and tok.head.pos_ == "PROPN"
+                if tok.ent_type_ != "PERSON" and known and not inner:
+                    names[i] = (self.resolve(tok.text), tok)
             elif lower in pronouns or (pos == NOUN and dep in subject_deps):
                 wanted.append(i)
         order = sorted(set(wanted) | set(names))
@@ -810,10 +1081,17 @@ class _Attributor:
         return [(m.name, m.start) for m in sorted(found, key=lambda m: (not m.main, m.start))]
 
     def named_in(self, first: int, last: int) -> frozenset[str]:
-        """Persons named between tokens ``first`` and ``last`` (a quotation)."""
+        """Persons named between tokens ``first`` and ``last`` (a quotation), by a PERSON entity or
+        by the surname of a person named elsewhere."""
         lo = bisect.bisect_left(self._person_ents, (first, ""))
         hi = bisect.bisect_right(self._person_ents, (last, "\uffff"))
-        return frozenset(name for _, name in self._person_ents[lo:hi])
+        out = {name for _, name in self._person_ents[lo:hi]}
+        for tok in self.doc[first : last + 1]:
+            if tok.text[:1].isupper() and tok.pos_ in ("PROPN", "NOUN"):
+                key = _clean_name(tok.text).lower()
+                if key in self.local or key in self.story.full:
+                    out.add(self.resolve(tok.text))
+        return frozenset(out)
 
     # --- cues
 

@@ -288,6 +288,10 @@ class TimelineEntry:
     evidence: tuple[Mention, ...]
     resolved: bool = True
     conflict: str | None = None  # id of the conflict this date is part of
+    #: "text" (evidence spans index the cleaned text) or "caption": the date comes from a photo
+    #: caption that cleaning removed from the text; ``text`` is the caption without its credit
+    #: and ``evidence`` is empty (the caption is listed in the article's ``removed`` lines).
+    source: str = "text"
 
 
 # --- summary ----------------------------------------------------------------------------------

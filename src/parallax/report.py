@@ -169,6 +169,10 @@ class TimelineEntryModel(_Model):
     evidence: list[EvidenceSpan]
     resolved: bool = True
     conflict: str | None = None
+    source: Literal["text", "caption"] = Field(
+        default="text",
+        description="caption: dated by a removed photo caption (see the article's removed lines); no evidence span",
+    )
 
 
 class CopyGroup(_Model):

@@ -4,7 +4,8 @@ Cascade of :func:`build_timeline`:
 
 1. Per article, the date and time expressions (:func:`parallax.dates.find_timexes`) resolved
    against the article's publication date; vague references ("now", "recently"), durations and
-   sets are not events. Without a publication date, relative dates ("Friday", "last week") stay
+   sets are not events, nor is a year that modifies a candidacy noun ("the 2020 contender").
+   Without a publication date, relative dates ("Friday", "last week") stay
    relative: the entry's ``date`` is the phrase and ``resolved`` is false.
 2. Each expression becomes an item: its sentence (the event's text and evidence), the word the
    date attaches to (the event noun or verb), the sentence's aligned facts and its entity context.
@@ -13,13 +14,18 @@ Cascade of :func:`build_timeline`:
    event: the same aligned fact, or a shared named entity that is rare in the story (see
    :func:`parallax.conflicts.story_context`) in the paragraphs that carry them.
 4. An entry whose date is one side of a date conflict gets that conflict's id.
-5. Order: resolved entries by the start of their period (partial dates sort at their period
+5. Photo captions: cleaning removes captions from the text, but a caption's absolute date is
+   still a story event (a hearing, a rally photographed that day). Each such date becomes an
+   entry with ``source="caption"``, the caption (credit stripped) as its text and no evidence
+   span; it never merges with text entries and never takes part in conflicts.
+6. Order: resolved entries by the start of their period (partial dates sort at their period
    start, coarser first on ties), then unresolved entries in article and text order.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +38,10 @@ log = logging.getLogger(__name__)
 
 EVENT_GRANULARITIES = ("decade", "year", "season", "quarter", "month", "week", "day", "time")
 _ORDER = {g: n for n, g in enumerate(EVENT_GRANULARITIES)}
+#: Person-role nouns a year can modify without dating an event ("the 2020 contender").
+CANDIDACY_NOUNS = frozenset(
+    {"candidate", "contender", "hopeful", "nominee", "frontrunner", "front-runner", "challenger", "rival"}
+)
 
 
 @dataclass
@@ -77,6 +87,9 @@ def _items(analyzed: Sequence[AnalyzedArticle], facts: Sequence[Fact]) -> list[_
             seen.add((sent.index, date))
             span = art.doc.char_span(t.start, t.end, alignment_mode="expand")
             head = attachment(span.root, {tok.i for tok in span}) if span is not None and len(span) else None
+            if head is not None and head.lemma_.lower() in CANDIDACY_NOUNS:
+                # "a possible 2020 candidate": the year describes a candidacy, not an event date
+                continue
             mention = Mention(
                 article=art.id, start=sent.start, end=sent.end, text=sent.text, sentence=sent.index
             )
@@ -164,5 +177,43 @@ def build_timeline(
                 ),
             )
         )
+    # 5. dates in removed photo captions
+    entries.extend(_caption_entries(analyzed))
+
+    # 6. order
     entries.sort(key=lambda e: e[0])
     return [e for _, e in entries]
+
+
+_CREDIT = re.compile(r"\s*\([^()]*(?:/|\bphoto\b|\bimages?\b|\bgetty\b|\breuters\b|\bap\b)[^()]*\)\s*$", re.I)
+
+
+def _caption_entries(
+    analyzed: Sequence[AnalyzedArticle],
+) -> list[tuple[tuple[int, str, int, int, int], TimelineEntry]]:
+    """Step 5: one entry per absolute date found in a removed photo caption."""
+    out: list[tuple[tuple[int, str, int, int, int], TimelineEntry]] = []
+    for art in analyzed:
+        for removed in art.article.removed:
+            if "caption" not in removed.reason:
+                continue
+            caption = _CREDIT.sub("", removed.text).strip()
+            for timex in find_timexes(caption, anchor=art.article.published_date):
+                if not (timex.resolved and timex.value and timex.kind == "DATE"):
+                    continue
+                if timex.granularity not in ("day", "month", "year"):
+                    continue
+                start = calendar_start(timex.value)
+                if start is None:
+                    continue
+                key = (0, start.isoformat(), _ORDER.get(granularity_of(timex.value), 0), 1, 0)
+                entry = TimelineEntry(
+                    date=timex.value,
+                    text=caption,
+                    articles=(art.id,),
+                    evidence=(),
+                    resolved=True,
+                    source="caption",
+                )
+                out.append((key, entry))
+    return out

@@ -27,7 +27,7 @@ import logging
 import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 from distributed import Client, Future, KilledWorker, LocalCluster
@@ -165,15 +165,15 @@ class DaskEngine:
         pids: dict[str, int] = self.client.run(os.getpid)
         return pids
 
-    def map_batches(self, func: Callable[[T], R], batches: Iterable[T]) -> Iterator[R]:
+    def map_batches(self, func: Callable[[T], R], batches: Iterable[T]) -> Generator[R, None, None]:
         """``func(batch)`` for each batch on the workers, yielded in input order.
 
         1. Submit batches until ``in_flight`` are pending (each one task carrying its batch).
         2. Wait for the *oldest* pending task, yield its result, submit the next batch.
         3. When the consumer stops early (or fails), cancel what is still pending.
         """
-        prefix = f"parallax-{getattr(func, '__name__', None) or getattr(func, 'func', func).__name__}"
-        prefix += f"-{uuid.uuid4().hex[:8]}"
+        name = getattr(getattr(func, "func", func), "__name__", "task")  # a partial names its function
+        prefix = f"parallax-{name}-{uuid.uuid4().hex[:8]}"
         limit = self._in_flight or max(2, 2 * self.workers)
         pending: deque[tuple[int, Future[R]]] = deque()
         try:
