@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine local] [--out FILE.json]
+    python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine local|dask] [--out FILE.json]
                                 [--peer-max 10000] [--workdir DIR]
 
 The sets are built from the shared clustering corpora (BASIL + ECB+, 952 real articles) with varied
@@ -19,6 +19,18 @@ For each size it prints one JSON line with:
 * ``peak_rss_mb``   -- peak resident memory of a child process doing the end-to-end ingest;
 * the peer: batch TF-IDF (sublinear) + agglomerative clustering (cosine, average linkage), the
   approach of the clustering peer figure, at sizes up to ``--peer-max`` (it needs O(n^2) memory).
+
+With ``--engine dask`` each row also has, for local Dask clusters of 1 and 2 single-threaded
+workers started in the same run:
+
+* ``parallel_aps_local/dask1/dask2`` -- the parallel stages alone (clean, hash, MinHash,
+  features: :func:`parallax.corpus.prepare_items`) over the first ``PARALLEL_SAMPLE`` articles,
+  batches pre-read, workers warmed; ``parallel_speedup_2v1`` is 2 workers over 1;
+* ``dask1_ingest_aps``, ``dask2_ingest_aps`` -- end-to-end ingest with ``engine=`` (cluster
+  start-up excluded, reported as ``dask*_startup_seconds``), ``ingest_speedup_2v1`` and
+  ``ingest_speedup_2_vs_local`` (against ``ingest_aps``, the single-process engine);
+* ``dask_same_story_count`` -- the three runs found the same number of stories;
+* ``load_average`` -- the machine's 1-minute load when the row started (other work skews speedups).
 
 Each size runs in its own child process so that peak RSS is that size's own.
 """
@@ -205,8 +217,109 @@ def _child_peer(data: Path, n: int) -> dict[str, Any]:
     }
 
 
-def _run_child(kind: str, data: Path, n: int, db: Path) -> dict[str, Any]:
+# --- the dask engine (--engine dask) ---------------------------------------------------------------
+#: Articles of the parallel-stage measurement (held in memory, so bounded).
+PARALLEL_SAMPLE = 20_000
+#: Batch size of the engine runs (the CLI default).
+ENGINE_BATCH = 500
+
+
+def _child_engine_ingest(data: Path, db: Path, workers: int) -> dict[str, Any]:
+    """End-to-end ingest through a fresh local Dask cluster of ``workers`` (start-up not timed)."""
+    from parallax.corpus import ingest
+    from parallax.engine.dask_engine import DaskEngine
+    from parallax.settings import Settings
+    from parallax.store import Store
+
+    t0 = time.perf_counter()
+    with DaskEngine(workers=workers) as engine:
+        startup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with Store(db) as store:
+            summary = ingest([data], store=store, settings=Settings(), batch_size=ENGINE_BATCH, engine=engine)
+            stories = store.execute("SELECT count(*) FROM stories")[0][0]
+        seconds = time.perf_counter() - t0
+    return {
+        f"dask{workers}_ingest_aps": round(summary.added / seconds, 1),
+        f"dask{workers}_stories": stories,
+        f"dask{workers}_startup_seconds": round(startup, 1),
+    }
+
+
+def _timed_prepare(items: list[Any], *, settings: Any) -> tuple[int, float]:
+    """:func:`parallax.corpus.prepare_items` on one batch; (articles, CPU seconds of this process)."""
+    from parallax.corpus import prepare_items
+
+    t0 = time.process_time()
+    out = prepare_items(items, settings=settings)
+    return len(out), time.process_time() - t0
+
+
+def _child_parallel(data: Path, n: int, workers: int) -> dict[str, Any]:
+    """Throughput of the parallel stages alone (clean, hash, MinHash, features) on an engine.
+
+    ``workers == 0`` is the in-process engine. Batches are read into memory first, one batch is run
+    untimed to warm every worker, then the timer covers submitting every batch and taking every
+    result back in order (serialisation included: it is part of the cost of distributing).
+    ``parallel_cpu_share_*`` is the CPU time the tasks got per wall second: on a machine shared
+    with other work, 2 workers can only be faster than 1 if they get more than one core's worth.
+    """
+    import functools
+    import itertools
+
+    from parallax.engine import Engine, LocalEngine
+    from parallax.ingest import iter_documents
+    from parallax.settings import Settings
+
+    settings = Settings()
+    stream = iter_documents([data], settings=settings)
+    items = list(itertools.islice(stream, min(n, PARALLEL_SAMPLE)))
+    batches = [items[i : i + ENGINE_BATCH] for i in range(0, len(items), ENGINE_BATCH)]
+    fn = functools.partial(_timed_prepare, settings=settings)
+    label = "local" if workers == 0 else f"dask{workers}"
+    engine: Engine
+    if workers == 0:
+        engine = LocalEngine()
+    else:
+        from parallax.engine.dask_engine import DaskEngine
+
+        engine = DaskEngine(workers=workers)
+    with engine:
+        for _ in engine.map_batches(fn, batches[:1] * max(1, workers)):
+            pass
+        t0 = time.perf_counter()
+        cpu = sum(c for _, c in engine.map_batches(fn, batches))
+        seconds = time.perf_counter() - t0
+    return {
+        f"parallel_aps_{label}": round(len(items) / seconds, 1),
+        f"parallel_cpu_share_{label}": round(cpu / seconds, 2),  # cores' worth the tasks got
+        "parallel_sample": len(items),
+    }
+
+
+def _engine_row(data: Path, n: int, tmp: Path, local: dict[str, Any]) -> dict[str, Any]:
+    """The ``--engine dask`` figures of one size: 1 and 2 workers against ``local``, the row so far."""
+    row: dict[str, Any] = {"load_average": round(os.getloadavg()[0], 1)}
+    # the parallel stages: 1 worker, 2 workers, in-process, 1 worker again (load drifts during a run)
+    first = _run_child("parallel", data, n, tmp / "unused.db", workers=1)
+    for workers in (2, 0, 1):
+        row |= _run_child("parallel", data, n, tmp / "unused.db", workers=workers)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    for workers in (1, 2):
+        row |= _run_child("engine-ingest", data, n, tmp / f"store-{n}-dask{workers}.db", workers=workers)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    row["parallel_aps_dask1"] = round((row["parallel_aps_dask1"] + first["parallel_aps_dask1"]) / 2, 1)
+    row["parallel_speedup_2v1"] = round(row["parallel_aps_dask2"] / row["parallel_aps_dask1"], 2)
+    row["ingest_speedup_2v1"] = round(row["dask2_ingest_aps"] / row["dask1_ingest_aps"], 2)
+    row["ingest_speedup_2_vs_local"] = round(row["dask2_ingest_aps"] / local["ingest_aps"], 2)
+    row["load_average_end"] = round(os.getloadavg()[0], 1)
+    row["dask_same_story_count"] = row["dask1_stories"] == row["dask2_stories"] == local["stories"]
+    return row
+
+
+def _run_child(kind: str, data: Path, n: int, db: Path, *, workers: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--n", str(n), "--db", str(db)]
+    cmd += ["--workers", str(workers)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -215,7 +328,7 @@ def _run_child(kind: str, data: Path, n: int, db: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--engine", default="local", choices=["local"])
+    parser.add_argument("--engine", default="local", choices=["local", "dask"])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--peer-max", type=int, default=10_000)
     parser.add_argument("--workdir", type=Path, default=None)
@@ -223,12 +336,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         fn = {
             "ingest": lambda: _child_ingest(args.data, args.db),
             "assign": lambda: _child_assign(args.data, args.n),
             "peer": lambda: _child_peer(args.data, args.n),
+            "parallel": lambda: _child_parallel(args.data, args.n, args.workers),
+            "engine-ingest": lambda: _child_engine_ingest(args.data, args.db, args.workers),
         }[args.child]
         print(json.dumps(fn()))
         return
@@ -249,6 +365,8 @@ def main(argv: list[str] | None = None) -> None:
             row |= _run_child("assign", data, n, Path(tmp) / "unused.db")
             if n <= args.peer_max:
                 row |= _run_child("peer", data, n, Path(tmp) / "unused.db")
+            if args.engine == "dask":
+                row |= _engine_row(data, n, Path(tmp), row)
             print(json.dumps(row), flush=True)
             results.append(row)
             data.unlink()

@@ -84,6 +84,77 @@ def test_aligned_fact_links_counts(make_analyzed) -> None:  # type: ignore[no-un
     assert {v.normalized for v in c.values} == {"2", "5"}
 
 
+def _fact(a_text: str, b_text: str) -> Fact:
+    return Fact(
+        id="f1",
+        status="consensus",
+        mentions=(Mention("a", 0, len(a_text), a_text, 0), Mention("b", 0, len(b_text), b_text, 0)),
+        articles=("a", "b"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("a_text", "b_text", "why"),
+    [
+        (
+            "Police chief Ron Johnson said there were six arrests Wednesday, compared to 47 the night before.",
+            "Police chief Ron Johnson said police made 47 arrests overnight.",
+            "the sentence gives both figures",
+        ),
+        (
+            "Senator Flake and Senator McCain, the state's two senators, urged Brewer to veto it.",
+            "Three state senators, led by Bob Worsley, urged Brewer to veto it.",
+            "state senators are not senators",
+        ),
+        (
+            "Obama wants fast-track authority for the deal with 11 Pacific Rim nations.",
+            "Obama wants fast-track authority for the 12-nation Pacific trade deal.",
+            "a 12-nation deal is not a count of partner nations",
+        ),
+        (
+            "Obama and Romney will meet in two more debates.",
+            "Obama and Romney will meet in the second of three debates.",
+            "increment against total",
+        ),
+    ],
+)
+def test_counts_that_do_not_conflict(make_analyzed, a_text: str, b_text: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(("a", a_text), ("b", b_text))
+    assert find_conflicts(analyzed, [_fact(a_text, b_text)], []) == [], why
+
+
+def test_count_of_the_same_noun_conflicts(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    a_text = "Judge Amy Ruiz dismissed two lawsuits against Walmart."
+    b_text = "Judge Amy Ruiz dismissed four lawsuits against Walmart on Monday."
+    analyzed = make_analyzed(("a", a_text), ("b", b_text))
+    (c,) = find_conflicts(analyzed, [_fact(a_text, b_text)], [])
+    assert c.kind == "count" and {v.normalized for v in c.values} == {"2", "4"}
+
+
+@pytest.mark.parametrize(("year", "expected"), [("2003", 1), ("2006", 0)])
+def test_verb_values_tied_by_two_rare_names(make_analyzed, year: str, expected: int) -> None:  # type: ignore[no-untyped-def]
+    """No aligned fact: a verb-attached year links only because the sentences share two rare names."""
+    analyzed = make_analyzed(
+        (
+            "a",
+            "Michael Grimm owned a restaurant in Manhattan after he left the Federal Bureau of Investigation in 2006.",
+        ),
+        (
+            "b",
+            f"Grimm ran a restaurant in Manhattan after he left the Federal Bureau of Investigation in {year}.",
+        ),
+    )
+    assert len([c for c in find_conflicts(analyzed, [], []) if c.kind == "date"]) == expected
+
+
+def test_verb_values_need_more_than_one_shared_name(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(
+        ("a", "Michael Grimm left the Marine Corps in 1994."),
+        ("b", "Michael Grimm left Congress in 2015."),
+    )
+    assert find_conflicts(analyzed, [], []) == []
+
+
 def _quote(*speakers: tuple[str, str | None]) -> Quote:
     return Quote(
         id="q1",

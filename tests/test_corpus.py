@@ -222,3 +222,23 @@ def test_every_article_is_stored_once_whatever_the_order(tmp_path: Path, order: 
     assert rows == [(9, 9)]
     assert summary.duplicates == cut and summary.added == 9 - cut
     assert sorted(a for s in stories for a in s.articles) == sorted(r["id"] for r in recs)
+
+
+def test_engine_path_stores_the_same_as_the_inline_path(tmp_path: Path) -> None:
+    """Cleaning and features on an engine (here the in-process one) change nothing stored."""
+    from parallax.engine.local import LocalEngine
+
+    recs = corpus_records()
+    # other content under a taken id exercises the renaming of prepared features
+    clash = dict(
+        recs[4], id=recs[0]["id"], text=recs[4]["text"] + " Witnesses described long queues at the scene."
+    )
+    src = write_jsonl(tmp_path / "a.jsonl", [*recs, clash], raw_lines=["{broken"])
+    snaps = []
+    for name, engine in (("inline", None), ("engine", LocalEngine())):
+        with Store(tmp_path / f"{name}.db") as store:
+            summary = ingest([src, src], store=store, settings=SETTINGS, batch_size=3, engine=engine)
+            snaps.append((snapshot(store), summary.added, summary.duplicates, dict(summary.skipped)))
+    assert snaps[0] == snaps[1]
+    assert snaps[0][1:] == (10, 10, {"broken record": 2})
+    assert any(str(row[0]).startswith(recs[0]["id"] + "~") for row in snaps[0][0][0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -54,6 +55,43 @@ def test_propose_changes_the_value(value: Value, changed: str) -> None:
     assert new_text != value.text and new_text.startswith(changed) and new_value
 
 
+@pytest.mark.parametrize(
+    ("text", "amount", "expected_text", "expected_value"),
+    [
+        ("two", 2.0, "{word}", "{n}"),  # word counts stay words, scaled in the value's unit
+        ("1.5 million", 1.5e6, "{x} million", "{big}"),
+    ],
+)
+def test_propose_value_is_in_normalized_scale(
+    text: str, amount: float, expected_text: str, expected_value: str
+) -> None:
+    v = Value(
+        kind="count",
+        text=text,
+        start=0,
+        end=len(text),
+        normalized=str(amount),
+        amount=amount,
+        low=amount,
+        high=amount,
+        unit="woman",
+    )
+    new_text, new_value = _propose(v, random.Random(3)) or ("", "")
+    number = float(new_value)
+    assert number != amount and number / amount in (1.5, 2, 2.5, 3, 5)  # word +2..+4 on 2, or x2/x3/x5
+    if expected_text == "{word}":
+        assert new_text.isalpha() and new_text != text
+    else:
+        assert new_text.endswith(" million") and float(new_text.split()[0]) * 1e6 == pytest.approx(number)
+
+
+def test_change_applies_to_every_mention() -> None:
+    text = "The two senators; two senators"
+    change = Change("a", "b", "count", 4, 7, "two", "six", "2", "6", others=((18, 21),))
+    assert change.apply(text) == "The six senators; six senators"
+    assert dataclasses.replace(change, others=()).apply(text) == "The six senators; two senators"
+
+
 def test_open_ended_values_are_not_changed() -> None:
     v = Value(
         kind="count",
@@ -99,3 +137,17 @@ def test_subset_against_floors() -> None:
 
 def test_cli_help() -> None:
     assert CliRunner().invoke(command, ["--help"]).exit_code == 0
+
+
+def test_change_found_for_word_counts() -> None:
+    """A count written as a word is compared by its value ("two" -> "six" is 2 against 6)."""
+    change = Change("a", "b", "count", 0, 3, "two", "six", "2", "6")
+    conflict = Conflict(
+        id="c1",
+        kind="count",
+        about="number of women",
+        values=(ConflictValue("six", "6", ("a",), ()), ConflictValue("two", "2", ("b",), ())),
+        confidence=0.7,
+    )
+    assert change_found([conflict], change)
+    assert not change_found([conflict], dataclasses.replace(change, new_value="18"))

@@ -64,6 +64,14 @@ def test_parse_ann_rejects_malformed_lines() -> None:
         parse_ann(TEXT, "T1\tContent one two\tx", path="x.ann")
 
 
+def test_span_text_with_a_line_break_is_skipped() -> None:
+    # brat writes a span's text verbatim: a text with a line break continues on the next line
+    # (a continuation starting with "T" or "E" must not be read as an annotation line)
+    ann = ANN + "\nT9\tContent 0 12;20 25\tWe will\nThe end of it"
+    golds = parse_ann(TEXT, ann)
+    assert len(golds) == 3
+
+
 def test_discontinuous_content() -> None:
     text = "“A b,” he said, “c d.”"
     golds = parse_ann(text, "T1\tContent 16 22;0 6\tA b c d")

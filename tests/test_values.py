@@ -64,6 +64,67 @@ def test_values_agree(nlp, a: str, b: str, agree: bool) -> None:  # type: ignore
     assert values_agree(vb, va) is agree
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("There are two more presidential debates on the calendar.", "increment, not a total"),
+        ("Three of the senators voted no.", "part of a group"),
+        ("The first three speakers were cheered.", "part of a sequence"),
+        ("It passed in a 396-9 vote.", "tally"),
+        ("It passed on a 52 to 47 vote.", "tally"),
+        ("He gave his party a two-in-three chance of holding the House.", "ratio"),
+        ("There is a 2 in 3 chance that we win.", "ratio"),
+        ("The measure known as Amendment 64 was approved by voters.", "identifier"),
+        ("Slaves were counted as three fifths of all other persons.", "fraction"),
+        ("He won his third term in Congress.", "ordinal"),
+        ("Prices went from 5 to 10 dollars.", "a change, not a range"),
+    ],
+)
+def test_not_counts(nlp, text: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    assert [v for v in _values(nlp, text) if v.kind in ("count", "number")] == [], why
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized", "low", "high", "unit", "head"),
+    [
+        ("He signed nearly two-dozen executive actions.", "24", 20.4, 24, "action", "action"),
+        ("Between 5 and 10 people were hurt.", "7.5", 5, 10, "people", "people"),
+        ("Five to seven people were hurt.", "6", 5, 7, "people", "people"),
+        ("Dozens of protesters gathered.", "dozens", 24, float("inf"), "protester", "protester"),
+        ("Three Republican state senators objected.", "3", 3, 3, "state senator", "senator"),
+        ("They signed the 12-nation Pacific trade deal.", "12", 12, 12, "nation", "deal"),
+        ("A task force released a 1125-page report.", "1125", 1125, 1125, "page", "report"),
+    ],
+)
+def test_count_shapes(  # type: ignore[no-untyped-def]
+    nlp, text: str, normalized: str, low: float, high: float, unit: str, head: str
+) -> None:
+    (v,) = [v for v in _values(nlp, text) if v.kind == "count"]
+    assert (v.normalized, v.unit, v.head) == (normalized, unit, head)
+    assert v.low == pytest.approx(low) and v.high == pytest.approx(high)
+    assert text[v.start : v.end] == v.text
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("Dozens of protesters gathered.", "Some 60 protesters gathered.", True),
+        ("Dozens of protesters gathered.", "Twelve protesters gathered.", False),
+        ("Five to seven people were hurt.", "Six people were hurt.", True),
+        ("Five to seven people were hurt.", "Nine people were hurt.", False),
+    ],
+)
+def test_vague_and_range_agreement(nlp, a: str, b: str, agree: bool) -> None:  # type: ignore[no-untyped-def]
+    (va,) = [v for v in _values(nlp, a) if v.kind == "count"]
+    (vb,) = [v for v in _values(nlp, b) if v.kind == "count"]
+    assert values_agree(va, vb) is agree
+
+
+@pytest.mark.parametrize(("words", "number"), [(["two", "dozen"], 24), (["three", "hundred"], 300)])
+def test_multipliers(words: list[str], number: float) -> None:
+    assert parse_number(words) == number
+
+
 def test_currencies_are_not_compared(nlp) -> None:  # type: ignore[no-untyped-def]
     (usd,) = [v for v in _values(nlp, "They paid $5 million.") if v.kind == "money"]
     (eur,) = [v for v in _values(nlp, "They paid 5 million euros.") if v.kind == "money"]

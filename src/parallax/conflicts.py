@@ -63,6 +63,8 @@ class _Filler:
     head_text: str
     context: frozenset[str]
     facts: frozenset[str]
+    own: frozenset[str] = frozenset()  # entity keys of the sentence itself
+    neighbours: tuple[Value, ...] = ()  # every value of the sentence, checkable or not
 
 
 def entity_key(text: str, label: str) -> str:
@@ -185,7 +187,13 @@ def _fillers(
     fillers: list[_Filler] = []
     for art in analyzed:
         timexes = find_timexes(art.doc, anchor=art.article.published_date)
-        for value in extract_values(art.doc, timexes=timexes):
+        values = extract_values(art.doc, timexes=timexes)
+        by_sentence: dict[int, list[Value]] = defaultdict(list)
+        for value in values:
+            sent = _sentence_of(art.sentences, value.start)
+            if sent is not None:
+                by_sentence[sent.index].append(value)
+        for value in values:
             if value.head is None or value.head_index is None:
                 continue
             if value.kind == "date" and not any(c.isdigit() for c in value.text):
@@ -207,6 +215,8 @@ def _fillers(
                     head_text=art.doc[value.head_index].text,
                     context=story.contexts.get((art.id, sent.index), frozenset()),
                     facts=frozenset(fact_index.get((art.id, sent.index), ())),
+                    own=frozenset(_sentence_keys(sent)),
+                    neighbours=tuple(by_sentence[sent.index]),
                 )
             )
     return fillers
@@ -243,7 +253,10 @@ def _links(fillers: Sequence[_Filler], rare: frozenset[str]) -> list[tuple[int, 
                 shared_facts = set(a.facts & b.facts)
                 shared_entities = set(a.context & b.context & rare)
                 noun_head = a.value.head_pos in ("NOUN", "PROPN") and b.value.head_pos in ("NOUN", "PROPN")
-                if shared_facts or (noun_head and shared_entities):
+                # a verb ("left the F.B.I. in 2006") is generic: its sentences themselves must share
+                # two rare names when no aligned fact ties them
+                verb_tied = len(a.own & b.own & rare) >= 2
+                if shared_facts or (noun_head and shared_entities) or verb_tied:
                     out.append((i, j, shared_facts, shared_entities))
     return out
 
@@ -368,6 +381,8 @@ def _slot_conflict(
             return False
         if any(values_agree(x.value, y.value) is not False for x in c1 for y in c2):
             return False
+        if any(_states(x, y.value) or _states(y, x.value) for x in c1 for y in c2):
+            return False
         if c1[0].value.kind == "place":
             return not any(
                 y.value.normalized.lower() in texts[x.article]
@@ -399,6 +414,23 @@ def _slot_conflict(
         confidence=confidence,
         facts=tuple(sorted(facts)),
     )
+
+
+def _states(filler: _Filler, value: Value) -> bool:
+    """Whether the filler's sentence also gives ``value`` (as any number or date, attached to
+    anything): "six arrests Wednesday, compared to 47 the previous night" does not contradict
+    "47 arrests overnight", it reports both figures."""
+    for other in filler.neighbours:
+        if other.start == filler.value.start:
+            continue
+        if value.kind == "date" and other.kind == "date":
+            if other.normalized == value.normalized:
+                return True
+        elif value.kind not in ("date", "place") and other.amount is not None:
+            assert value.low is not None and value.high is not None
+            if value.low - 1e-9 <= other.amount <= value.high + 1e-9:
+                return True
+    return False
 
 
 def _precision(value: Value) -> int:

@@ -353,9 +353,9 @@ def ingest(
         _replay(store, index, state_seq, summary)
         last_checkpoint = time.perf_counter()
         checkpoint_cost = 0.0
-        stream = documents if documents is not None else _iter_documents(paths, settings)
+        stream = documents if documents is not None else _iter_documents(paths, settings, engine)
         raw_batches = _batches(stream, batch_size)
-        batch_iter: Iterator[list[Article | Prepared | InputError]]
+        batch_iter: Iterator[Sequence[Article | Prepared | InputError]]
         if engine is None:
             batch_iter = (_clean_items(b, settings=settings) for b in raw_batches)
         else:
@@ -433,7 +433,13 @@ def ingest(
     return summary
 
 
-def _iter_documents(paths: Sequence[str | Path], settings: Settings) -> Iterator[RawDocument | InputError]:
+def _iter_documents(
+    paths: Sequence[str | Path], settings: Settings, engine: Engine | None = None
+) -> Iterator[RawDocument | InputError]:
+    if engine is not None:  # HTML and text files are read (extracted) on the engine's workers
+        from parallax.engine import iter_documents_on
+
+        return iter_documents_on(engine, paths, settings=settings)
     from parallax.ingest import iter_documents
 
     return iter_documents(paths, settings=settings)

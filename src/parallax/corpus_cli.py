@@ -6,6 +6,7 @@ only this module prints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -15,6 +16,7 @@ import click
 
 from parallax.cli import db_option, emit, format_option, output_option
 from parallax.corpus import IngestProgress, ingest
+from parallax.engine import engine_options, make_engine
 from parallax.errors import StoreError
 from parallax.settings import load_settings
 from parallax.store import Store, StorySummary
@@ -59,8 +61,17 @@ class _Progress:
     help="How often the dedup/clustering state is saved (a crash replays at most this much).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@engine_options
 def ingest_cmd(
-    paths: tuple[Path, ...], db: Path, strict: bool, batch_size: int, checkpoint_seconds: float, as_json: bool
+    paths: tuple[Path, ...],
+    db: Path,
+    strict: bool,
+    batch_size: int,
+    checkpoint_seconds: float,
+    as_json: bool,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Add the articles in PATHS (files, directories, globs; JSON/JSONL, HTML, text, WARC, RSS/Atom) to the store.
 
@@ -68,7 +79,15 @@ def ingest_cmd(
     Near-duplicate copies are grouped under their original; articles are clustered into stories.
     """
     settings = load_settings(db=str(db))
-    with Store(db) as store:
+    # The inline path (no engine) featurizes only articles not yet stored; an engine does whole batches.
+    runner = (
+        None
+        if (engine, scheduler, workers) == ("local", None, None)
+        else make_engine(engine, scheduler=scheduler, workers=workers)
+    )
+    with Store(db) as store, contextlib.ExitStack() as stack:
+        if runner is not None:
+            stack.enter_context(runner)
         summary = ingest(
             list(paths),
             store=store,
@@ -77,6 +96,7 @@ def ingest_cmd(
             strict=strict,
             checkpoint_seconds=checkpoint_seconds,
             progress=_Progress() if sys.stderr.isatty() or summary_wanted() else None,
+            engine=runner,
         )
         total = store.count_articles()
     if as_json:

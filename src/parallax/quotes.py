@@ -1153,8 +1153,12 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
     3. Cue: reporting verbs outside quotations in the surrounding sentences of the same paragraph,
        those syntactically linked to the quote first (the quote inside the verb's subtree, or the
        verb attached to a word of the quote), then by distance. "according to X" counts as a cue.
-    4. Speaker: the cue's subject (climbing from participles and conjuncts to the governing verb;
-       pronouns resolved, person names expanded to the full name); with no cue, "X: “...”" names X.
+    4. Speaker: the cue's subject (climbing from participles and conjuncts to the governing verb);
+       a he/she pronoun goes to the most salient compatible person (:meth:`_Attributor._rank`:
+       grammatical role, recency, story frequency, gender; persons named inside the quotation
+       damped); a definite description ("said the former governor") to the person the story
+       labels with its head noun; a surname to the full name used in the article or the story
+       (``story``, from :func:`speaker_context`). With no cue, "X: “...”" names X.
     5. Quotes still without a speaker take the speaker of the previous quote when it ends at most
        two sentences earlier (a quote continuing after "she said."), else the person subject of the
        previous sentence, else the speaker of the next quote in the same paragraph.

@@ -33,7 +33,7 @@ class Settings:
     #: Number of summary sentences (facts plus disputes).
     summary_sentences: int = 5
     #: Similarity at or above which two sentences from different articles report one fact.
-    align_threshold: float = 0.62
+    align_threshold: float = 0.48
     #: Files larger than this are refused (bytes).
     max_input_bytes: int = 20_000_000
     #: Records (articles) longer than this are refused (characters).

@@ -100,6 +100,28 @@ APPROXIMATORS: dict[str, tuple[float, float, float]] = {
     "under": (0.0, 1.0, 0.6), "up to": (0.0, 1.0, 0.6), "as many as": (0.0, 1.0, 0.6),
 }  # fmt: skip
 PLACE_LABELS = {"GPE", "LOC", "FAC"}
+#: plural scale words used as vague quantities ("dozens of protesters", "thousands of people")
+VAGUE_PLURALS = {"dozens": 12.0, "hundreds": 1e2, "thousands": 1e3, "millions": 1e6, "billions": 1e9}
+#: words right after a number that make it a part or an increment of a total ("two more debates",
+#: "three of the senators"): such a count says nothing about the total another outlet gives.
+PARTIAL_AFTER = {"more", "other", "additional", "remaining", "extra", "fewer", "new", "of", "others"}
+#: words right before a number with the same effect ("another two", "the first three", "the top five").
+PARTIAL_BEFORE = {
+    "another",
+    "other",
+    "first",
+    "last",
+    "next",
+    "top",
+    "final",
+    "remaining",
+    "additional",
+    "extra",
+}
+#: counted nouns that make a number a fraction ("three fifths"), not a count of things.
+FRACTION_NOUNS = {
+    "half", "halve", "third", "quarter", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+}  # fmt: skip
 _NUMERIC = re.compile(r"^[$£€¥]?\d[\d,]*(?:\.\d+)?[kmKM]?$|^\.\d+$")
 
 
@@ -132,8 +154,8 @@ def parse_number(words: Sequence[str]) -> float | None:
                 n = float(word.replace(",", "")) * suffix
             except ValueError:
                 return None
-        if n == 100 and current is not None:
-            current *= 100
+        if n in (12, 100) and word in ("dozen", "hundred") and current is not None:
+            current *= n  # "two dozen" is 24, "three hundred" 300
         else:
             current = (current or 0.0) + n
     if current is not None:
@@ -207,7 +229,8 @@ def extract_values(
     """
     found = list(timexes) if timexes is not None else find_timexes(doc, anchor=anchor)
     out: list[Value] = []
-    covered = [(t.start, t.end) for t in found]
+    # a number the date finder could not place ("a 1125-page report") stays a number
+    covered = [(t.start, t.end) for t in found if t.resolved or t.granularity != "unknown"]
 
     # 1. dates and durations
     for t in found:
@@ -281,58 +304,163 @@ def _is_number_token(tok: Token) -> bool:
     return bool(_NUMERIC.match(tok.text)) and any(c.isdigit() for c in tok.text)
 
 
+def _phrase_end(doc: Doc, i: int) -> int:
+    """End (exclusive) of the number phrase starting at token ``i`` ("twenty - five", "1.5 million")."""
+    j, n = i + 1, len(doc)
+    while j < n and (
+        _is_number_token(doc[j]) or (doc[j].text == "-" and j + 1 < n and doc[j + 1].lower_ in WORD_NUMBERS)
+    ):
+        j += 1
+    return j
+
+
+def _next_number(doc: Doc, j: int) -> tuple[str, int, int] | None:
+    """A number phrase right after token ``j`` behind a short connector ("-", "to", "in", "out of").
+
+    Returns the connector (lower case, tokens joined by spaces), and the second phrase's token
+    range; ``None`` when no number follows within three connector tokens.
+    """
+    n = len(doc)
+    for width in (1, 2, 3):
+        k = j + width
+        if k >= n:
+            return None
+        connector = [t.lower_ for t in doc[j:k]]
+        if not all(w in ("-", "to", "and", "or", "in", "out", "of") for w in connector):
+            return None
+        if _is_number_token(doc[k]) and doc[k].lower_ not in SCALES:
+            return " ".join(connector), k, _phrase_end(doc, k)
+    return None
+
+
+def _is_identifier(doc: Doc, first: Token, root: Token) -> bool:
+    """Numbers that name rather than count: "Route 66", "No. 2", "Amendment 64", "Flight 370"."""
+    if first.i == 0:
+        return False
+    before = doc[first.i - 1]
+    if before.lower_ in ("no", "no.", "number", "route", "#", "room", "rep.", "article", "section"):
+        return True
+    return (
+        (before.is_title or before.is_upper)
+        and before.pos_ in ("PROPN", "NOUN")
+        and not before.is_sent_start
+        and root.head.i < first.i
+    )
+
+
+def _counted(root: Token) -> Token | None:
+    """The noun a number counts ("two *women*"), ``None`` when it counts nothing visible."""
+    if root.dep_ == "nummod" and root.head.pos_ in ("NOUN", "PROPN"):
+        return root.head
+    return None
+
+
+def _count_unit(noun: Token) -> str:
+    """The counted noun's lemma with its noun compounds: "two state senators" -> "state senator".
+
+    A compound narrows what is counted, so "two senators" and "three state senators" are
+    different sets; adjectives ("two Republican senators") are left out because outlets vary them.
+    """
+    compounds = [c.lemma_.lower() for c in noun.children if c.dep_ == "compound" and c.pos_ == "NOUN"]
+    return " ".join([*compounds, noun.lemma_.lower()])
+
+
+def _classified(noun: Token) -> Token | None:
+    """The noun a hyphenated count classifies: "a 12-nation *deal*", "a 225-page *report*".
+
+    Such a count describes the thing it modifies (the deal has 12 members), which is not the
+    same slot as a free count of the noun ("talks with 11 nations").
+    """
+    if noun.i > 0 and noun.doc[noun.i - 1].text == "-" and noun.dep_ in ("compound", "amod", "nmod"):
+        head = noun.head
+        if head.i > noun.i and head.pos_ in ("NOUN", "PROPN"):
+            return head
+    return None
+
+
 def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
-    """Step 2 of :func:`extract_values`: number phrases, typed by what surrounds them."""
+    """Step 2 of :func:`extract_values`: number phrases, typed by what surrounds them.
+
+    1. Find a number phrase; vague plurals ("dozens of", "thousands of") become open-ended counts.
+    2. Look at a second number behind a connector: "2 in 3"/"one out of five" are ratios and
+       "396-9"/"52 to 47" tallies (both skipped), "from 5 to 10" a change (skipped), "5 to 10" or
+       "between 5 and 10" a range (one value covering both).
+    3. Skip numbers inside timexes, identifiers ("Amendment 64"), partial counts ("two more
+       debates", "the first three"), fractions ("three fifths") and bare number words.
+    4. Type the value: currency, percent, unit (converted to a base unit), or count of a noun.
+    5. Widen by approximation words ("about", "more than") and by the precision written.
+    """
     spans = list(covered)
     out: list[Value] = []
     i, n = 0, len(doc)
     while i < n:
         tok = doc[i]
+        # 1. a number phrase, or a vague plural
+        if tok.lower_ in VAGUE_PLURALS:
+            vague = _vague(doc, tok, spans)
+            if vague is not None:
+                out.append(vague)
+                i = doc.char_span(vague.start, vague.end, alignment_mode="expand").end  # type: ignore[union-attr]
+            else:
+                i += 1
+            continue
         if not _is_number_token(tok) or tok.lower_ in SCALES or tok.lower_ == "hundred":
             i += 1
             continue
-        j = i + 1
-        while j < n and (
-            _is_number_token(doc[j])
-            or (doc[j].text == "-" and j + 1 < n and doc[j + 1].lower_ in WORD_NUMBERS)
-        ):
-            j += 1
+        j = _phrase_end(doc, i)
         phrase = doc[i:j]
         i = j
-        start, end = phrase.start_char, phrase.end_char
-        if any(not (end <= s or start >= e) for s, e in spans):
-            continue
         words = [t.text for t in phrase]
-        first = phrase[0]
-        # numbers glued to letters or part of identifiers ("Route 66", "No. 2") are not quantities
-        if first.i > 0 and doc[first.i - 1].lower_ in (
-            "no",
-            "no.",
-            "number",
-            "route",
-            "#",
-            "room",
-            "rep.",
-            "article",
-        ):
-            continue
-        if re.search(r"\d-\d|\d/\d|\d:\d", doc.text[start:end]):
-            continue
         amount = parse_number(words)
         if amount is None:
+            continue
+        first = phrase[0]
+        # 2. ratios, tallies, changes and ranges
+        range_high: float | None = None
+        follow = _next_number(doc, j)
+        if follow is not None:
+            connector, k_start, k_end = follow
+            second = parse_number([t.text for t in doc[k_start:k_end]])
+            before_word = doc[first.i - 1].lower_ if first.i > 0 else ""
+            if second is None:
+                continue
+            if connector in ("in", "- in -", "out of", "of"):
+                i = k_end
+                continue  # a ratio or a part ("two in three", "5 of 10")
+            if connector in ("-", "to", "or") or (connector == "and" and before_word == "between"):
+                i = k_end
+                if before_word == "from" or second <= amount:
+                    continue  # a change ("from 5 to 10") or a tally ("396-9", "52 to 47")
+                range_high = second
+                j = k_end
+        start, end = first.idx, doc[j - 1].idx + len(doc[j - 1].text)
+        # 3. what is not a checkable quantity
+        if any(not (end <= s or start >= e) for s, e in spans):
+            continue
+        root = phrase.root
+        if _is_identifier(doc, first, root):
+            continue
+        if range_high is None and re.search(r"\d-\d|\d/\d|\d:\d", doc.text[start:end]):
             continue
         is_word = all(not any(c.isdigit() for c in w) for w in words)
         if is_word and amount == 1:
             continue  # "one" is mostly a pronoun or a determiner ("one of the founders")
+        after = doc[j] if j < n else None
+        if (after is not None and after.lower_ in PARTIAL_AFTER) or (
+            first.i > 0 and doc[first.i - 1].lower_ in PARTIAL_BEFORE
+        ):
+            continue
+        counted = _counted(root) or (_counted(doc[j - 1]) if range_high is not None else None)
+        if counted is not None and counted.lemma_.lower() in FRACTION_NOUNS:
+            continue
+        # 4. type: currency, percent, unit, count
         kind: ValueKind = "number"
         unit: str | None = None
-        # currency before
         before = doc[first.i - 1] if first.i > 0 else None
         currency = CURRENCY_SYMBOLS.get(first.text[0]) if first.text[:1] in CURRENCY_SYMBOLS else None
         if currency is None and before is not None and before.text.lower() in CURRENCY_SYMBOLS:
             currency = CURRENCY_SYMBOLS[before.text.lower()]
             start = before.idx
-        after = doc[j] if j < n else None
         after_unit: Token | None = (
             doc[j + 1] if after is not None and after.text == "-" and j + 1 < n else after
         )
@@ -344,6 +472,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
             elif lemma == "pound" and any(w.lower() in ("million", "billion") for w in words):
                 currency = "GBP"
                 end = after.idx + len(after.text)
+        factor = 1.0
         if currency is not None:
             kind, unit = "money", currency
         elif after is not None and (after.text == "%" or after.lower_ in ("percent", "pct")):
@@ -351,10 +480,9 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
         elif after is not None and after.lower_ == "per" and j + 1 < n and doc[j + 1].lower_ == "cent":
             kind, unit, end = "percent", "%", doc[j + 1].idx + len(doc[j + 1].text)
         elif after_unit is not None and after_unit.lemma_.lower() in UNITS:
-            base, factor = UNITS[after_unit.lemma_.lower()]
-            amount *= factor
-            unit, end = base, after_unit.idx + len(after_unit.text)
-        # approximations ("about 5,000", "more than 100")
+            unit, factor = UNITS[after_unit.lemma_.lower()]
+            end = after_unit.idx + len(after_unit.text)
+        # 5. approximations ("about 5,000", "more than 100") and written precision
         low_f, high_f, certainty = 1.0, 1.0, 1.0
         k = first.i
         for width in (3, 2, 1):
@@ -365,26 +493,21 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
                 low_f, high_f, certainty = APPROXIMATORS[cue]
                 start = doc[k - width].idx
                 break
-        half = rounding_half_width(
-            " ".join(words), amount if unit is None or kind != "number" else parse_number(words) or amount
-        )
-        if kind == "number" and unit is not None and unit in {u for u, _ in UNITS.values()}:
-            factor = amount / (parse_number(words) or 1.0)
-            half *= factor
+        half = rounding_half_width(" ".join(words), amount) * factor
         if kind == "percent" and "." not in "".join(words):
             half = max(half, 0.5)
-        low = amount * low_f - half if low_f != 0 else 0.0
-        high = amount * high_f + half if math.isfinite(high_f) else math.inf
-        root = phrase.root
+        bottom, top = amount * factor, (range_high or amount) * factor
+        if range_high is not None:
+            certainty = min(certainty, 0.8)
+        amount = (bottom + top) / 2
+        low = bottom * low_f - half if low_f != 0 else 0.0
+        high = top * high_f + half if math.isfinite(high_f) else math.inf
         full = doc.char_span(start, end, alignment_mode="expand") or phrase
         head = attachment(full.root, {t.i for t in full})
-        if (
-            kind == "number"
-            and unit is None
-            and root.dep_ == "nummod"
-            and root.head.pos_ in ("NOUN", "PROPN")
-        ):
-            kind, unit = "count", root.head.lemma_.lower()
+        if kind == "number" and unit is None and counted is not None:
+            kind, unit = "count", _count_unit(counted)
+            classified = _classified(counted)
+            head = classified if classified is not None else counted
         elif kind == "number" and unit is None and is_word:
             continue  # a bare number word with nothing counted is not checkable
         out.append(
@@ -405,6 +528,46 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
             )
         )
     return out
+
+
+def _vague(doc: Doc, tok: Token, spans: Sequence[tuple[int, int]]) -> Value | None:
+    """ "dozens of protesters", "hundreds of thousands of people": an open-ended count.
+
+    The value is at least two of the scale ("dozens" >= 24), with no upper bound, so it only
+    disagrees with a figure below that ("dozens" against "12").
+    """
+    scale = VAGUE_PLURALS[tok.lower_]
+    k = tok.i
+    # "hundreds of thousands of"
+    while k + 2 < len(doc) and doc[k + 1].lower_ == "of" and doc[k + 2].lower_ in VAGUE_PLURALS:
+        scale *= VAGUE_PLURALS[doc[k + 2].lower_]
+        k += 2
+    if k + 2 >= len(doc) or doc[k + 1].lower_ != "of":
+        return None
+    noun = next((c for c in doc[k + 1].children if c.dep_ == "pobj"), None)
+    if noun is None or noun.pos_ not in ("NOUN", "PROPN"):
+        return None
+    start, end = tok.idx, doc[k].idx + len(doc[k].text)
+    if any(not (end <= s or start >= e) for s, e in spans):
+        return None
+    lemma = noun.lemma_.lower()
+    kind: ValueKind = "money" if lemma in CURRENCY_WORDS else "count"
+    unit = CURRENCY_WORDS[lemma] if kind == "money" else _count_unit(noun)
+    return Value(
+        kind=kind,
+        text=doc.text[start:end],
+        start=start,
+        end=end,
+        normalized=f"{doc.text[start:end].lower()}",
+        amount=2 * scale,
+        low=2 * scale,
+        high=math.inf,
+        unit=unit,
+        head=lemma,
+        head_index=noun.i,
+        head_pos=noun.pos_,
+        certainty=0.5,
+    )
 
 
 def _format(kind: ValueKind, amount: float, unit: str | None) -> str:

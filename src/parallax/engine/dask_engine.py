@@ -106,7 +106,7 @@ class DaskEngine:
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: never clash with another cluster
                 silence_logs=logging.WARNING,
             )
             self.address: str = self._cluster.scheduler_address
