@@ -12,14 +12,17 @@ Cascade of :func:`find_conflicts`:
 3. Two fillers of one key from different articles are linked when their sentences belong to one
    aligned fact, or (noun heads only) when their contexts share an entity that is not ubiquitous
    in the story (one named in at most ``ubiquity`` of all sentences, or in at most 3: the story's main actor
-   names every event and so proves nothing). Linked fillers form connected components: one
+   names every event and so proves nothing), or (any head, verbs included) when the two
+   sentences themselves share two rare entities. Linked fillers form connected components: one
    component is one event slot.
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
    several events). The rest are grouped into agreement classes with tolerant rules
    (:func:`parallax.values.values_agree`: granularity, approximation bands, units).
 5. A conflict needs two classes that fully disagree, carried by different articles: a value
-   that only one outlet mentions is never a conflict, and a place conflict further needs each
-   side's place to be absent from the other side's articles.
+   that only one outlet mentions is never a conflict, nor is a value whose sentence also gives
+   the other side's figure or date ("six arrests Wednesday, compared to 47 the night before"
+   against "47 arrests"); a place conflict further needs each side's place to be absent from
+   the other side's articles.
 6. ``about`` is built from the value kind, the event noun and the main person of the shared
    context ("year of the fundraiser Amy Lappos described"); ``confidence`` from the link
    strength (aligned fact, number of shared entities) and the certainty of the values.

@@ -71,6 +71,7 @@ FEATURES: tuple[str, ...] = (
     "bias",
     *(f"lex_{c}" for c in CATEGORIES),
     "corpus",
+    "corpus_against",
     *(f"pos_{p}" for p in POS_FEATURES),
     "premod_person",
     "superlative",
@@ -79,6 +80,7 @@ FEATURES: tuple[str, ...] = (
     "lex_in_quote",
 )
 _CORPUS = FEATURES.index("corpus")
+_AGAINST = FEATURES.index("corpus_against")
 _ENTRY_TOKEN = re.compile(r"[\w']+|[^\w\s]")
 _OPEN_DOUBLE = frozenset({"“", "«", "„"})
 _CLOSE_DOUBLE = frozenset({"”", "»"})
@@ -142,30 +144,32 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.words) + sum(len(v) for v in self.phrases.values())
 
-    def match_phrases(self, doc: Doc) -> list[tuple[int, int, str]]:
+    def match_phrases(
+        self, doc: Doc, *, lowers: Sequence[str] | None = None, keys: Sequence[str] | None = None
+    ) -> list[tuple[int, int, str]]:
         """Token ranges ``(i, j, category)`` of multi-word entries in ``doc`` (longest first per start).
 
         A token matches an entry word by its lower-cased form or its lemma; a match never crosses
-        a line break.
+        a line break. ``lowers``/``keys`` are the tokens' lower-cased forms and lemma keys when the
+        caller already has them.
         """
+        lowers = lowers if lowers is not None else [t.lower_ for t in doc]
+        keys = keys if keys is not None else [term_key(t) for t in doc]
         out: list[tuple[int, int, str]] = []
         n = len(doc)
-        for tok in doc:
-            cands = self.phrases.get(tok.lower_) or self.phrases.get(term_key(tok))
+        for i in range(n):
+            cands = self.phrases.get(lowers[i]) or self.phrases.get(keys[i])
             if not cands:
                 continue
             for words, category in cands:
-                j = tok.i + len(words)
+                j = i + len(words)
                 if j > n:
                     continue
                 if (
-                    all(
-                        doc[tok.i + k].lower_ == w or term_key(doc[tok.i + k]) == w
-                        for k, w in enumerate(words)
-                    )
-                    and "\n" not in doc[tok.i : j].text
+                    all(lowers[i + k] == w or keys[i + k] == w for k, w in enumerate(words))
+                    and "\n" not in doc[i:j].text
                 ):
-                    out.append((tok.i, j, category))
+                    out.append((i, j, category))
                     break
         return out
 
@@ -372,8 +376,11 @@ def featurize(doc: Doc, lexicon: Lexicon) -> DocFeatures:
     3. mark the premodifiers of person names;
     4. for every candidate (a content word or a phrase token), build its feature vector.
     """
+    lowers = [t.lower_ for t in doc]
+    all_keys = [term_key(t) for t in doc]
+    all_pos = [t.pos_ for t in doc]
     # 1. multi-word entries
-    phrases = lexicon.match_phrases(doc)
+    phrases = lexicon.match_phrases(doc, lowers=lowers, keys=all_keys)
     phrase_cats: defaultdict[int, set[str]] = defaultdict(set)
     for i, j, cat in phrases:
         for k in range(i, j):
@@ -392,25 +399,25 @@ def featurize(doc: Doc, lexicon: Lexicon) -> DocFeatures:
     rows: list[tuple[float, ...]] = []
     keys: list[str] = []
     poses: list[str] = []
-    for tok in doc:
-        i = tok.i
-        content = tok.pos_ in CONTENT_POS and (tok.is_alpha or "-" in tok.text)
-        if not content and i not in phrase_cats:
+    for i, pos in enumerate(all_pos):
+        if i not in phrase_cats and (pos not in CONTENT_POS or not (lowers[i].isalpha() or "-" in lowers[i])):
             continue
-        key = term_key(tok)
+        tok = doc[i]
+        key = all_keys[i]
         cats = set(phrase_cats.get(i, ()))
-        for form in (key, tok.lower_):
+        for form in (key, lowers[i]):
             for cat in lexicon.words.get(form, ()):
-                if tok.pos_ in CATEGORY_POS[cat]:
+                if pos in CATEGORY_POS[cat]:
                     cats.add(cat)
         in_quote = i in quoted
         row = (
             1.0,
             *(float(c in cats) for c in CATEGORIES),
             0.0,
-            *(float(tok.pos_ == p) for p in POS_FEATURES),
-            float(i in premod and tok.pos_ in {"ADJ", "NOUN", "VERB"}),
-            float(_is_superlative(tok)),
+            0.0,
+            *(float(pos == p) for p in POS_FEATURES),
+            float(i in premod and pos in {"ADJ", "NOUN", "VERB"}),
+            float(pos in {"ADJ", "ADV"} and _is_superlative(tok)),
             float(i in scare),
             float(in_quote),
             float(in_quote and bool(cats)),
@@ -418,16 +425,18 @@ def featurize(doc: Doc, lexicon: Lexicon) -> DocFeatures:
         index.append(i)
         rows.append(row)
         keys.append(key)
-        poses.append(tok.pos_)
+        poses.append(pos)
     return DocFeatures(tuple(index), tuple(rows), tuple(keys), tuple(poses), tuple(phrases))
 
 
 class CorpusPrior:
-    """The corpus feature: log of a lemma's smoothed inside rate over its part of speech's rate.
+    """The corpus features: log of a lemma's smoothed inside rate over its part of speech's rate.
 
-    ``(inside + m * prior) / (seen + m)`` against ``prior``; ``inside`` counts only when the lemma
-    was inside spans of at least ``min_stories`` stories. Lemmas neither so supported nor in
-    ``lexicon_keys`` score 0: what a story happens to repeat says nothing about other stories.
+    ``(inside + m * prior) / (seen + m)`` against ``prior``. A lemma inside spans of at least
+    ``min_stories`` stories gives that log ratio as evidence *for* (``corpus``); a lexicon lemma
+    without such support gives it with ``inside = 0`` as evidence *against* (``corpus_against``,
+    at most 0: the more often it was seen unannotated, the lower). Other lemmas score 0 on both:
+    what a single story happens to repeat says nothing about other stories.
     """
 
     def __init__(
@@ -440,24 +449,26 @@ class CorpusPrior:
         self._prior = {p: (i + 0.5) / (n + 1.0) for p, (i, n) in stats.pos.items()}
         self._default = min(self._prior.values(), default=0.01)
 
-    def __call__(self, key: str, pos: str) -> float:
+    def __call__(self, key: str, pos: str) -> tuple[float, float]:
+        """``(corpus, corpus_against)`` of a lemma with part of speech ``pos``."""
         counts = self.stats.terms.get(key)
         if counts is None:
-            return 0.0
+            return 0.0, 0.0
         supported = self.stats.stories.get(key, 0) >= self.min_stories
         if not supported and key not in self.lexicon_keys:
-            return 0.0
+            return 0.0, 0.0
         inside, seen = counts
         prior = self._prior.get(pos, self._default)
         rate = ((inside if supported else 0) + self.smoothing * prior) / (seen + self.smoothing)
-        return math.log(rate / prior)
+        ratio = math.log(rate / prior)
+        return (ratio, 0.0) if supported else (0.0, min(ratio, 0.0))
 
     def matrix(self, feats: DocFeatures) -> list[list[float]]:
         """The full feature vectors of ``feats`` (corpus slot filled in)."""
         out = []
         for row, key, pos in zip(feats.rows, feats.keys, feats.pos, strict=True):
             full = list(row)
-            full[_CORPUS] = self(key, pos)
+            full[_CORPUS], full[_AGAINST] = self(key, pos)
             out.append(full)
         return out
 

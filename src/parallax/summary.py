@@ -22,6 +22,7 @@ from parallax.records import (
     Conflict,
     Fact,
     Framing,
+    Label,
     Mention,
     SummaryEntry,
 )
@@ -42,6 +43,7 @@ class Wording:
     loaded: bool  # carries a loaded span, a framing label or a long premodifier chain
     has_premodifier: bool
     penalty: float
+    readability: float = 0.0  # opening pronoun, unpaired quote marks, mostly quotation
 
 
 def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window: int = 8) -> int:
@@ -75,32 +77,92 @@ def _inside(span_start: int, span_end: int, m: Mention) -> bool:
     return span_start >= m.start and span_end <= m.end
 
 
+#: Premodifiers that place a person in time or office rather than judge them: a label made of
+#: these (plus nouns and proper nouns) is descriptive, not loaded ("former Vice President").
+NEUTRAL_MODIFIERS = frozenset(
+    {
+        "former", "then", "late", "current", "acting", "deputy", "senior", "junior", "chief", "first",
+        "second", "third", "ex", "potential", "possible", "likely", "prospective", "presumptive",
+        "incoming", "outgoing", "new", "longtime", "fellow", "retired", "interim", "elected",
+        "democratic", "republican", "independent", "congressional", "presidential", "federal",
+        "national", "local", "state", "political", "public", "general", "vice", "assistant",
+    }
+)  # fmt: skip
+_PRONOUN_START = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its|him|them)\b", re.I)
+_OPENERS = "“«"
+_CLOSERS = "”»"
+
+
+def _unbalanced_quotes(text: str) -> bool:
+    """True when the curly or straight double quote marks of ``text`` do not pair up."""
+    curly = sum(text.count(c) for c in _OPENERS) != sum(text.count(c) for c in _CLOSERS)
+    return curly or text.count('"') % 2 == 1
+
+
+def _evaluative(label: Label, analyzed: AnalyzedArticle, framing: Framing) -> bool:
+    """A label judges rather than describes: it overlaps a loaded span, or it carries an
+    adjective or adverb that is neither a nationality/party nor a neutral modifier of office."""
+    if any(
+        s.article == label.article and s.start < label.end and label.start < s.end for s in framing.loaded
+    ):
+        return True
+    span = analyzed.doc.char_span(label.start, label.end, alignment_mode="expand")
+    if span is None:
+        return False
+    for tok in span:
+        if tok.pos_ not in {"ADJ", "ADV"}:
+            continue
+        if tok.ent_type_ in {"NORP", "GPE", "DATE", "ORDINAL", "CARDINAL"}:
+            continue
+        if tok.lower_.strip("-") in NEUTRAL_MODIFIERS or tok.lemma_.lower() in NEUTRAL_MODIFIERS:
+            continue
+        return True
+    return False
+
+
 def assess(
     mention: Mention,
     analyzed: AnalyzedArticle,
     framing: Framing,
     *,
     long_words: int = 40,
-    chain_limit: int = 2,
+    chain_limit: int = 3,
 ) -> Wording:
-    """How loaded ``mention`` is: framing spans and labels inside it plus built-in penalties."""
+    """How loaded ``mention`` is: framing spans and labels inside it plus built-in penalties.
+
+    A mention is *loaded* when it holds a loaded-wording span, an evaluative label
+    (:func:`_evaluative`) or a premodifier chain of ``chain_limit`` or more descriptive words
+    before a name. Descriptive labels ("former Vice President", "a former congressional aide")
+    only add a small penalty, so that the plainest wording still wins. Readability penalties
+    (opening pronoun with no antecedent, unpaired quote marks, mostly quotation, length) steer
+    the choice too; they are reported as ``readability`` so ranking can put such facts last.
+    """
     loaded_spans = sum(
         1 for s in framing.loaded if s.article == mention.article and _inside(s.start, s.end, mention)
     )
     labels = [
         lb for lb in framing.labels if lb.article == mention.article and _inside(lb.start, lb.end, mention)
     ]
-    has_premod = any(lb.kind == "premodifier" for lb in labels)
+    evaluative = [lb for lb in labels if _evaluative(lb, analyzed, framing)]
+    has_premod = any(lb.kind == "premodifier" for lb in evaluative)
     chain = premodifier_chain(analyzed, mention.start, mention.end)
     words = len(_WORD.findall(mention.text))
     _, qfrac = quoted_words(mention.text)
-    penalty = float(loaded_spans) + float(len(labels)) + (2.0 if has_premod else 0.0)
+    penalty = float(loaded_spans) + float(len(evaluative)) + 0.25 * (len(labels) - len(evaluative))
+    penalty += 2.0 if has_premod else 0.0
     penalty += 1.5 * max(0, chain - chain_limit + 1)
-    penalty += 0.5 if qfrac >= 0.6 else 0.0
-    penalty += 0.02 * max(0, words - long_words)
-    loaded = bool(loaded_spans or labels or chain >= chain_limit)
+    readability = 0.0
+    readability += 1.0 if _PRONOUN_START.match(mention.text) else 0.0
+    readability += 1.0 if _unbalanced_quotes(mention.text) else 0.0
+    readability += 0.5 if qfrac >= 0.6 else 0.0
+    penalty += readability + 0.02 * max(0, words - long_words)
+    loaded = bool(loaded_spans or evaluative or chain >= chain_limit)
     return Wording(
-        mention=mention, loaded=loaded, has_premodifier=has_premod or chain >= chain_limit, penalty=penalty
+        mention=mention,
+        loaded=loaded,
+        has_premodifier=has_premod or chain >= chain_limit,
+        penalty=penalty,
+        readability=readability,
     )
 
 
@@ -202,7 +264,9 @@ def summarize(
     1. rank consensus and partial facts (:func:`rank_facts`), then, when ``fill_unique`` is set,
        unique facts (used only to fill room the shared facts leave, e.g. for short articles);
     2. for each fact pick the least loaded wording (:func:`choose_wording`), dropping facts
-       with no clean wording and facts too similar to one already chosen;
+       with no clean wording; within a status, facts whose wording reads badly out of context
+       go last (stable sort, so the ranking decides otherwise); skip facts too similar to one
+       already chosen;
     3. one dispute entry per conflict, most confident first;
     4. assemble: consensus facts, then disputes, then partial facts, cut at ``sentences``; the
        consensus facts leave room for up to a third of the summary in disputes. Unique facts
@@ -220,13 +284,20 @@ def summarize(
     # 2. wording
     chosen: dict[str, list[SummaryEntry]] = {"consensus": [], "partial": [], "unique": []}
     texts: list[str] = []
+    picks: list[tuple[Fact, Wording]] = []
     for fact in ranked:
-        if len(chosen[fact.status]) >= sentences:
-            continue
         wordings = [assess(m, by_id[m.article], framing) for m in fact.mentions if m.article in by_id]
         pick = choose_wording(wordings)
         if pick is None:
             log.debug("fact %s dropped: every wording is loaded", fact.id)
+            continue
+        picks.append((fact, pick))
+    # Within a status, a fact whose best wording reads badly out of context (an opening pronoun,
+    # a quotation cut by the sentence splitter) goes after the facts that read cleanly.
+    status_rank = {"consensus": 0, "partial": 1, "unique": 2}
+    picks.sort(key=lambda fp: (status_rank[fp[0].status], fp[1].readability > 0))
+    for fact, pick in picks:
+        if len(chosen[fact.status]) >= sentences:
             continue
         if any(_similar(pick.mention.text, t, limit=redundancy) for t in texts):
             continue

@@ -3,13 +3,17 @@ counts in words and places, each with the word it attaches to.
 
 A :class:`Value` carries a tolerance band (``low``..``high``) so that comparisons follow rules a
 careful editor accepts: "about 5,000" covers 5,012, "more than 100" covers 150, "1.5 million"
-covers 1,520,000, "12 percent" covers 12.4 percent; units are converted to a base unit (metres,
+covers 1,520,000, "12 percent" covers 12.4 percent, "five to seven" covers 6, "dozens" covers
+anything from 24 up; units are converted to a base unit (metres,
 kilograms, days) before comparing, and different currencies are never compared.
 
 The *head* of a value is the noun (or verb) it quantifies or dates, found in the dependency
 parse: "a 2009 fundraiser" -> ``fundraiser``, "two women" -> ``woman``, "a rally in early
 November 2014" -> ``rally``. Two values are about the same thing only when their kinds, units and
-heads agree; :mod:`parallax.conflicts` adds the event context.
+heads agree; :mod:`parallax.conflicts` adds the event context. A count's unit is the counted
+noun with its noun compounds ("state senator"), and what is not a count of a whole is left out:
+increments ("two more debates"), parts ("three of the"), ratios ("two in three"), tallies
+("396-9"), fractions ("three fifths"), ordinals ("third term") and identifiers ("Amendment 64").
 """
 
 from __future__ import annotations
