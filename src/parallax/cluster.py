@@ -29,11 +29,11 @@ import heapq
 import json
 import logging
 import math
+import struct
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +43,9 @@ from parallax.features import HASH_BITS, ClusterDoc, DocFeatures, extract_featur
 
 log = logging.getLogger(__name__)
 
-_FORMAT = "parallax-story-clusterer/1"
+_FORMAT = "parallax-story-clusterer/2"
+_FORMAT_V1 = "parallax-story-clusterer/1"
+_MAGIC = b"PXSC2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +74,38 @@ class ClusterEvent:
 
 @dataclass(slots=True)
 class _Story:
-    """Mutable state of one active story (internal)."""
+    """Mutable state of one active story (internal).
+
+    The centroid is two aligned arrays (``int32`` feature ids, sorted, and ``float64`` weights):
+    about 12 bytes a term instead of about 100 in a dict, which is what bounds memory when many
+    stories are open.
+    """
 
     id: str
     seq: int  # creation order: smaller is older
-    vec: dict[int, float]  # sum of member vectors, pruned to the heaviest entries
+    vec_keys: np.ndarray  # feature ids of the summed member vectors, sorted (pruned to the heaviest)
+    vec_vals: np.ndarray  # their summed weights
     norm: float
     size: int
     last_day: int | None
     keys: set[int] = field(default_factory=set)  # posting keys this story is indexed under
+
+
+_NO_KEYS = np.zeros(0, dtype=np.int32)
+_NO_VALS = np.zeros(0, dtype=np.float64)
+#: An article's vector: feature ids (sorted, distinct) and weights.
+_Vec = tuple[np.ndarray, np.ndarray]
+
+
+def _sum_vectors(keys: Sequence[np.ndarray], vals: Sequence[np.ndarray]) -> _Vec:
+    """The sum of sparse vectors given as aligned id/weight arrays; ids sorted and distinct."""
+    all_keys = np.concatenate(keys)
+    all_vals = np.concatenate(vals)
+    uniq, inverse = np.unique(all_keys, return_inverse=True)
+    if len(uniq) == len(all_keys):
+        order = np.argsort(all_keys, kind="stable")
+        return all_keys[order].astype(np.int32), all_vals[order]
+    return uniq.astype(np.int32), np.bincount(inverse, weights=all_vals, minlength=len(uniq))
 
 
 def story_id_for(doc_id: str) -> str:
@@ -113,7 +138,7 @@ class StoryClusterer:
         index_terms: int = 24,
         centroid_terms: int = 600,
         max_posting: int = 5000,
-        max_stories: int = 200_000,
+        max_stories: int = 50_000,
     ) -> None:
         self.params: dict[str, Any] = {
             "threshold": threshold,
@@ -152,6 +177,7 @@ class StoryClusterer:
         self._active: OrderedDict[str, _Story] = OrderedDict()  # least recently updated first
         self._postings: dict[int, set[str]] = {}
         self._expiry: list[tuple[int, str]] = []  # (last day, story id), lazily validated
+        self._dense = np.zeros(1 << HASH_BITS, dtype=np.float64)  # scratch: the article being scored
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -225,61 +251,124 @@ class StoryClusterer:
         return {doc: self._resolve(story) for doc, story in self._doc_story.items()}
 
     def to_bytes(self) -> bytes:
-        """The whole state, compressed; :meth:`from_bytes` restores it and continues identically."""
-        stories = [
-            [
-                s.id,
-                s.seq,
-                list(s.vec.keys()),
-                list(s.vec.values()),
-                s.norm,
-                s.size,
-                s.last_day,
-                sorted(s.keys),
-            ]
-            for s in self._active.values()
+        """The whole state, compressed; :meth:`from_bytes` restores it and continues identically.
+
+        A JSON header (parameters, counters, merges, expiry queue, events, story metadata, the
+        distinct doc and story ids) followed by binary arrays: document frequencies, the story
+        index of every article, the centroids and the posting keys. No per-assignment JSON
+        pairs: an article costs its id and four bytes.
+        """
+        stories = list(self._active.values())
+        story_ids: dict[str, int] = {}
+        doc_story = np.fromiter(
+            (story_ids.setdefault(sid, len(story_ids)) for sid in self._doc_story.values()),
+            dtype=np.int32,
+            count=len(self._doc_story),
+        )
+        index_keys = [np.array(sorted(st.keys), dtype=np.int32) for st in stories]
+        arrays = [
+            self._df.astype("<i4"),
+            doc_story.astype("<i4"),
+            np.concatenate([_NO_KEYS, *(st.vec_keys for st in stories)]).astype("<i4"),
+            np.concatenate([_NO_VALS, *(st.vec_vals for st in stories)]).astype("<f8"),
+            np.concatenate([_NO_KEYS, *index_keys]).astype("<i4"),
         ]
-        state = {
+        header = {
             "format": _FORMAT,
             "params": self.params,
             "n_docs": self._n_docs,
             "seq": self._seq,
-            "doc_story": list(self._doc_story.items()),
+            "docs": list(self._doc_story),
+            "story_ids": list(story_ids),
             "alias": list(self._alias.items()),
-            "stories": stories,
+            "stories": [
+                [st.id, st.seq, st.norm, st.size, st.last_day, len(st.vec_keys), len(k)]
+                for st, k in zip(stories, index_keys, strict=True)
+            ],
             "expiry": self._expiry,
             "events": [[e.kind, e.story_id, list(e.others), e.doc_id] for e in self.events],
-            "df": base64.b64encode(zlib.compress(self._df.tobytes(), 6)).decode("ascii"),
+            "arrays": [a.nbytes for a in arrays],
         }
-        return zlib.compress(json.dumps(state, separators=(",", ":")).encode("utf-8"), 6)
+        head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+        body = b"".join([struct.pack("<I", len(head)), head, *(a.tobytes() for a in arrays)])
+        return _MAGIC + zlib.compress(body, 1)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryClusterer:
-        """Restore a clusterer saved by :meth:`to_bytes`."""
+        """Restore a clusterer saved by :meth:`to_bytes` (or by the JSON format of version 1)."""
         try:
-            state = json.loads(zlib.decompress(data))
+            if not data.startswith(_MAGIC):
+                return cls._from_v1(data)
+            body = zlib.decompress(data[len(_MAGIC) :])
+            (size,) = struct.unpack("<I", body[:4])
+            state = json.loads(body[4 : 4 + size])
             if state.get("format") != _FORMAT:
                 raise ValueError(f"unknown format {state.get('format')!r}")
+            arrays, offset = [], 4 + size
+            for nbytes, dtype in zip(state["arrays"], ("<i4", "<i4", "<i4", "<f8", "<i4"), strict=True):
+                arrays.append(np.frombuffer(body[offset : offset + nbytes], dtype=dtype))
+                offset += nbytes
+            if offset != len(body):
+                raise ValueError("array sizes do not match the data")
+            df, doc_story, vec_keys, vec_vals, index_keys = arrays
             self = cls(**state["params"])
-            self._n_docs = int(state["n_docs"])
-            self._seq = int(state["seq"])
-            self._doc_story = dict(state["doc_story"])
-            self._alias = dict(state["alias"])
-            self._expiry = [(int(d), str(s)) for d, s in state["expiry"]]
-            self.events = [ClusterEvent(k, s, tuple(o), d) for k, s, o, d in state["events"]]
-            df = zlib.decompress(base64.b64decode(state["df"]))
-            self._df = np.frombuffer(df, dtype=np.int32).copy()
-            for sid, seq, keys, values, norm, size, last_day, index_keys in state["stories"]:
-                story = _Story(sid, seq, dict(zip(keys, values, strict=True)), norm, size, last_day)
-                story.keys = set(index_keys)
-                self._active[sid] = story
-                for key in index_keys:
-                    self._postings.setdefault(key, set()).add(sid)
-        except (ValueError, KeyError, TypeError, zlib.error) as exc:
+            self._restore_counters(state)
+            self._df = df.astype(np.int32)
+            story_ids = state["story_ids"]
+            self._doc_story = {
+                d: story_ids[i] for d, i in zip(state["docs"], doc_story.tolist(), strict=True)
+            }
+            at_vec = at_key = 0
+            for sid, seq, norm, n_docs, last_day, n_vec, n_keys in state["stories"]:
+                story = _Story(
+                    sid,
+                    seq,
+                    vec_keys[at_vec : at_vec + n_vec].astype(np.int32),
+                    vec_vals[at_vec : at_vec + n_vec].astype(np.float64),
+                    norm,
+                    n_docs,
+                    last_day,
+                )
+                story.keys = set(index_keys[at_key : at_key + n_keys].tolist())
+                at_vec, at_key = at_vec + n_vec, at_key + n_keys
+                self._add_restored(story)
+        except (ValueError, KeyError, TypeError, IndexError, struct.error, zlib.error) as exc:
             raise StoreError(
                 f"story clusterer state cannot be read ({exc}); re-run the ingest to rebuild it"
             ) from exc
         return self
+
+    @classmethod
+    def _from_v1(cls, data: bytes) -> StoryClusterer:
+        """Restore the JSON state of format version 1 (centroids as id/weight lists)."""
+        state = json.loads(zlib.decompress(data))
+        if state.get("format") != _FORMAT_V1:
+            raise ValueError(f"unknown format {state.get('format')!r}")
+        self = cls(**state["params"])
+        self._restore_counters(state)
+        self._doc_story = dict(state["doc_story"])
+        df = zlib.decompress(base64.b64decode(state["df"]))
+        self._df = np.frombuffer(df, dtype=np.int32).copy()
+        for sid, seq, keys, values, norm, size, last_day, index_keys in state["stories"]:
+            vec_keys, vec_vals = _sum_vectors(
+                [np.asarray(keys, dtype=np.int64)], [np.asarray(values, dtype=np.float64)]
+            )
+            story = _Story(sid, seq, vec_keys, vec_vals, norm, size, last_day)
+            story.keys = set(index_keys)
+            self._add_restored(story)
+        return self
+
+    def _restore_counters(self, state: dict[str, Any]) -> None:
+        self._n_docs = int(state["n_docs"])
+        self._seq = int(state["seq"])
+        self._alias = dict(state["alias"])
+        self._expiry = [(int(d), str(s)) for d, s in state["expiry"]]
+        self.events = [ClusterEvent(k, s, tuple(o), d) for k, s, o, d in state["events"]]
+
+    def _add_restored(self, story: _Story) -> None:
+        self._active[story.id] = story
+        for key in story.keys:
+            self._postings.setdefault(key, set()).add(story.id)
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -297,44 +386,47 @@ class StoryClusterer:
             self._df[np.fromiter(keys, dtype=np.int64, count=len(keys))] += 1
         self._n_docs += 1
 
-    def _idf(self, keys: Sequence[int]) -> np.ndarray:
+    def _idf(self, keys: np.ndarray) -> np.ndarray:
         df = self._df[np.asarray(keys, dtype=np.int64)]
         out: np.ndarray = np.log((self._n_docs + 1.0) / (df + 1.0)) + 1.0
         return out
 
-    def _vector(self, f: DocFeatures) -> dict[int, float]:
+    def _vector(self, f: DocFeatures) -> _Vec:
         """The block-weighted, L2-normalised vector of an article (see the module docstring)."""
-        vec: dict[int, float] = {}
-        blocks: list[tuple[list[int], np.ndarray, float]] = []
+        blocks: list[tuple[np.ndarray, np.ndarray, float]] = []
         if f.terms:
-            keys = [k for k, _ in f.terms]
+            keys = np.fromiter((k for k, _ in f.terms), dtype=np.int64, count=len(f.terms))
             tf = np.fromiter((w for _, w in f.terms), dtype=np.float64, count=len(f.terms))
             blocks.append((keys, tf * self._idf(keys), self._w_body))
         if f.entities:
-            keys = list(f.entities)
+            keys = np.asarray(f.entities, dtype=np.int64)
             rank = 1.0 / (1.0 + self._entity_decay * np.arange(len(keys)))
             blocks.append((keys, rank * self._idf(keys), self._w_ent))
         if f.title_terms:
-            keys = list(f.title_terms)
+            keys = np.asarray(f.title_terms, dtype=np.int64)
             blocks.append((keys, self._idf(keys), self._w_title))
         if f.numbers:
-            keys = list(f.numbers)
+            keys = np.asarray(f.numbers, dtype=np.int64)
             blocks.append((keys, self._idf(keys), self._w_num))
+        if not blocks:
+            return _NO_KEYS, _NO_VALS
         total = math.sqrt(sum(w * w for _, _, w in blocks)) or 1.0
-        for keys, weights, w in blocks:
+        scaled = []
+        for _, weights, w in blocks:
             norm = float(np.sqrt(weights @ weights)) or 1.0
-            scaled = weights * (w / (norm * total))
-            for k, v in zip(keys, scaled.tolist(), strict=True):
-                vec[k] = vec.get(k, 0.0) + v
-        return vec
+            scaled.append(weights * (w / (norm * total)))
+        return _sum_vectors([k for k, _, _ in blocks], scaled)
 
-    def _index_keys(self, vec: dict[int, float], f: DocFeatures | None = None) -> set[int]:
+    def _index_keys(self, vec: _Vec, f: DocFeatures | None = None) -> set[int]:
         """Keys a vector is found under: its heaviest entries (entities and title terms weigh most)."""
-        top = heapq.nlargest(self.index_terms, vec.items(), key=itemgetter(1))
-        keys = {k for k, _ in top}
+        keys, vals = vec
+        if len(keys) > self.index_terms:
+            # heaviest first, ties by feature id (keys are sorted, the sort is stable)
+            keys = keys[np.argsort(-vals, kind="stable")[: self.index_terms]]
+        out = set(keys.tolist())
         if f is not None:
-            keys.update(f.entities[: self.index_terms // 2])
-        return keys
+            out.update(f.entities[: self.index_terms // 2])
+        return out
 
     def _candidates(self, keys: set[int]) -> list[str]:
         hits: dict[str, int] = {}
@@ -349,18 +441,25 @@ class StoryClusterer:
         ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
         return [sid for sid, _ in ranked[: self.max_candidates]]
 
-    def _score(
-        self, vec: dict[int, float], candidates: list[str], day: int | None
-    ) -> list[tuple[float, str, int]]:
-        """``(cosine, story id, seq)`` of each eligible candidate, best first (ties: older first)."""
+    def _score(self, vec: _Vec, candidates: list[str], day: int | None) -> list[tuple[float, str, int]]:
+        """``(cosine, story id, seq)`` of each eligible candidate, best first (ties: older first).
+
+        The article is spread into a dense scratch vector once, so each candidate costs one
+        gather and one dot product over its centroid's entries.
+        """
         out = []
-        for sid in candidates:
-            story = self._active[sid]
-            if day is not None and story.last_day is not None and day - story.last_day > self.window_days:
-                continue
-            cvec = story.vec
-            dot = sum([vec[k] * cvec[k] for k in vec.keys() & cvec.keys()])
-            out.append((dot / story.norm if story.norm else 0.0, sid, story.seq))
+        keys, vals = vec
+        dense = self._dense
+        dense[keys] = vals
+        try:
+            for sid in candidates:
+                story = self._active[sid]
+                if day is not None and story.last_day is not None and day - story.last_day > self.window_days:
+                    continue
+                dot = float(dense[story.vec_keys] @ story.vec_vals)
+                out.append((dot / story.norm if story.norm else 0.0, sid, story.seq))
+        finally:
+            dense[keys] = 0.0
         out.sort(key=lambda t: (-t[0], t[2]))
         return out
 
@@ -369,7 +468,7 @@ class StoryClusterer:
         if sid in self._active or sid in self._alias:  # another id hashing alike: extremely rare
             sid = story_id_for(f"{f.id}#{self._seq}")
         self._seq += 1
-        story = _Story(sid, self._seq, {}, 0.0, 0, f.day)
+        story = _Story(sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, 0, f.day)
         self._active[sid] = story
         self.events.append(ClusterEvent("create", sid, (), f.id))
         while len(self._active) > self.max_stories:
@@ -381,9 +480,10 @@ class StoryClusterer:
         """Merge the given active stories into the oldest of them; return the survivor."""
         stories = sorted((self._active[s] for s in story_ids), key=lambda s: s.seq)
         keep, rest = stories[0], stories[1:]
+        keep.vec_keys, keep.vec_vals = _sum_vectors(
+            [keep.vec_keys, *(o.vec_keys for o in rest)], [keep.vec_vals, *(o.vec_vals for o in rest)]
+        )
         for other in rest:
-            for k, v in other.vec.items():
-                keep.vec[k] = keep.vec.get(k, 0.0) + v
             keep.size += other.size
             if other.last_day is not None:
                 keep.last_day = (
@@ -395,18 +495,13 @@ class StoryClusterer:
         log.debug("merged %s into %s (bridged by %s)", [s.id for s in rest], keep.id, doc_id)
         return keep
 
-    def _update(self, story: _Story, vec: dict[int, float], day: int | None, doc_keys: set[int]) -> None:
-        cvec = story.vec
-        square = story.norm * story.norm
-        for k, v in vec.items():
-            old = cvec.get(k, 0.0)
-            cvec[k] = old + v
-            square += v * (2.0 * old + v)
-        if len(cvec) > self.centroid_terms * 3 // 2:
-            top = heapq.nlargest(self.centroid_terms, cvec.items(), key=itemgetter(1))
-            story.vec = cvec = dict(sorted(top))
-            square = sum(v * v for v in cvec.values())
-        story.norm = math.sqrt(max(square, 0.0))
+    def _update(self, story: _Story, vec: _Vec, day: int | None, doc_keys: set[int]) -> None:
+        keys, vals = _sum_vectors([story.vec_keys, vec[0]], [story.vec_vals, vec[1]])
+        if len(keys) > self.centroid_terms * 3 // 2:
+            top = np.sort(np.argsort(-vals, kind="stable")[: self.centroid_terms])
+            keys, vals = keys[top], vals[top]
+        story.vec_keys, story.vec_vals = keys, vals
+        story.norm = math.sqrt(max(float(vals @ vals), 0.0))
         story.size += 1
         if day is not None:
             story.last_day = day if story.last_day is None else max(story.last_day, day)
@@ -424,7 +519,7 @@ class StoryClusterer:
                 self._postings.setdefault(key, set()).add(story.id)
 
     def _index(self, story: _Story) -> None:
-        story.keys = self._index_keys(story.vec)
+        story.keys = self._index_keys((story.vec_keys, story.vec_vals))
         for key in story.keys:
             self._postings.setdefault(key, set()).add(story.id)
 

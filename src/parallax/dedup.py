@@ -3,8 +3,11 @@
 Wire stories are reprinted by many outlets with a new headline, a byline or a trimmed last
 paragraph. Such copies are not independent coverage, so corpus mode groups them under the
 first copy seen (the *canonical* article). Detection is MinHash over word shingles of the
-normalised text with locality-sensitive hashing (datasketch ``MinHashLSH``) to find candidates
-in constant time, then a check of the estimated Jaccard similarity against the threshold.
+normalised text with locality-sensitive hashing (the banding of datasketch's ``MinHashLSH``) to
+find candidates in constant time, then a check of the estimated Jaccard similarity against the
+threshold. Signatures equal datasketch's ``MinHash`` (seed 1, CRC-32, scheme ``affine32``) but
+are computed in one vectorised step per document, and the index stores them compactly, so that
+ingest stays fast and bounded in memory on a million articles.
 
 :func:`minhash_signature` is a pure function of the text (it can run on worker processes);
 :class:`NearDuplicateIndex` holds the sequential state.
@@ -20,33 +23,56 @@ from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
 
 from parallax.errors import StoreError
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MAGIC = b"PXND1"
 _SEED = 1
-_SCHEME = "affine32"
+#: MurmurHash3's 32-bit finaliser constants, datasketch's pre-mix of the ``affine32`` scheme.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+_EMPTY = np.uint32(0xFFFFFFFF)
+_U32 = np.uint64(0xFFFFFFFF)
+#: Band keys of the LSH tables buffered in a dict before they are merged into sorted arrays.
+_BUFFER_KEYS = 1 << 17
 
 
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """The permutation parameters of the fixed seed, generated once per ``num_perm``."""
-    perms: tuple[np.ndarray, np.ndarray] = MinHash(num_perm=num_perm, seed=_SEED).permutations
-    return perms
+    """The permutation parameters (``a``, ``b`` as ``uint32``) of the fixed seed, once per ``num_perm``.
+
+    Taken from datasketch (scheme ``affine32``: ``h -> a * fmix32(h) + b mod 2**32``), so that the
+    signatures are exactly those of ``datasketch.MinHash(seed=1, hashfunc=zlib.crc32)``.
+    """
+    a, b = MinHash(num_perm=num_perm, seed=_SEED, scheme="affine32").permutations
+    return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
 
 
-def _minhash(num_perm: int, hashvalues: np.ndarray | None = None) -> MinHash:
-    # CRC-32 hashes shingles several times faster than the default SHA-1 and is as stable.
-    return MinHash(
-        num_perm=num_perm,
-        seed=_SEED,
-        hashfunc=zlib.crc32,
-        hashvalues=hashvalues,
-        permutations=_permutations(num_perm),
-        scheme=_SCHEME,
-    )
+@lru_cache(maxsize=16)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands and rows per band of the LSH tables: datasketch ``MinHashLSH``'s optimum (equal weights)."""
+    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return int(b), int(r)
+
+
+@lru_cache(maxsize=16)
+def _band_multipliers(rows: int) -> np.ndarray:
+    """Fixed odd 64-bit multipliers of the linear hash of one band's ``rows`` values."""
+    gen = np.random.default_rng(20_240_611)
+    out: np.ndarray = gen.integers(0, 1 << 63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return out
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = hv ^ (hv >> np.uint32(s1))
+    hv = hv * np.uint32(m1)
+    hv = hv ^ (hv >> np.uint32(s2))
+    hv = hv * np.uint32(m2)
+    out: np.ndarray = hv ^ (hv >> np.uint32(s3))
+    return out
 
 
 def shingles(text: str, *, shingle: int = 5) -> set[str]:
@@ -57,16 +83,53 @@ def shingles(text: str, *, shingle: int = 5) -> set[str]:
     return {" ".join(tokens[i : i + shingle]) for i in range(len(tokens) - shingle + 1)}
 
 
+def shingle_hashes(text: str, *, shingle: int = 5) -> np.ndarray:
+    """CRC-32 of each word ``shingle``-gram of ``text`` (as :func:`shingles` spells them), ``uint32``.
+
+    The shingles are never built as strings: the normalised words are joined by single spaces and
+    encoded once, and each shingle is the CRC-32 of a slice of that buffer (a memoryview, no copy).
+    Duplicates are kept (a min-hash ignores them).
+    """
+    tokens = _TOKEN.findall(text.lower())
+    if not tokens:
+        return np.zeros(0, dtype=np.uint32)
+    joined = " ".join(tokens)
+    data = joined.encode("utf-8")
+    if len(tokens) <= shingle:
+        return np.array([zlib.crc32(data)], dtype=np.uint32)
+    if len(data) == len(joined):  # ASCII: one byte per character
+        sizes = list(map(len, tokens))
+    else:
+        sizes = [len(t.encode("utf-8")) for t in tokens]
+    # start of each word in the buffer; a shingle runs from the start of word i to the end of word i+k-1
+    ends = np.cumsum(np.asarray(sizes, dtype=np.int64) + 1)
+    starts = (ends - np.asarray(sizes, dtype=np.int64) - 1).tolist()
+    stops = (ends - 1).tolist()
+    view = memoryview(data)
+    crc = zlib.crc32
+    k = shingle - 1
+    return np.fromiter(
+        (crc(view[s:e]) for s, e in zip(starts[: len(tokens) - k], stops[k:], strict=True)),
+        dtype=np.uint32,
+        count=len(tokens) - k,
+    )
+
+
 def minhash_signature(text: str, *, num_perm: int = 128, shingle: int = 5) -> np.ndarray:
     """MinHash signature (``uint64`` array of ``num_perm`` values) of the word shingles of ``text``.
 
-    Pure and deterministic (fixed seed), so signatures computed anywhere can be compared.
+    Pure and deterministic (fixed seed), so signatures computed anywhere can be compared. The
+    values are those of datasketch's ``MinHash(seed=1, hashfunc=zlib.crc32, scheme="affine32")``
+    updated with every shingle, computed in one vectorised step: all shingle hashes are
+    pre-mixed, permuted by every ``(a, b)`` pair at once (``uint32`` arithmetic wraps, which is
+    the scheme's modulo ``2**32``) and reduced by a column minimum. They fit in 32 bits.
     """
-    mh = _minhash(num_perm)
-    grams = shingles(text, shingle=shingle)
-    if grams:
-        mh.update_batch([g.encode("utf-8") for g in grams])  # min-hashing ignores order
-    out: np.ndarray = mh.hashvalues.astype(np.uint64, copy=True)
+    hv = shingle_hashes(text, shingle=shingle)
+    if hv.size == 0:
+        return np.full(num_perm, _EMPTY, dtype=np.uint64)
+    a, b = _permutations(num_perm)
+    hv = _fmix32(np.unique(hv))[:, None]
+    out: np.ndarray = (hv * a + b).min(axis=0).astype(np.uint64)
     return out
 
 
@@ -83,6 +146,13 @@ class NearDuplicateIndex:
     ``threshold`` is the estimated Jaccard similarity of shingle sets at or above which two
     articles are copies. ``capacity`` bounds memory on a large corpus: beyond it the oldest
     entries are forgotten (copies are reprinted within days, not years); ``None`` keeps all.
+
+    Storage is compact so that ``capacity`` articles fit in a few hundred MB: signatures are
+    rows of one ``uint32`` matrix (slots reused after removal); the LSH tables (the banding of
+    datasketch's ``MinHashLSH`` for the same threshold) map a 64-bit hash of each band to the
+    packed ``(insertion number, slot)`` of its article, in sorted ``numpy`` arrays plus a small
+    dict of recent keys merged into them in bulk. An entry whose slot has since been reused or
+    freed is recognised by its insertion number and skipped (and dropped at the next merge).
     """
 
     def __init__(
@@ -93,15 +163,26 @@ class NearDuplicateIndex:
         self.threshold = threshold
         self.num_perm = num_perm
         self.capacity = capacity
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._signatures: OrderedDict[str, np.ndarray] = OrderedDict()  # insertion order
+        self._b, self._r = _bands(threshold, num_perm)
+        self._mult = _band_multipliers(self._r)
+        self._slots: OrderedDict[str, int] = OrderedDict()  # id -> slot, in insertion order
+        self._sigs = np.zeros((0, num_perm), dtype=np.uint32)
+        self._seq_of = np.zeros(0, dtype=np.int64)  # insertion number held by each slot, -1 if free
+        self._slot_id: list[str | None] = []  # id held by each slot
+        self._free: list[int] = []
+        self._used = 0  # slots ever handed out
+        self._seq = 0
+        self._keys = np.zeros(0, dtype=np.uint64)  # band keys, sorted
+        self._vals = np.zeros(0, dtype=np.int64)  # packed (seq << 32 | slot), aligned with _keys
+        self._buffer: dict[int, list[int]] = {}
+        self._buffered = 0
         self._canonical: dict[str, str] = {}  # copy id -> canonical id
 
     def __len__(self) -> int:
-        return len(self._signatures)
+        return len(self._slots)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._signatures
+        return doc_id in self._slots
 
     def canonical_of(self, doc_id: str) -> str:
         """The canonical article of ``doc_id`` (itself when it is not a copy)."""
@@ -113,10 +194,7 @@ class NearDuplicateIndex:
         Oldest first.
         """
         sig = self._check(signature)
-        found = self._lsh.query(_minhash(self.num_perm, sig))
-        order = {doc: i for i, doc in enumerate(self._signatures)} if len(found) > 1 else {}
-        hits = [doc for doc in found if jaccard(self._signatures[doc], sig) >= self.threshold]
-        return sorted(hits, key=lambda d: order.get(d, 0))
+        return [self._id_of(slot) for _, slot in self._hits(sig, self._band_keys(sig[None, :])[0])]
 
     def insert(self, doc_id: str, signature: np.ndarray) -> str | None:
         """Index ``doc_id``; return its canonical article's id when it is a copy, else ``None``.
@@ -127,34 +205,35 @@ class NearDuplicateIndex:
         4. Forget the oldest entries beyond ``capacity``.
         """
         # 1. Idempotent.
-        if doc_id in self._signatures:
-            canonical = self._canonical.get(doc_id)
-            return canonical
+        if doc_id in self._slots:
+            return self._canonical.get(doc_id)
         sig = self._check(signature)
         # 2. Oldest copy's canonical.
-        hits = self.query(sig)
-        canonical = self.canonical_of(hits[0]) if hits else None
+        keys = self._band_keys(sig[None, :])[0]
+        hits = self._hits(sig, keys)
+        canonical = self.canonical_of(self._id_of(hits[0][1])) if hits else None
         # 3. Index.
-        self._lsh.insert(doc_id, _minhash(self.num_perm, sig), check_duplication=False)
-        self._signatures[doc_id] = sig
+        self._add(doc_id, sig, keys)
         if canonical is not None:
             self._canonical[doc_id] = canonical
         # 4. Bounded memory.
-        while self.capacity is not None and len(self._signatures) > self.capacity:
-            self.remove(next(iter(self._signatures)))
+        while self.capacity is not None and len(self._slots) > self.capacity:
+            self.remove(next(iter(self._slots)))
         return canonical
 
     def remove(self, doc_id: str) -> None:
         """Forget ``doc_id``; copies of it keep naming it as their canonical. Unknown ids are ignored."""
-        if doc_id not in self._signatures:
+        slot = self._slots.pop(doc_id, None)
+        if slot is None:
             return
-        self._lsh.remove(doc_id)
-        del self._signatures[doc_id]
+        self._seq_of[slot] = -1
+        self._slot_id[slot] = None
+        self._free.append(slot)
         self._canonical.pop(doc_id, None)
 
     def to_bytes(self) -> bytes:
         """The index as bytes (no pickle): parameters, ids in order, copy links and signatures."""
-        ids = list(self._signatures)
+        ids = list(self._slots)
         header = json.dumps(
             {
                 "threshold": self.threshold,
@@ -165,8 +244,9 @@ class NearDuplicateIndex:
             },
             separators=(",", ":"),
         ).encode("utf-8")
-        sigs = np.stack(list(self._signatures.values())) if ids else np.zeros((0, self.num_perm), np.uint64)
-        body = struct.pack("<I", len(header)) + header + sigs.astype("<u8").tobytes()
+        rows = np.fromiter(self._slots.values(), dtype=np.int64, count=len(ids))
+        sigs = self._sigs[rows].astype("<u8")
+        body = struct.pack("<I", len(header)) + header + sigs.tobytes()
         return _MAGIC + zlib.compress(body, 6)
 
     @classmethod
@@ -182,25 +262,137 @@ class NearDuplicateIndex:
                 threshold=header["threshold"], num_perm=header["num_perm"], capacity=header["capacity"]
             )
             sigs = np.frombuffer(body[4 + size :], dtype="<u8").reshape(-1, index.num_perm)
-            if len(sigs) != len(header["ids"]):
+            ids, canonical = header["ids"], header["canonical"]
+            if len(sigs) != len(ids) or len(canonical) != len(ids):
                 raise ValueError("signature count does not match the ids")
-            for doc_id, canonical, sig in zip(header["ids"], header["canonical"], sigs, strict=True):
-                sig = sig.astype(np.uint64)
-                index._lsh.insert(doc_id, _minhash(index.num_perm, sig), check_duplication=False)
-                index._signatures[doc_id] = sig
-                if canonical is not None:
-                    index._canonical[doc_id] = canonical
+            if sigs.size and int(sigs.max()) > 0xFFFFFFFF:
+                raise ValueError("signature values exceed 32 bits")
+            index._bulk_load(ids, sigs.astype(np.uint32))
+            index._canonical = {d: c for d, c in zip(ids, canonical, strict=True) if c is not None}
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as exc:
             raise StoreError(
                 f"near-duplicate index cannot be read ({exc}); re-run the ingest to rebuild it"
             ) from exc
         return index
 
+    # --- internals ----------------------------------------------------------------------------
+
     def _check(self, signature: np.ndarray) -> np.ndarray:
-        sig = np.asarray(signature, dtype=np.uint64)
+        sig = np.asarray(signature)
         if sig.shape != (self.num_perm,):
             raise ValueError(f"signature has shape {sig.shape}, expected ({self.num_perm},)")
+        if sig.dtype != np.uint32:
+            if sig.size and (int(sig.max()) > 0xFFFFFFFF or int(sig.min()) < 0):
+                raise ValueError("signature values exceed 32 bits; compute them with minhash_signature")
+            sig = sig.astype(np.uint32)
         return sig
+
+    def _band_keys(self, sigs: np.ndarray) -> np.ndarray:
+        """64-bit key of each band of each signature row: ``(rows, bands)`` ``uint64``.
+
+        A linear hash of the band's values with fixed odd multipliers, plus the band number, so
+        equal bands always share a key; an accidental equal key only adds a candidate that the
+        Jaccard check then rejects.
+        """
+        b, r = self._b, self._r
+        bands = sigs[:, : b * r].reshape(len(sigs), b, r).astype(np.uint64)
+        keys: np.ndarray = (bands * self._mult).sum(axis=2, dtype=np.uint64)
+        keys += np.arange(b, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        return keys
+
+    def _hits(self, sig: np.ndarray, keys: np.ndarray) -> list[tuple[int, int]]:
+        """``(insertion number, slot)`` of live articles sharing a band with ``sig`` and reaching
+        the threshold, oldest first."""
+        packed: set[int] = set()
+        if self._keys.size:
+            lo = np.searchsorted(self._keys, keys, side="left")
+            hi = np.searchsorted(self._keys, keys, side="right")
+            for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
+                if j > i:
+                    packed.update(self._vals[i:j].tolist())
+        if self._buffer:
+            for key in keys.tolist():
+                found = self._buffer.get(key)
+                if found:
+                    packed.update(found)
+        if not packed:
+            return []
+        live = [(v >> 32, v & 0xFFFFFFFF) for v in packed if self._seq_of[v & 0xFFFFFFFF] == v >> 32]
+        if not live:
+            return []
+        slots = np.fromiter((s for _, s in live), dtype=np.int64, count=len(live))
+        same = np.count_nonzero(self._sigs[slots] == sig, axis=1).tolist()
+        # the comparison of :func:`jaccard`, in the same floating point
+        n_perm = float(self.num_perm)
+        return sorted(pair for pair, n in zip(live, same, strict=True) if n / n_perm >= self.threshold)
+
+    def _id_of(self, slot: int) -> str:
+        doc_id = self._slot_id[slot]
+        assert doc_id is not None
+        return doc_id
+
+    def _take_slot(self) -> int:
+        if self._free:
+            return self._free.pop()
+        if self._used == len(self._sigs):
+            grow = max(1024, len(self._sigs))
+            if self.capacity is not None:
+                grow = max(1, min(grow, self.capacity + 1 - len(self._sigs)))
+            self._sigs = np.concatenate([self._sigs, np.zeros((grow, self.num_perm), dtype=np.uint32)])
+            self._seq_of = np.concatenate([self._seq_of, np.full(grow, -1, dtype=np.int64)])
+        self._used += 1
+        return self._used - 1
+
+    def _add(self, doc_id: str, sig: np.ndarray, keys: np.ndarray) -> None:
+        slot = self._take_slot()
+        self._sigs[slot] = sig
+        self._seq_of[slot] = self._seq
+        value = (self._seq << 32) | slot
+        self._seq += 1
+        self._slots[doc_id] = slot
+        if slot == len(self._slot_id):
+            self._slot_id.append(doc_id)
+        else:
+            self._slot_id[slot] = doc_id
+        for key in keys.tolist():
+            self._buffer.setdefault(key, []).append(value)
+        self._buffered += len(keys)
+        if self._buffered >= _BUFFER_KEYS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Merge the buffered band keys into the sorted arrays, dropping entries of freed slots."""
+        n = self._buffered
+        new_keys = np.empty(n, dtype=np.uint64)
+        new_vals = np.empty(n, dtype=np.int64)
+        i = 0
+        for key, values in self._buffer.items():
+            new_keys[i : i + len(values)] = key
+            new_vals[i : i + len(values)] = values
+            i += len(values)
+        keys = np.concatenate([self._keys, new_keys])
+        vals = np.concatenate([self._vals, new_vals])
+        live = self._seq_of[vals & 0xFFFFFFFF] == (vals >> 32)
+        keys, vals = keys[live], vals[live]
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._vals = keys[order], vals[order]
+        self._buffer = {}
+        self._buffered = 0
+
+    def _bulk_load(self, ids: list[str], sigs: np.ndarray) -> None:
+        """Index ``ids`` (oldest first) with their signatures at once (restoring a saved index)."""
+        n = len(ids)
+        self._sigs = np.ascontiguousarray(sigs, dtype=np.uint32).reshape(n, self.num_perm)
+        self._seq_of = np.arange(n, dtype=np.int64)
+        self._used = self._seq = n
+        self._slots = OrderedDict((d, i) for i, d in enumerate(ids))
+        self._slot_id = list(ids)
+        if len(self._slots) != n:
+            raise ValueError("the saved index repeats an id")
+        keys = self._band_keys(self._sigs).reshape(-1)
+        vals = np.repeat((np.arange(n, dtype=np.int64) << 32) | np.arange(n, dtype=np.int64), self._b)
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._vals = keys[order], vals[order]
 
 
 def group_copies(

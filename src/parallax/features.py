@@ -19,8 +19,13 @@ import math
 import re
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import mul
+from typing import TypeVar
+
+import numpy as np
 
 #: Width of the hashed feature space (bits). 2**20 keeps collisions rare for news vocabularies
 #: while a document-frequency table over it stays at 4 MB.
@@ -152,14 +157,48 @@ def stem(word: str) -> str:
     return w
 
 
+_V = TypeVar("_V")
+
+
+class _Cache(dict[str, _V]):
+    """A dict that computes missing values with ``fn`` and forgets everything past ``limit`` entries.
+
+    Looked up through ``map(cache.__getitem__, tokens)``, a hit costs no Python-level call; the
+    limit bounds memory on a corpus with an open vocabulary (the cache then refills from scratch).
+    """
+
+    def __init__(self, fn: Callable[[str], _V], limit: int) -> None:
+        super().__init__()
+        self._fn = fn
+        self._limit = limit
+
+    def __missing__(self, key: str) -> _V:
+        if len(self) >= self._limit:
+            self.clear()
+        value = self[key] = self._fn(key)
+        return value
+
+
+def _content_stem(token: str) -> str:
+    """The stem of a lower-cased token, or ``""`` for a stop word or a one-character token."""
+    if token in STOP_WORDS or len(token) < 2:
+        return ""
+    return stem(token.replace("’", "'"))
+
+
+_STEMS: _Cache[str] = _Cache(_content_stem, 300_000)
+_TERM_HASHES: _Cache[int] = _Cache(lambda term: feature_hash.__wrapped__(TERM, term), 300_000)
+#: ``1 + log(tf)`` for small term frequencies (the same floats as :func:`math.log` gives).
+_SUBLINEAR = [0.0] + [1.0 + math.log(tf) for tf in range(1, 4096)]
+
+
 def term_counts(text: str) -> Counter[str]:
-    """Stemmed content words of ``text`` (lower-cased, no stop words) with their counts."""
-    raw = Counter(_WORD.findall(text.lower()))
-    out: Counter[str] = Counter()
-    for tok, n in raw.items():
-        if tok in STOP_WORDS or len(tok) < 2:
-            continue
-        out[stem(tok.replace("’", "'"))] += n
+    """Stemmed content words of ``text`` (lower-cased, no stop words) with their counts.
+
+    Keys are in order of first occurrence.
+    """
+    out = Counter(map(_STEMS.__getitem__, _WORD.findall(text.lower())))
+    out.pop("", None)
     return out
 
 
@@ -185,6 +224,20 @@ def _starts_sentence(text: str, start: int) -> bool:
     return j < 0 or text[j] in ".!?:;\"“”‘'\n—-(["
 
 
+def _phrase_parts(phrase: str) -> tuple[str, ...]:
+    """The folded words of a capitalised phrase, without leading or trailing non-entity words."""
+    parts = [p for p in map(_entity_word, phrase.split()) if p]
+    start, end = 0, len(parts)
+    while start < end and parts[start] in _NOT_ENTITY:
+        start += 1
+    while end > start and parts[end - 1] in _NOT_ENTITY:
+        end -= 1
+    return tuple(parts[start:end])
+
+
+_ENTITY_PARTS: _Cache[tuple[str, ...]] = _Cache(_phrase_parts, 200_000)
+
+
 def entities(text: str) -> Counter[str]:
     """Capitalised phrases of ``text`` (lower-cased), with the last word of each multi-word one.
 
@@ -194,12 +247,7 @@ def entities(text: str) -> Counter[str]:
     found: Counter[str] = Counter()
     at_start: Counter[str] = Counter()
     for match in _CAPS.finditer(text):
-        parts = [_entity_word(p) for p in match.group().split()]
-        parts = [p for p in parts if p]
-        while parts and parts[0] in _NOT_ENTITY:
-            parts.pop(0)
-        while parts and parts[-1] in _NOT_ENTITY:
-            parts.pop()
+        parts = _ENTITY_PARTS[match.group()]
         if not parts:
             continue
         if len(parts) == 1:
@@ -218,6 +266,10 @@ def entities(text: str) -> Counter[str]:
         if word in found:
             found[word] += n
     return found
+
+
+def _sublinear(tf: int) -> float:
+    return 1.0 + math.log(tf)
 
 
 def is_title_case(title: str) -> bool:
@@ -255,13 +307,25 @@ def extract_features(doc: ClusterDoc) -> DocFeatures:
     # 1. Body words.
     counts = term_counts(body)
     # 2. Sublinear weights; features hashed in the term namespace (collisions add up).
-    weights: dict[int, float] = {}
-    for term, tf in counts.items():
-        key = feature_hash(TERM, term)
-        weights[key] = weights.get(key, 0.0) + 1.0 + math.log(tf)
-    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
-    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-    terms = tuple(sorted((k, w / norm) for k, w in top))
+    terms: tuple[tuple[int, float], ...] = ()
+    if counts:
+        n = len(counts)
+        keys = np.fromiter(map(_TERM_HASHES.__getitem__, counts), dtype=np.int64, count=n)
+        tfs = list(counts.values())
+        subl = map(_SUBLINEAR.__getitem__, tfs) if max(tfs) < len(_SUBLINEAR) else map(_sublinear, tfs)
+        weights = np.fromiter(subl, dtype=np.float64, count=n)
+        if len(np.unique(keys)) < n:  # a hash collision: add up in order, as a dict would
+            summed: dict[int, float] = {}
+            for key, w in zip(keys.tolist(), weights.tolist(), strict=True):
+                summed[key] = summed.get(key, 0.0) + w
+            keys = np.fromiter(summed, dtype=np.int64, count=len(summed))
+            weights = np.fromiter(summed.values(), dtype=np.float64, count=len(summed))
+        # heaviest first, ties by hash
+        top = np.lexsort((keys, -weights))[:MAX_TERMS]
+        top_w = weights[top].tolist()
+        norm = math.sqrt(sum(map(mul, top_w, top_w))) or 1.0
+        by_key = top[np.argsort(keys[top])]
+        terms = tuple(zip(keys[by_key].tolist(), (weights[by_key] / norm).tolist(), strict=True))
     # 3. Entities: the title counts double, it names the event's protagonists.
     ents = entities(body)
     if not is_title_case(title):

@@ -186,7 +186,7 @@ def _dask_engine(*, scheduler: str | None, workers: int | None) -> DaskEngine:
         from parallax.engine.dask_engine import DaskEngine
     except ImportError as exc:  # the optional extra is missing
         raise ConfigError(
-            f"the dask engine needs dask.distributed ({exc}); install it with `pip install 'parallax[dask]'`"
+            f"the dask engine needs dask.distributed ({exc}); install it with `pip install 'news-parallax[dask]'`"
         ) from exc
     return DaskEngine(scheduler=scheduler, workers=workers)
 
@@ -211,5 +211,5 @@ def engine_options(func: F) -> F:
         type=click.Choice(ENGINES),
         default="local",
         show_default=True,
-        help="Where cleaning, signatures and features run: this process, or Dask workers.",
+        help="Where HTML/text reading, cleaning, signatures and features run: this process, or Dask workers.",
     )(func)
