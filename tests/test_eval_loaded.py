@@ -29,6 +29,8 @@ def test_eval_loaded_meets_floors(nlp) -> None:  # type: ignore[no-untyped-def]
     """A deterministic subset (held-out year 2015) to keep the suite fast; the CLI scores 2014-2015."""
     result = evaluate(shared_path("basil"), years=[2015], nlp=nlp)
     assert set(result["peers"]) == {"lexicon"}
+    for level in ("token", "span"):
+        assert result[level]["f1"] > result["peers"]["lexicon"][level]["f1"]
     failures = check_floors(flat_metrics(result), load_floors("loaded"))
     assert not failures, failures
 

@@ -49,7 +49,7 @@ def test_default_detector_loads_and_is_cached() -> None:
 def test_shipped_lexicon_is_substantial_and_categorised() -> None:
     lex = load_lexicon()
     assert len(lex) > 300
-    assert "verb" in lex.words["slam"] and "partisan" in lex.words["leftist"]
+    assert "verb" in lex.words["slam"] and "emotive" in lex.words["leftist"]
     assert any(words == ("left", "-", "wing") for words, _ in lex.phrases["left"])
 
 

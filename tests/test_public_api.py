@@ -51,3 +51,13 @@ def test_input_error_names_file_line_and_record() -> None:
     assert err.path == "feed.jsonl" and err.line == 7
     err = errors.UnsupportedInputError("not HTML", path="crawl.warc.gz", record="12")
     assert str(err) == "crawl.warc.gz (record 12): not HTML"
+
+
+def test_input_errors_survive_pickling() -> None:
+    import pickle
+
+    err = errors.EncodingInputError("cannot decode", path="x.txt", line=2, record="r1")
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is errors.EncodingInputError
+    assert str(again) == str(err)
+    assert (again.path, again.line, again.record) == ("x.txt", 2, "r1")

@@ -65,6 +65,17 @@ class InputError(ParallaxError):
             where += f" (record {record})"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuild from the parts, not from str(self): pickling (Dask workers) must not repeat
+        # the file location in the message.
+        return (_rebuild_input_error, (type(self), self.detail, self.path, self.line, self.record))
+
+
+def _rebuild_input_error(
+    cls: type[InputError], detail: str, path: str | None, line: int | None, record: str | None
+) -> InputError:
+    return cls(detail, path=path, line=line, record=record)
+
 
 class EmptyInputError(InputError):
     """The file or record holds no article text."""

@@ -4,8 +4,8 @@ A small logistic model scores every content token of a spaCy Doc with the probab
 lies inside a loaded span. Its features come from three sources, so that it does not have to
 learn the vocabulary of loaded English from the few hundred annotated spans available:
 
-* **a hand-written lexicon** (``data/loaded_lexicon.txt``, written for Parallax): partisan labels,
-  vehement verbs, emotive adjectives, intensifiers, loaded nouns, idioms, focus particles and
+* **a hand-written lexicon** (``data/loaded_lexicon.txt``, written for Parallax): vehement verbs,
+  emotive words and partisan labels, intensifiers, loaded nouns, idioms, focus particles and
   sometimes-evaluative words, one feature per category, each restricted to the parts of speech
   the category is about ("slam" the verb, not "Grand Slam");
 * **corpus statistics** from the phrase-level ``lex`` annotations of BASIL (Fan et al., 2019): the
@@ -55,9 +55,9 @@ LEXICON_FILE = "loaded_lexicon.txt"
 CONTENT_POS = frozenset({"ADJ", "ADV", "NOUN", "VERB", "INTJ", "X"})
 #: Lexicon categories and the parts of speech a single-word entry of each may match.
 CATEGORY_POS: dict[str, frozenset[str]] = {
-    "partisan": frozenset({"ADJ", "NOUN", "ADV", "VERB", "X", "PROPN"}),
     "verb": frozenset({"VERB"}),
-    "emotive": frozenset({"ADJ", "VERB", "ADV"}),
+    # spaCy's small model often tags a predicative or rare adjective as a noun ("brazen")
+    "emotive": frozenset({"ADJ", "VERB", "ADV", "NOUN", "X"}),
     "intensifier": frozenset({"ADV", "ADJ"}),
     "noun": frozenset({"NOUN"}),
     "phrase": frozenset({"ADJ", "NOUN", "ADV", "VERB"}),

@@ -265,13 +265,17 @@ def evaluate(
     limit: int | None = None,
     seed: int = 13,
     embedder: str = "hashing",
-    threshold: float = 0.62,
+    threshold: float | None = None,
 ) -> dict[str, object]:
     """Run the blind-style test over the stories of ``data`` (the first ``limit`` stories).
 
     Figures are also given per half (stories with even and odd index): the rules were
     developed looking at the even half, the odd half is the held-out check.
     """
+    if threshold is None:  # the alignment threshold the pipeline uses
+        from parallax.settings import Settings
+
+        threshold = Settings().align_threshold
     stories = load_stories(data)
     if limit is not None:
         stories = stories[:limit]
