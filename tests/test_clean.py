@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -9,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parallax.clean import CleanResult, clean_document, clean_documents, clean_text, is_caps_headline
+from parallax.clean import (
+    RULES,
+    CleanResult,
+    Rule,
+    _caps_ratio,
+    clean_document,
+    clean_documents,
+    clean_text,
+    is_caps_headline,
+)
 from parallax.errors import EmptyInputError
 from parallax.ingest import read_paths
 from parallax.records import RawDocument
@@ -279,3 +289,69 @@ def test_seed_ordinary_sentences_all_kept(seed_articles) -> None:  # type: ignor
         kept = [ln for ln in article.text.split("\n") if ln]
         assert kept == [" ".join(ln.split()) for ln in ordinary]
         assert len(kept) + len(article.removed) == len(raw_lines)
+
+
+# --- the prefilters are exact -------------------------------------------------------------------
+
+
+def _slow_match(rule: Rule, line: str) -> tuple[bool, str | None]:
+    """``rule.match`` without its needle prefilter: what the table meant before the prefilter."""
+    return dataclasses.replace(rule, needle=None).match(line)
+
+
+PREFILTER_LINES = [
+    "Fox News' Jane Doe contributed to this report.",
+    "The Associated Press contributed to this report.",
+    "CONTRIBUTED TO THIS REPORT BY STAFF",
+    "Reporting by Jane Roe; Editing by John Poe",
+    "(Additional REPORTING BY Ann Lee)",
+    "Contributors: Ann Lee",
+    "This material may not be published, broadcast, rewritten or redistributed.",
+    "Sign up for our NEWSLETTER to get updates",
+    "A man walks past the ruins (Photo: Jane Doe/Getty Images)",
+    "Residents wait for buses. Photograph: Ann Lee",
+    "contrıbuted to thıs report by staff",  # dotless i: matched case-insensitively, kept by lower()
+    "Additional reporting by the Kelvin sign: \u212a",
+    "Reporting by \u212aate Lee; Editing by Tom",
+    "An ordinary sentence about the council vote on Tuesday.",
+]
+
+
+@pytest.mark.parametrize("line", PREFILTER_LINES)
+def test_needles_never_change_a_match(line: str) -> None:
+    for rule in RULES:
+        assert rule.match(line) == _slow_match(rule, line), rule.reason
+
+
+NEEDLE_WORDS = (
+    *("contributed", "to", "this", "report", "Reporting", "by", ";", "Editing", "(Photo:", "AP)", "K"),
+    *("\u212a", "ı", "newsletter", "subscribe", "may", "not", "be", "published,", "broadcast", ":"),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(NEEDLE_WORDS),
+        min_size=1,
+        max_size=14,
+    ).map(" ".join)
+)
+def test_needles_never_change_a_match_property(line: str) -> None:
+    for rule in RULES:
+        assert rule.match(line) == _slow_match(rule, line), rule.reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "BREAKING NEWS: SENATE PASSES THE BILL",
+        "Mostly lower case Words",
+        "ÉTAT D'URGENCE DÉCLARÉ À PARIS",
+        "12345",
+    ],
+)
+def test_caps_ratio_ascii_fast_path_counts_like_the_general_one(line: str) -> None:
+    letters = [c for c in line if c.isalpha()]
+    expected = 0.0 if len(letters) < 8 else sum(c.isupper() for c in letters) / len(letters)
+    assert _caps_ratio(line) == expected

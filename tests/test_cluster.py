@@ -201,3 +201,62 @@ def test_round_trip_continues_identically(docs: list[ClusterDoc], cut: int) -> N
     resumed.add_many(feats[cut:])
     assert resumed.assignments() == straight.assignments()
     assert resumed.events == straight.events
+
+
+# --- bounded memory and the compact state -------------------------------------------------------
+
+
+def test_centroids_stay_bounded_and_expired_stories_leave_memory() -> None:
+    c = StoryClusterer(centroid_terms=20, index_terms=8, window_days=3)
+    for i in range(12):
+        day = 1 + i // 4  # three days of four articles on one story
+        text = f"{QUAKE_A.text} Aftershock report number {i} from district {i * 7}."
+        c.add(
+            extract_features(ClusterDoc(f"a{i}", text, title=QUAKE_A.title, published=f"2021-03-{day:02d}"))
+        )
+    story = c._active[c.story_of("a0")]
+    assert len(story.vec_keys) <= 30 and len(story.vec_keys) == len(story.vec_vals)
+    assert list(story.vec_keys) == sorted(story.vec_keys)
+    assert math.isclose(story.norm, float(story.vec_vals @ story.vec_vals) ** 0.5)
+    c.add(extract_features(ClusterDoc("late", QUAKE_B.text, title=QUAKE_B.title, published="2021-04-30")))
+    assert list(c._active) == [c.story_of("late")]  # the quake story was closed
+    assert all(c.story_of("late") in p or not p for p in c._postings.values())
+    assert c.story_of("a0") != c.story_of("late")  # assignments stay after closing
+
+
+def test_state_is_compact_and_restores_version_one() -> None:
+    import base64
+    import zlib
+
+    feats = [extract_features(d) for d in order_for_clustering([QUAKE_A, QUAKE_A2, QUAKE_B])]
+    c = StoryClusterer()
+    c.add_many(feats[:2])
+    blob = c.to_bytes()
+    body = zlib.decompress(blob[len(b"PXSC2") :])
+    assert c.story_of("qa2") == c.story_of("qa1")
+    assert body.count(b'"qa2"') == 1 and b"doc_story" not in body  # an id once, no per-article pairs
+    # the JSON state of version 1, as written before this format
+    story = c._active[c.story_of("qa1")]
+    v1 = {
+        "format": "parallax-story-clusterer/1",
+        "params": c.params,
+        "n_docs": c._n_docs,
+        "seq": c._seq,
+        "doc_story": list(c._doc_story.items()),
+        "alias": [],
+        "stories": [
+            [
+                *(story.id, story.seq, story.vec_keys.tolist(), story.vec_vals.tolist(), story.norm),
+                *(story.size, story.last_day, sorted(story.keys)),
+            ]
+        ],
+        "expiry": c._expiry,
+        "events": [[e.kind, e.story_id, list(e.others), e.doc_id] for e in c.events],
+        "df": base64.b64encode(zlib.compress(c._df.tobytes())).decode("ascii"),
+    }
+    old = StoryClusterer.from_bytes(zlib.compress(json.dumps(v1).encode("utf-8")))
+    new = StoryClusterer.from_bytes(blob)
+    assert old.add(feats[2]) == new.add(feats[2]) == c.add(feats[2])
+    assert old.assignments() == new.assignments() == c.assignments()
+    with pytest.raises(StoreError):
+        StoryClusterer.from_bytes(blob[:-7])

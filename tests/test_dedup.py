@@ -144,3 +144,116 @@ def test_insert_is_idempotent_and_round_trips(base: list[str]) -> None:
     extra = minhash_signature(base[0])
     assert restored.insert("new", extra) == index.insert("new", extra)
     assert group_copies(sigs) == {d: c for (d, _), c in zip(sigs, first, strict=True) if c is not None}
+
+
+# --- vectorised signatures and the compact index --------------------------------------------------
+
+
+def _datasketch_signature(text: str, num_perm: int = 128) -> np.ndarray:
+    """The reference: datasketch's MinHash updated shingle by shingle (what the index relied on)."""
+    import zlib
+
+    from datasketch import MinHash
+
+    mh = MinHash(num_perm=num_perm, seed=1, hashfunc=zlib.crc32, scheme="affine32")
+    for gram in shingles(text):
+        mh.update(gram.encode("utf-8"))
+    return mh.hashvalues.astype(np.uint64)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        WIRE,
+        OTHER,
+        "",
+        "one two",
+        "a b c d e",
+        "a b c d e f",
+        "Ünïcödé wörds: ça va très bien, merci beaucoup à vous tous — 東京 の ニュース です",
+        "repeat repeat repeat repeat repeat repeat repeat repeat",
+    ],
+    ids=["wire", "other", "empty", "short", "one-shingle", "two-shingles", "unicode", "repeats"],
+)
+@pytest.mark.parametrize("num_perm", [128, 64])
+def test_signature_equals_datasketch_minhash(text: str, num_perm: int) -> None:
+    assert np.array_equal(minhash_signature(text, num_perm=num_perm), _datasketch_signature(text, num_perm))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab cé,.Z\n1ſK")), max_size=80))
+def test_shingle_hashes_are_the_crc32_of_the_shingles(text: str) -> None:
+    import zlib
+
+    from parallax.dedup import shingle_hashes
+
+    expected = {zlib.crc32(g.encode("utf-8")) for g in shingles(text)}
+    assert set(shingle_hashes(text).tolist()) == expected
+    assert np.array_equal(minhash_signature(text), _datasketch_signature(text))
+
+
+def _brute_force(entries: dict[str, np.ndarray], sig: np.ndarray, threshold: float) -> list[str]:
+    return [d for d, s in entries.items() if jaccard(s, sig) >= threshold]
+
+
+@pytest.mark.parametrize("buffer_keys", [4, 1 << 17])
+def test_index_survives_buffer_merges_removals_and_slot_reuse(
+    monkeypatch: pytest.MonkeyPatch, buffer_keys: int
+) -> None:
+    import parallax.dedup as dedup
+
+    monkeypatch.setattr(dedup, "_BUFFER_KEYS", buffer_keys)  # merge into the sorted arrays often
+    words = WIRE.split()
+    variants = {f"v{i}": " ".join(words[i:] + words[:i]) for i in range(0, 40, 4)}
+    variants |= {"other": OTHER, "wire": WIRE}
+    index = NearDuplicateIndex(threshold=0.5, capacity=6)
+    live: dict[str, np.ndarray] = {}
+    for doc_id, text in variants.items():
+        sig = minhash_signature(text)
+        # every indexed article sharing a band and reaching the threshold is found, oldest first
+        hits = index.query(sig)
+        assert set(hits) <= set(_brute_force(live, sig, 0.5))
+        assert hits == [d for d in live if d in hits]
+        index.insert(doc_id, sig)
+        live[doc_id] = sig
+        if len(live) > 6:
+            live.pop(next(iter(live)))
+        if doc_id == "v8":
+            index.remove("v4")
+            live.pop("v4")
+    assert list(live) == [d for d in variants if d in index]
+    restored = NearDuplicateIndex.from_bytes(index.to_bytes())
+    for sig in live.values():
+        assert restored.query(sig) == index.query(sig)
+    assert index.query(minhash_signature(WIRE))[-1] == "wire"
+
+
+def test_signature_out_of_32_bit_range_is_refused() -> None:
+    sig = minhash_signature(WIRE)
+    sig[0] = np.uint64(1) << np.uint64(40)
+    with pytest.raises(ValueError, match="32 bits"):
+        NearDuplicateIndex().insert("x", sig)
+
+
+def test_state_of_format_one_is_still_read() -> None:
+    import json
+    import struct
+    import zlib
+
+    sigs = [minhash_signature(t) for t in (WIRE, OTHER, WIRE + " More.")]
+    header = json.dumps(
+        {
+            "threshold": 0.8,
+            "num_perm": 128,
+            "capacity": None,
+            "ids": ["a", "b", "c"],
+            "canonical": [None, None, "a"],
+        }
+    ).encode("utf-8")
+    body = struct.pack("<I", len(header)) + header + np.stack(sigs).astype("<u8").tobytes()
+    index = NearDuplicateIndex.from_bytes(b"PXND1" + zlib.compress(body))
+    assert index.canonical_of("c") == "a" and index.query(sigs[0]) == ["a", "c"]
+    again = NearDuplicateIndex.from_bytes(index.to_bytes())
+    assert again.to_bytes() == index.to_bytes() and len(again) == 3
+    with pytest.raises(StoreError):
+        NearDuplicateIndex.from_bytes(index.to_bytes()[:-3])

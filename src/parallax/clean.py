@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ class Rule:
     ``pattern`` is searched in the whitespace-folded line (or ``predicate`` is called on it); a
     match removes the line with ``reason``. Lines longer than ``max_words`` never match, so that a
     pattern meant for a short prompt cannot swallow a paragraph. A credit rule names the outlet
-    either with a fixed ``outlet`` or with the pattern's ``outlet`` group.
+    either with a fixed ``outlet`` or with the pattern's ``outlet`` group. ``needle`` is a cheap
+    prefilter: a lower-case string that every line the rule matches contains (in its lower-cased
+    form), so most lines are rejected by a substring test instead of a regular-expression search.
     """
 
     reason: str
@@ -55,10 +58,21 @@ class Rule:
     max_words: int | None = 40
     outlet: str | None = None
     outlet_group: bool = False
+    needle: str | None = None
 
     def match(self, line: str) -> tuple[bool, str | None]:
         """Whether ``line`` matches, and the outlet it names (if any)."""
-        if self.max_words is not None and line.count(" ") + 1 > self.max_words:
+        return self._match(line, line.lower() if line.isascii() else None, line.count(" ") + 1)
+
+    def _match(self, line: str, lower: str | None, n_words: int) -> tuple[bool, str | None]:
+        """:meth:`match` with the lower-cased line and its word count computed once by the caller.
+
+        ``lower`` is ``None`` for a non-ASCII line: case-insensitive matching then also equates
+        letters that :meth:`str.lower` keeps apart (the Kelvin sign and "k"), so no prefilter.
+        """
+        if self.max_words is not None and n_words > self.max_words:
+            return False, None
+        if self.needle is not None and lower is not None and self.needle not in lower:
             return False, None
         if self.predicate is not None:
             return self.predicate(line), self.outlet
@@ -80,8 +94,10 @@ def is_caps_headline(line: str, *, min_ratio: float = 0.8, min_words: int = 8) -
     headline needs ``min_words`` words (8: on the extraction benchmark every capital line in the
     true article bodies has at most 7 words and every promo headline at least 8).
     """
+    if len(line.split()) < min_words or _caps_ratio(line) < min_ratio:  # cheap tests first
+        return False
     words = [w for w in line.split() if any(c.isalpha() for c in w)]
-    return len(words) >= min_words and _caps_ratio(line) >= min_ratio
+    return len(words) >= min_words
 
 
 def is_caps_call_to_action(line: str) -> bool:
@@ -92,8 +108,23 @@ def is_caps_call_to_action(line: str) -> bool:
     )
 
 
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@lru_cache(maxsize=256)
 def _caps_ratio(line: str) -> float:
-    """Share of upper-case letters among all letters (uncased scripts count as not upper)."""
+    """Share of upper-case letters among all letters (uncased scripts count as not upper).
+
+    Cached: both capital-letter rules ask about the same line in turn. An ASCII line is counted
+    with two byte translations instead of a loop over its characters.
+    """
+    if line.isascii():
+        data = line.encode("ascii")
+        n_letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
+        if n_letters < 8:
+            return 0.0
+        n_upper = len(data) - len(data.translate(None, _ASCII_LETTERS[:26]))
+        return n_upper / n_letters
     letters = [c for c in line if c.isalpha()]
     if len(letters) < 8:
         return 0.0
@@ -138,6 +169,7 @@ RULES: tuple[Rule, ...] = (
         "credit line",
         _rx(rf"^(?:The\s+)?{_OUTLET}{_APOS}s?\s+.+\s{_CONTRIBUTED}\b", 0),
         outlet_group=True,
+        needle="contributed",
     ),
     Rule(
         "credit line",
@@ -146,18 +178,25 @@ RULES: tuple[Rule, ...] = (
             0,
         ),
         outlet_group=True,
+        needle="contributed",
     ),
     Rule(
         "credit line",
         _rx(r"^\(?\s*Reporting by\b.+;\s*(?:Writing|Editing|Additional reporting) by\b"),
         outlet="Reuters",
+        needle="reporting by",
     ),
     # credit lines that do not tell whose article it is (a wire credit appears in other outlets' copy)
-    Rule("credit line", _rx(rf"^(?:.+\s)?{_CONTRIBUTED}\b")),
-    Rule("credit line", _rx(r"^\(?\s*(?:Additional\s+)?reporting by\b"), max_words=30),
-    Rule("credit line", _rx(r"^(?:Contributing|Contributors?)\s*:"), max_words=30),
+    Rule("credit line", _rx(rf"^(?:.+\s)?{_CONTRIBUTED}\b"), needle="contributed"),
+    Rule("credit line", _rx(r"^\(?\s*(?:Additional\s+)?reporting by\b"), max_words=30, needle="reporting by"),
+    Rule("credit line", _rx(r"^(?:Contributing|Contributors?)\s*:"), max_words=30, needle="contribut"),
     Rule("copyright", _rx(r"^(?:Copyright\b|©|\(c\)\s*\d{4})"), max_words=30),
-    Rule("copyright", _rx(r"\bmay not be (?:published|reproduced),?\s+broadcast"), max_words=30),
+    Rule(
+        "copyright",
+        _rx(r"\bmay not be (?:published|reproduced),?\s+broadcast"),
+        max_words=30,
+        needle="may not be ",
+    ),
     # promotional links and prompts
     Rule("promo link", _rx(r"^CLICK HERE\b"), max_words=25),
     Rule(
@@ -173,7 +212,12 @@ RULES: tuple[Rule, ...] = (
         _rx(r"^(?:sign up|subscribe|register)\b.*\b(?:newsletter|updates|alerts|email)"),
         max_words=25,
     ),
-    Rule("newsletter prompt", _rx(r"\bnewsletter\b.*\b(?:sign up|subscribe|inbox)\b"), max_words=25),
+    Rule(
+        "newsletter prompt",
+        _rx(r"\bnewsletter\b.*\b(?:sign up|subscribe|inbox)\b"),
+        max_words=25,
+        needle="newsletter",
+    ),
     Rule("app prompt", _rx(r"^(?:download|get|install)\s+(?:the|our)\b.*\bapp\b"), max_words=20),
     Rule(
         "social prompt",
@@ -192,7 +236,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("share prompt", predicate=is_share_bar, max_words=8),
     # photo captions and credits: the whole caption goes
-    Rule("photo caption", _rx(rf"\((?:[^()]*\b(?:{_CREDIT_WORDS})\b[^()]*)\)\W*$", 0), max_words=80),
+    Rule(
+        "photo caption",
+        _rx(rf"\((?:[^()]*\b(?:{_CREDIT_WORDS})\b[^()]*)\)\W*$", 0),
+        max_words=80,
+        needle=")",
+    ),
     Rule(
         "photo caption",
         _rx(r"^(?:Photo|Image|Photograph|Picture|Video|Caption|Credit|Photo credit)s?\s*:"),
@@ -202,6 +251,7 @@ RULES: tuple[Rule, ...] = (
         "photo caption",
         _rx(r"\b(?:Photograph|Photo|Image|Illustration|Composite)\s*:\s*[^.!?]{1,80}$", 0),
         max_words=80,
+        needle=":",
     ),
     Rule("photo caption", _rx(r"^FILE\s*(?:PHOTO)?\s*[-–—:]\s", 0), max_words=80),
     # promo headlines set in capitals
@@ -329,8 +379,10 @@ def _where(doc: RawDocument) -> dict[str, Any]:
 
 
 def _classify(line: str, rules: Sequence[Rule]) -> tuple[str | None, str | None]:
+    lower = line.lower() if line.isascii() else None
+    n_words = line.count(" ") + 1
     for rule in rules:
-        matched, outlet = rule.match(line)
+        matched, outlet = rule._match(line, lower, n_words)
         if matched:
             return rule.reason, outlet
     return None, None

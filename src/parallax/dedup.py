@@ -29,7 +29,8 @@ from datasketch.lsh import _optimal_param
 from parallax.errors import StoreError
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_MAGIC = b"PXND1"
+_MAGIC = b"PXND2"
+_MAGIC_V1 = b"PXND1"  # signatures as zlib-compressed uint64: still read
 _SEED = 1
 #: MurmurHash3's 32-bit finaliser constants, datasketch's pre-mix of the ``affine32`` scheme.
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
@@ -97,10 +98,8 @@ def shingle_hashes(text: str, *, shingle: int = 5) -> np.ndarray:
     data = joined.encode("utf-8")
     if len(tokens) <= shingle:
         return np.array([zlib.crc32(data)], dtype=np.uint32)
-    if len(data) == len(joined):  # ASCII: one byte per character
-        sizes = list(map(len, tokens))
-    else:
-        sizes = [len(t.encode("utf-8")) for t in tokens]
+    ascii_only = len(data) == len(joined)  # then one byte per character
+    sizes = list(map(len, tokens)) if ascii_only else [len(t.encode("utf-8")) for t in tokens]
     # start of each word in the buffer; a shingle runs from the start of word i to the end of word i+k-1
     ends = np.cumsum(np.asarray(sizes, dtype=np.int64) + 1)
     starts = (ends - np.asarray(sizes, dtype=np.int64) - 1).tolist()
@@ -232,7 +231,12 @@ class NearDuplicateIndex:
         self._canonical.pop(doc_id, None)
 
     def to_bytes(self) -> bytes:
-        """The index as bytes (no pickle): parameters, ids in order, copy links and signatures."""
+        """The index as bytes (no pickle): parameters, ids in order, copy links and signatures.
+
+        The header (JSON) is compressed; the signatures are raw little-endian ``uint32`` rows:
+        min-hash values are random, compressing them would cost seconds at a checkpoint and gain
+        nothing.
+        """
         ids = list(self._slots)
         header = json.dumps(
             {
@@ -244,30 +248,36 @@ class NearDuplicateIndex:
             },
             separators=(",", ":"),
         ).encode("utf-8")
+        head = zlib.compress(header, 6)
         rows = np.fromiter(self._slots.values(), dtype=np.int64, count=len(ids))
-        sigs = self._sigs[rows].astype("<u8")
-        body = struct.pack("<I", len(header)) + header + sigs.tobytes()
-        return _MAGIC + zlib.compress(body, 6)
+        return b"".join(
+            [_MAGIC, struct.pack("<I", len(head)), head, self._sigs[rows].astype("<u4").tobytes()]
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> NearDuplicateIndex:
-        """Restore an index saved by :meth:`to_bytes`."""
+        """Restore an index saved by :meth:`to_bytes` (or by the format of version 1)."""
         try:
-            if not data.startswith(_MAGIC):
+            if data.startswith(_MAGIC):
+                (size,) = struct.unpack("<I", data[5:9])
+                header = json.loads(zlib.decompress(data[9 : 9 + size]))
+                sigs = np.frombuffer(data, dtype="<u4", offset=9 + size)
+            elif data.startswith(_MAGIC_V1):
+                body = zlib.decompress(data[len(_MAGIC_V1) :])
+                (size,) = struct.unpack("<I", body[:4])
+                header = json.loads(body[4 : 4 + size])
+                sigs = np.frombuffer(body[4 + size :], dtype="<u8")
+                if sigs.size and int(sigs.max()) > 0xFFFFFFFF:
+                    raise ValueError("signature values exceed 32 bits")
+            else:
                 raise ValueError("not a near-duplicate index")
-            body = zlib.decompress(data[len(_MAGIC) :])
-            (size,) = struct.unpack("<I", body[:4])
-            header = json.loads(body[4 : 4 + size])
             index = cls(
                 threshold=header["threshold"], num_perm=header["num_perm"], capacity=header["capacity"]
             )
-            sigs = np.frombuffer(body[4 + size :], dtype="<u8").reshape(-1, index.num_perm)
             ids, canonical = header["ids"], header["canonical"]
-            if len(sigs) != len(ids) or len(canonical) != len(ids):
+            if sigs.size != len(ids) * index.num_perm or len(canonical) != len(ids):
                 raise ValueError("signature count does not match the ids")
-            if sigs.size and int(sigs.max()) > 0xFFFFFFFF:
-                raise ValueError("signature values exceed 32 bits")
-            index._bulk_load(ids, sigs.astype(np.uint32))
+            index._bulk_load(ids, sigs.astype(np.uint32).reshape(len(ids), index.num_perm))
             index._canonical = {d: c for d, c in zip(ids, canonical, strict=True) if c is not None}
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as exc:
             raise StoreError(

@@ -341,7 +341,8 @@ def person_premodifiers(doc: Doc) -> set[int]:
     """Indices of the words modifying a person's name from the left ("Left-wing activist X").
 
     Walks left from each PERSON entity while the token modifies a token of the chain or the name.
-    Proper nouns (parts of other names) and determiners end the chain.
+    Proper nouns ("Hollywood"), determiners and numbers are walked over but not marked: they are
+    names or function words, not wording; any other punctuation than a hyphen ends the chain.
     """
     out: set[int] = set()
     for ent in doc.ents:
@@ -363,6 +364,7 @@ def person_premodifiers(doc: Doc) -> set[int]:
 
 
 def _is_superlative(tok: Token) -> bool:
+    """A superlative adjective or adverb ("worst", "most reckless"), not "most" itself."""
     if tok.tag_ in {"JJS", "RBS"} and tok.lower_ not in {"most", "least"}:
         return True
     return tok.pos_ in {"ADJ", "ADV"} and any(c.lower_ == "most" and c.dep_ == "advmod" for c in tok.children)
