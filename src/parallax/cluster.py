@@ -444,22 +444,27 @@ class StoryClusterer:
     def _score(self, vec: _Vec, candidates: list[str], day: int | None) -> list[tuple[float, str, int]]:
         """``(cosine, story id, seq)`` of each eligible candidate, best first (ties: older first).
 
-        The article is spread into a dense scratch vector once, so each candidate costs one
-        gather and one dot product over its centroid's entries.
+        The article is spread into a dense scratch vector once; the centroids of all candidates
+        are then gathered and multiplied in one step and summed per candidate.
         """
-        out = []
+        stories = [self._active[sid] for sid in candidates]
+        if day is not None:
+            window = self.window_days
+            stories = [s for s in stories if s.last_day is None or day - s.last_day <= window]
+        if not stories:
+            return []
         keys, vals = vec
         dense = self._dense
         dense[keys] = vals
         try:
-            for sid in candidates:
-                story = self._active[sid]
-                if day is not None and story.last_day is not None and day - story.last_day > self.window_days:
-                    continue
-                dot = float(dense[story.vec_keys] @ story.vec_vals)
-                out.append((dot / story.norm if story.norm else 0.0, sid, story.seq))
+            sizes = [len(s.vec_keys) for s in stories]
+            products = dense[np.concatenate([s.vec_keys for s in stories])]
+            products *= np.concatenate([s.vec_vals for s in stories])
         finally:
             dense[keys] = 0.0
+        owner = np.repeat(np.arange(len(stories)), sizes)
+        dots = np.bincount(owner, weights=products, minlength=len(stories)).tolist()
+        out = [(dot / s.norm if s.norm else 0.0, s.id, s.seq) for dot, s in zip(dots, stories, strict=True)]
         out.sort(key=lambda t: (-t[0], t[2]))
         return out
 
