@@ -5,6 +5,8 @@ Prints one JSON object (machine-readable) with:
   (imports, model loading and analysis), median of ``--cold-runs``;
 - ``warm_s``: median wall time of ``Parallax.compare_paths`` after the models are loaded,
   with ``warm_p90_s`` and the per-stage breakdown of the median run;
+- ``warm_cpu_s``: the CPU seconds of the warm call (all threads), a figure that does not depend
+  on what else the machine runs; ``load_average_1m`` tells how busy the machine was;
 - ``peer``: a naive peer measured in the same run on the same texts: all-pairs difflib
   sentence matching plus textacy's ``direct_quotations`` (the usual quick script a newsroom
   would write), so the figures have a reference point on this machine.
@@ -44,20 +46,21 @@ def cold(runs: int) -> list[float]:
     return times
 
 
-def warm(runs: int) -> tuple[list[float], dict[str, float]]:
+def warm(runs: int) -> tuple[list[float], list[float], dict[str, float]]:
     from parallax.pipeline import Parallax
 
     px = Parallax()
     px.warm_up()
     px.compare_paths([EXAMPLES])  # first call pays lazy initialisation
-    times, stages = [], []
+    times, cpu, stages = [], [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = px.compare_paths([EXAMPLES]).report
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         stages.append(report.timings)
     median_index = sorted(range(runs), key=lambda i: times[i])[runs // 2]
-    return times, stages[median_index]
+    return times, cpu, stages[median_index]
 
 
 def peer(runs: int) -> list[float]:
@@ -91,7 +94,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     cold_times = cold(args.cold_runs)
-    warm_times, stage_times = warm(args.warm_runs)
+    load_before = os.getloadavg()[0]
+    warm_times, warm_cpu, stage_times = warm(args.warm_runs)
     peer_times = peer(max(3, args.warm_runs // 4))
     result = {
         "benchmark": "compare-seed-story",
@@ -102,6 +106,9 @@ def main() -> None:
         "warm_p90_s": round(sorted(warm_times)[int(0.9 * (len(warm_times) - 1))], 4),
         "warm_target_s": 1.0,
         "warm_under_target": statistics.median(warm_times) < 1.0,
+        # CPU seconds of the warm call (all threads): what the work costs whatever else runs
+        "warm_cpu_s": round(statistics.median(warm_cpu), 4),
+        "load_average_1m": round(load_before, 2),
         "stages_s": stage_times,
         "peer": {
             "name": "difflib-all-pairs+textacy-quotes",
