@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 
 import pytest
@@ -260,3 +261,32 @@ def test_state_is_compact_and_restores_version_one() -> None:
     assert old.assignments() == new.assignments() == c.assignments()
     with pytest.raises(StoreError):
         StoryClusterer.from_bytes(blob[:-7])
+
+
+def _reference_terms(text: str) -> tuple[tuple[int, float], ...]:
+    """Steps 1-2 of ``extract_features`` written plainly (dicts, no caches, no numpy)."""
+    from parallax.features import MAX_CHARS, MAX_TERMS, STOP_WORDS, TERM, feature_hash
+
+    counts: Counter[str] = Counter()
+    for tok in re.findall(r"[a-z][a-z'’]*[a-z]|\d+(?:[.,]\d+)*", text[:MAX_CHARS].lower()):
+        if tok not in STOP_WORDS and len(tok) >= 2:
+            counts[stem(tok.replace("’", "'"))] += 1
+    weights: dict[int, float] = {}
+    for term, tf in counts.items():
+        key = feature_hash(TERM, term)
+        weights[key] = weights.get(key, 0.0) + 1.0 + math.log(tf)
+    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    return tuple(sorted((k, w / norm) for k, w in top))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*WORDS, *NAMES, "the", "protests", "protested", "it’s", "2021", "1,500", "a"]),
+        max_size=80,
+    ).map(" ".join)
+)
+def test_term_weights_equal_the_plain_computation(text: str) -> None:
+    assert extract_features(ClusterDoc("x", text)).terms == _reference_terms(text)
+    assert extract_features(ClusterDoc("x", QUAKE_B.text)).terms == _reference_terms(QUAKE_B.text)
