@@ -185,6 +185,13 @@ def test_seed_golden(request: pytest.FixtureRequest, fmt: str) -> None:
     if not path.exists() and not _update_golden(request):
         pytest.skip(f"{path} not generated yet (run: pytest tests/test_render.py --update-golden)")
     report: StoryReport = request.getfixturevalue("seed_report").model_copy(update={"timings": {}})
+    # source paths are where the checkout lives: make them relative so goldens hold anywhere
+    root = Path(__file__).resolve().parents[1]
+    articles = [
+        a.model_copy(update={"source_path": Path(a.source_path).resolve().relative_to(root).as_posix()})
+        for a in report.articles
+    ]
+    report = report.model_copy(update={"articles": articles})
     _check_golden(request, path, render(report, fmt))
 
 
