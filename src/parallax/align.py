@@ -243,7 +243,7 @@ def align(
     analyzed: Sequence[AnalyzedArticle],
     *,
     embedder: Embedder,
-    threshold: float = 0.62,
+    threshold: float = 0.48,
     w_dense: float = 0.6,
     w_lexical: float = 0.3,
     w_entity: float = 0.1,
