@@ -350,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results = []
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for n in sizes:
             data = Path(tmp) / f"corpus-{n}.jsonl"
