@@ -164,6 +164,7 @@ def evaluate_summary(
     from parallax.embed import get_embedder
     from parallax.nlp import analyze
     from parallax.records import Article
+    from parallax.settings import Settings
     from parallax.summary import summarize
 
     # 1. stories and articles
@@ -185,6 +186,7 @@ def evaluate_summary(
     # 2. one spaCy pass
     analyzed = analyze(articles)
     emb = get_embedder(embedder)
+    threshold = Settings().align_threshold  # the alignment the pipeline ships with
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     systems = ("parallax", "lead", "lexrank")
     scores: dict[str, dict[str, list[float]]] = {
@@ -196,7 +198,7 @@ def evaluate_summary(
     for n, story in enumerate(stories, start=1):
         group = analyzed[at : at + len(story.sources)]
         at += len(story.sources)
-        alignment = align(group, embedder=emb)
+        alignment = align(group, embedder=emb, threshold=threshold)
         entries = summarize(group, alignment.facts, [], sentences=sentences)
         ours = [e.text for e in entries]
         k = max(len(ours), 1)
