@@ -370,22 +370,25 @@ def ingest(
                 raise errors[0]
             items = [b for b in batch if not isinstance(b, InputError)]
             # 3. exact duplicates
-            known = store.known_hashes([_article_of(x).content_hash for x in items])
+            # hashed once per article (a Prepared item carries the hash its worker computed)
+            digests = [x.content_hash for x in items]
+            known = store.known_hashes(digests)
             fresh: list[Article | Prepared] = []
-            for item in items:
-                digest = _article_of(item).content_hash
+            fresh_digests: list[str] = []
+            for item, digest in zip(items, digests, strict=True):
                 if digest in known:
                     summary.duplicates += 1
                     continue
                 known.add(digest)
                 fresh.append(item)
+                fresh_digests.append(digest)
             # 4. ids taken by other content
             taken = store.existing_ids([_article_of(x).id for x in fresh])
             batch_ids: set[str] = set()
             for i, item in enumerate(fresh):
                 art = _article_of(item)
                 if art.id in taken or art.id in batch_ids:
-                    fresh[i] = _renamed(item, f"{art.id}~{art.content_hash[:8]}")
+                    fresh[i] = _renamed(item, f"{art.id}~{fresh_digests[i][:8]}")
                 batch_ids.add(_article_of(fresh[i]).id)
             # 5. signatures and features (locally, only for what is new)
             todo = featurize_batch([x for x in fresh if isinstance(x, Article)])
