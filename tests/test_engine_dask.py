@@ -184,8 +184,10 @@ def test_per_process_builds_once() -> None:
     ("name", "kwargs", "message"),
     [
         ("spark", {}, "unknown engine 'spark'"),
-        ("local", {"workers": 2}, "dask engine only"),
-        ("local", {"scheduler": "tcp://127.0.0.1:8786"}, "dask engine only"),
+        ("local", {"workers": 2}, "do not apply to the local engine"),
+        ("local", {"scheduler": "tcp://127.0.0.1:8786"}, "do not apply to the local engine"),
+        ("processes", {"scheduler": "tcp://127.0.0.1:8786"}, "dask engine only"),
+        ("processes", {"workers": 0}, "at least 1"),
         ("dask", {"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "not both"),
     ],
 )
@@ -402,5 +404,8 @@ def test_cli_rejects_dask_options_for_the_local_engine(tmp_path: Path) -> None:
     from parallax.cli import cli
 
     src = _write_jsonl(tmp_path / "in.jsonl", _records(), broken=False)
-    result = CliRunner().invoke(cli, ["ingest", str(src), "--db", str(tmp_path / "x.db"), "--workers", "2"])
+    db = str(tmp_path / "x.db")
+    result = CliRunner().invoke(cli, ["ingest", str(src), "--db", db, "--engine", "local", "--workers", "2"])
+    assert isinstance(result.exception, ConfigError) and "local engine" in str(result.exception)
+    result = CliRunner().invoke(cli, ["ingest", str(src), "--db", db, "--scheduler", "tcp://127.0.0.1:9"])
     assert isinstance(result.exception, ConfigError) and "dask engine only" in str(result.exception)

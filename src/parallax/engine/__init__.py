@@ -8,7 +8,9 @@ results **in input order**. Because the driver consumes them in that order, the 
 sees exactly the same sequence whatever the engine and the number of workers, so the stories are
 identical.
 
-* :class:`LocalEngine` -- in this process, lazily, one batch at a time (the default);
+* :class:`LocalEngine` -- in this process, lazily, one batch at a time (the library default);
+* :class:`ProcessEngine` -- on a pool of worker processes of this machine, one per core (what
+  ``parallax ingest`` uses by default);
 * :class:`DaskEngine` -- on a ``dask.distributed`` cluster: a local one started for the run
   (``workers=N``) or an existing one (``scheduler="tcp://host:8786"``). Needs the ``dask`` extra.
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 import click
 
 from parallax.engine.local import LocalEngine, per_process
+from parallax.engine.processes import ProcessEngine
 from parallax.errors import ConfigError, InputError
 from parallax.records import RawDocument
 from parallax.settings import Settings
@@ -37,6 +40,7 @@ __all__ = [
     "ENGINES",
     "Engine",
     "LocalEngine",
+    "ProcessEngine",
     "engine_options",
     "iter_documents_on",
     "make_engine",
@@ -50,7 +54,7 @@ R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Engine names accepted by :func:`make_engine` and ``--engine``.
-ENGINES = ("local", "dask")
+ENGINES = ("local", "processes", "dask")
 
 
 @runtime_checkable
@@ -165,17 +169,23 @@ def _read_segment(
 
 
 def make_engine(name: str = "local", *, scheduler: str | None = None, workers: int | None = None) -> Engine:
-    """The engine called ``name``; ``scheduler``/``workers`` only apply to ``"dask"``.
+    """The engine called ``name``.
 
-    Raises :class:`ConfigError` for an unknown name, for Dask options given to the local
-    engine, and when Dask is not installed or the scheduler cannot be reached.
+    ``workers`` applies to ``"processes"`` (default: one per core) and ``"dask"``; ``scheduler``
+    to ``"dask"`` only. Raises :class:`ConfigError` for an unknown name, for options the engine
+    does not take, and when Dask is not installed or the scheduler cannot be reached.
     """
     if name == "local":
         if scheduler is not None or workers not in (None, 1):
             raise ConfigError(
-                "--scheduler and --workers apply to the dask engine only; add --engine dask or drop them"
+                "--scheduler and --workers do not apply to the local engine; "
+                "use --engine processes or --engine dask, or drop them"
             )
         return LocalEngine()
+    if name == "processes":
+        if scheduler is not None:
+            raise ConfigError("--scheduler applies to the dask engine only; add --engine dask or drop it")
+        return ProcessEngine(workers=workers)
     if name == "dask":
         return _dask_engine(scheduler=scheduler, workers=workers)
     raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
@@ -197,8 +207,8 @@ def engine_options(func: F) -> F:
         "--workers",
         type=click.IntRange(1, 1024),
         default=None,
-        help="Dask engine: start a local cluster of N single-threaded worker processes "
-        "(default: one per core).",
+        help="Worker processes of the processes engine, or of the local Dask cluster started by the "
+        "dask engine (default: one per core).",
     )(func)
     func = click.option(
         "--scheduler",
@@ -209,7 +219,8 @@ def engine_options(func: F) -> F:
     return click.option(
         "--engine",
         type=click.Choice(ENGINES),
-        default="local",
+        default="processes",
         show_default=True,
-        help="Where HTML/text reading, cleaning, signatures and features run: this process, or Dask workers.",
+        help="Where HTML/text reading, cleaning, signatures and features run: this process (local), "
+        "worker processes of this machine (processes), or a Dask cluster (dask).",
     )(func)
