@@ -2,8 +2,9 @@
 
 Usage::
 
-    python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine local|dask] [--out FILE.json]
-                                [--peer-max 10000] [--workdir DIR]
+    python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine processes|local|dask]
+                                [--out FILE.json] [--peer-max 10000] [--workdir DIR] [--every N]
+                                [--cache DIR]
 
 The sets are built from the shared clustering corpora (BASIL + ECB+, 952 real articles) with varied
 copies so that the work is real: the real articles come first, then variants of them --
@@ -14,9 +15,16 @@ another article appended, the date shifted by up to a month: new documents for t
 For each size it prints one JSON line with:
 
 * ``ingest_aps``    -- end-to-end ``parallax.corpus.ingest`` articles/s (read JSONL, clean, hash,
-  MinHash, features, dedup, clustering, SQLite writes), on a fresh store;
+  MinHash, features, dedup, clustering, SQLite writes), on a fresh store, with the engine of
+  ``parallax ingest`` (``processes``: one worker process per core) or, with ``--engine local``,
+  all in one process;
+* ``curve``         -- points every ``--every`` articles (default a tenth of the size) of the same
+  run: articles/s overall and over the last stretch, peak RSS so far: how cost grows within a run;
 * ``assign_aps``    -- dedup + clustering alone (signatures and features precomputed), articles/s;
-* ``peak_rss_mb``   -- peak resident memory of a child process doing the end-to-end ingest;
+* ``peak_rss_mb``   -- peak resident memory of the process doing the end-to-end ingest (the driver);
+  ``peak_helpers_rss_mb`` -- the most its worker processes and fork server held together, sampled
+  after every batch; ``peak_total_rss_mb`` -- the two added (an upper bound of the run's peak:
+  the two peaks need not coincide);
 * the peer: batch TF-IDF (sublinear) + agglomerative clustering (cosine, average linkage), the
   approach of the clustering peer figure, at sizes up to ``--peer-max`` (it needs O(n^2) memory).
 
@@ -135,15 +143,76 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _child_ingest(data: Path, db: Path) -> dict[str, Any]:
-    """End-to-end ingest in this (child) process."""
-    from parallax.corpus import ingest
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _helpers_rss_mb() -> float:
+    """Current resident memory of the other processes of the run (worker processes, the fork
+    server), found as this process's descendants and their siblings' descendants in ``/proc``."""
+    me = os.getpid()
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, list(children.get(me, []))
+    while todo:
+        pid = todo.pop()
+        total += _rss_mb(pid)
+        todo += children.get(pid, [])
+    return total
+
+
+def _child_ingest(data: Path, db: Path, engine_name: str, every: int) -> dict[str, Any]:
+    """End-to-end ingest in this (child) process, on ``engine_name`` (local: no engine at all).
+
+    Every ``every`` articles a point of the growth curve is taken: articles so far, articles/s
+    over the last stretch and overall, peak RSS so far.
+    """
+    from parallax.corpus import IngestProgress, ingest
+    from parallax.engine import make_engine
     from parallax.settings import Settings
     from parallax.store import Store
 
+    curve: list[dict[str, Any]] = []
+    last = {"seen": 0, "t": 0.0}
+    helpers = {"peak": 0.0}
+
+    def progress(p: IngestProgress) -> None:
+        helpers["peak"] = max(helpers["peak"], _helpers_rss_mb())
+        if p.seen - last["seen"] >= every:
+            curve.append(
+                {
+                    "seen": p.seen,
+                    "aps_overall": round(p.seen / p.elapsed, 1),
+                    "aps_stretch": round((p.seen - last["seen"]) / (p.elapsed - last["t"]), 1),
+                    "peak_rss_mb": round(_peak_rss_mb(), 1),
+                    "peak_helpers_rss_mb": round(helpers["peak"], 1),
+                    "load_average": round(os.getloadavg()[0], 1),
+                }
+            )
+            print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
+            last.update(seen=p.seen, t=p.elapsed)
+
+    engine = None if engine_name == "local" else make_engine(engine_name)
     t0 = time.perf_counter()
     with Store(db) as store:
-        summary = ingest([data], store=store, settings=Settings(), batch_size=1000)
+        try:
+            summary = ingest(
+                [data], store=store, settings=Settings(), batch_size=1000, engine=engine, progress=progress
+            )
+        finally:
+            if engine is not None:
+                engine.close()
         stories = store.execute("SELECT count(*) FROM stories")[0][0]
     seconds = time.perf_counter() - t0
     return {
@@ -155,6 +224,11 @@ def _child_ingest(data: Path, db: Path) -> dict[str, Any]:
         "merges": summary.merges,
         "db_mb": round(db.stat().st_size / 2**20, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        # worker processes and fork server, sampled after every batch (their peaks between samples are missed)
+        "peak_helpers_rss_mb": round(helpers["peak"], 1),
+        "peak_total_rss_mb": round(_peak_rss_mb() + helpers["peak"], 1),
+        "workers": 1 if engine is None else engine.workers,
+        "curve": curve,
     }
 
 
@@ -317,9 +391,11 @@ def _engine_row(data: Path, n: int, tmp: Path, local: dict[str, Any]) -> dict[st
     return row
 
 
-def _run_child(kind: str, data: Path, n: int, db: Path, *, workers: int = 0) -> dict[str, Any]:
+def _run_child(
+    kind: str, data: Path, n: int, db: Path, *, workers: int = 0, engine: str = "processes", every: int = 0
+) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--n", str(n), "--db", str(db)]
-    cmd += ["--workers", str(workers)]
+    cmd += ["--workers", str(workers), "--ingest-engine", engine, "--every", str(every or max(1, n // 10))]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -328,10 +404,23 @@ def _run_child(kind: str, data: Path, n: int, db: Path, *, workers: int = 0) -> 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--engine", default="local", choices=["local", "dask"])
+    parser.add_argument(
+        "--engine",
+        default="processes",
+        choices=["processes", "local", "dask"],
+        help="engine of the end-to-end ingest: worker processes (the CLI default), this process only, "
+        "or processes plus the Dask comparison rows",
+    )
+    parser.add_argument(
+        "--every", type=int, default=0, help="articles between curve points (default: size/10)"
+    )
+    parser.add_argument("--ingest-engine", default="processes", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--peer-max", type=int, default=10_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="keep the generated sets in this directory and reuse them"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -340,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.child:
         fn = {
-            "ingest": lambda: _child_ingest(args.data, args.db),
+            "ingest": lambda: _child_ingest(args.data, args.db, args.ingest_engine, args.every),
             "assign": lambda: _child_assign(args.data, args.n),
             "peer": lambda: _child_peer(args.data, args.n),
             "parallel": lambda: _child_parallel(args.data, args.n, args.workers),
@@ -350,20 +439,26 @@ def main(argv: list[str] | None = None) -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results = []
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
+    for folder in (args.workdir, args.cache):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for n in sizes:
-            data = Path(tmp) / f"corpus-{n}.jsonl"
+            data = (args.cache or Path(tmp)) / f"corpus-{n}-seed0.jsonl"
             t0 = time.perf_counter()
-            write_jsonl(data, n)
+            if not data.exists():  # the sets are deterministic: a cached one is the same set
+                write_jsonl(data.with_suffix(".part"), n)
+                data.with_suffix(".part").rename(data)
             row: dict[str, Any] = {
                 "size": n,
                 "engine": args.engine,
                 "build_seconds": round(time.perf_counter() - t0, 1),
                 "input_mb": round(data.stat().st_size / 2**20, 1),
             }
-            row |= _run_child("ingest", data, n, Path(tmp) / f"store-{n}.db")
+            ingest_engine = "local" if args.engine == "local" else "processes"
+            row |= _run_child(
+                "ingest", data, n, Path(tmp) / f"store-{n}.db", engine=ingest_engine, every=args.every
+            )
             row |= _run_child("assign", data, n, Path(tmp) / "unused.db")
             if n <= args.peer_max:
                 row |= _run_child("peer", data, n, Path(tmp) / "unused.db")
@@ -371,7 +466,8 @@ def main(argv: list[str] | None = None) -> None:
                 row |= _engine_row(data, n, Path(tmp), row)
             print(json.dumps(row), flush=True)
             results.append(row)
-            data.unlink()
+            if args.cache is None:
+                data.unlink()
             for f in Path(tmp).glob(f"store-{n}.db*"):
                 f.unlink()
     if len(results) > 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from collections import Counter
 
 import pytest
@@ -176,18 +177,22 @@ def corpora(draw: st.DrawFn) -> list[ClusterDoc]:
 def test_clustering_is_a_partition_with_stable_ids(docs: list[ClusterDoc], merge: float | None) -> None:
     feats = [extract_features(d) for d in docs]
     c = StoryClusterer(threshold=0.25, merge_threshold=merge)
-    c.add_many(feats)
+    moved: set[str] = set()
+    for f in feats:
+        c.add(f)
+        moved.update(c.drain_moves())
     full = c.assignments()
     assert list(full) == [d.id for d in docs]  # every article in exactly one story
     merged_away = {o for e in c.events if e.kind == "merge" for o in e.others}
     created = {e.story_id for e in c.events if e.kind == "create"}
-    assert set(full.values()) == created - merged_away
-    # Ids given to a prefix survive later additions, except through a recorded merge.
+    split_off = {o for e in c.events if e.kind == "split" for o in e.others}
+    assert set(full.values()) == (created | split_off) - merged_away
+    # Ids given to a prefix survive later additions, except through a recorded merge or split.
     half = StoryClusterer(threshold=0.25, merge_threshold=merge)
     half.add_many(feats[: len(feats) // 2])
     for doc_id, story in half.assignments().items():
         now = full[doc_id]
-        assert now == story or story in merged_away
+        assert now == story or story in merged_away or doc_id in moved
 
 
 @settings(max_examples=30, deadline=None)
@@ -225,17 +230,20 @@ def test_centroids_stay_bounded_and_expired_stories_leave_memory() -> None:
     assert c.story_of("a0") != c.story_of("late")  # assignments stay after closing
 
 
-def test_state_is_compact_and_restores_version_one() -> None:
+def test_state_is_compact_and_refuses_older_versions() -> None:
     import base64
     import zlib
 
     feats = [extract_features(d) for d in order_for_clustering([QUAKE_A, QUAKE_A2, QUAKE_B])]
     c = StoryClusterer()
     c.add_many(feats[:2])
+    c.add_copy("qa2-copy", "qa2")
     blob = c.to_bytes()
-    body = zlib.decompress(blob[len(b"PXSC2") :])
+    assert blob.startswith(b"PXSC3")
+    body = zlib.decompress(blob[len(b"PXSC3") :])
     assert c.story_of("qa2") == c.story_of("qa1")
-    assert body.count(b'"qa2"') == 1 and b"doc_story" not in body  # an id once, no per-article pairs
+    # an id once (member records and copy links name articles by index), no per-article pairs
+    assert body.count(b'"qa2"') == 1 and body.count(b'"qa2-copy"') == 1 and b"doc_story" not in body
     # the JSON state of version 1, as written before this format
     story = c._active[c.story_of("qa1")]
     v1 = {
@@ -255,12 +263,19 @@ def test_state_is_compact_and_restores_version_one() -> None:
         "events": [[e.kind, e.story_id, list(e.others), e.doc_id] for e in c.events],
         "df": base64.b64encode(zlib.compress(c._df.tobytes())).decode("ascii"),
     }
-    old = StoryClusterer.from_bytes(zlib.compress(json.dumps(v1).encode("utf-8")))
+    with pytest.raises(StoreError, match="older version"):
+        StoryClusterer.from_bytes(zlib.compress(json.dumps(v1).encode("utf-8")))
+    # format 2: the same binary layout as now, without member records
+    v2 = b"PXSC2" + zlib.compress(struct.pack("<I", 2) + b"{}", 1)
+    with pytest.raises(StoreError, match="older version"):
+        StoryClusterer.from_bytes(v2)
     new = StoryClusterer.from_bytes(blob)
-    assert old.add(feats[2]) == new.add(feats[2]) == c.add(feats[2])
-    assert old.assignments() == new.assignments() == c.assignments()
+    assert new.add(feats[2]) == c.add(feats[2])
+    assert new.assignments() == c.assignments()
     with pytest.raises(StoreError):
         StoryClusterer.from_bytes(blob[:-7])
+    with pytest.raises(StoreError, match="cannot be read"):
+        StoryClusterer.from_bytes(zlib.compress(b'{"format": "something else"}'))
 
 
 def _reference_terms(text: str) -> tuple[tuple[int, float], ...]:

@@ -151,13 +151,13 @@ def test_insert_is_idempotent_and_round_trips(base: list[str]) -> None:
 
 def _datasketch_signature(text: str, num_perm: int = 128) -> np.ndarray:
     """The reference: datasketch's MinHash updated shingle by shingle (what the index relied on)."""
-    import zlib
-
     from datasketch import MinHash
 
-    mh = MinHash(num_perm=num_perm, seed=1, hashfunc=zlib.crc32, scheme="affine32")
+    from parallax.dedup import shingle_hash
+
+    mh = MinHash(num_perm=num_perm, seed=1, hashfunc=shingle_hash, scheme="affine32")
     for gram in shingles(text):
-        mh.update(gram.encode("utf-8"))
+        mh.update(gram)
     return mh.hashvalues.astype(np.uint64)
 
 
@@ -182,12 +182,10 @@ def test_signature_equals_datasketch_minhash(text: str, num_perm: int) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab cé,.Z\n1ſK")), max_size=80))
-def test_shingle_hashes_are_the_crc32_of_the_shingles(text: str) -> None:
-    import zlib
+def test_shingle_hashes_are_the_hashes_of_the_shingles(text: str) -> None:
+    from parallax.dedup import shingle_hash, shingle_hashes
 
-    from parallax.dedup import shingle_hashes
-
-    expected = {zlib.crc32(g.encode("utf-8")) for g in shingles(text)}
+    expected = {shingle_hash(g) for g in shingles(text)}
     assert set(shingle_hashes(text).tolist()) == expected
     assert np.array_equal(minhash_signature(text), _datasketch_signature(text))
 
@@ -235,25 +233,45 @@ def test_signature_out_of_32_bit_range_is_refused() -> None:
         NearDuplicateIndex().insert("x", sig)
 
 
-def test_state_of_format_one_is_still_read() -> None:
-    import json
-    import struct
+def test_state_of_older_formats_is_refused_with_a_clear_error() -> None:
+    """Formats 1 and 2 hold CRC-32 shingle signatures: not comparable, so refused (ingest replays)."""
     import zlib
 
-    sigs = [minhash_signature(t) for t in (WIRE, OTHER, WIRE + " More.")]
-    header = json.dumps(
-        {
-            "threshold": 0.8,
-            "num_perm": 128,
-            "capacity": None,
-            "ids": ["a", "b", "c"],
-            "canonical": [None, None, "a"],
-        }
-    ).encode("utf-8")
-    body = struct.pack("<I", len(header)) + header + np.stack(sigs).astype("<u8").tobytes()
-    index = NearDuplicateIndex.from_bytes(b"PXND1" + zlib.compress(body))
-    assert index.canonical_of("c") == "a" and index.query(sigs[0]) == ["a", "c"]
-    again = NearDuplicateIndex.from_bytes(index.to_bytes())
-    assert again.to_bytes() == index.to_bytes() and len(again) == 3
+    index = NearDuplicateIndex()
+    index.insert("a", minhash_signature(WIRE))
+    blob = index.to_bytes()
+    assert blob.startswith(b"PXND3") and len(NearDuplicateIndex.from_bytes(blob)) == 1
+    for old in (b"PXND1" + zlib.compress(b"x"), b"PXND2" + blob[5:]):
+        with pytest.raises(StoreError, match="older version"):
+            NearDuplicateIndex.from_bytes(old)
     with pytest.raises(StoreError):
-        NearDuplicateIndex.from_bytes(index.to_bytes()[:-3])
+        NearDuplicateIndex.from_bytes(blob[:-3])
+
+
+def test_redundant_copies_are_not_indexed_but_still_grouped() -> None:
+    """With ``redundant``, a near-identical reprint is reported as a copy without filling the buckets."""
+    plain = NearDuplicateIndex(threshold=0.8)
+    lean = NearDuplicateIndex(threshold=0.8, redundant=0.95)
+    words = WIRE.split()
+    words[10], words[60], words[110] = "alpha", "beta", "gamma"
+    edited = " ".join(words)  # a light edit: estimated Jaccard below 0.95, above 0.8
+    assert 0.8 <= jaccard(minhash_signature(WIRE), minhash_signature(edited)) < 0.95
+    docs = [
+        ("orig", WIRE),
+        ("reprint", WIRE),
+        ("again", "DATELINE " + WIRE),
+        ("edit", edited),
+        ("other", OTHER),
+    ]
+    got = []
+    for doc_id, text in docs:
+        sig = minhash_signature(text)
+        got.append(lean.insert(doc_id, sig))
+        assert got[-1] == plain.insert(doc_id, sig)
+    assert got == [None, "orig", "orig", "orig", None]
+    assert "reprint" not in lean and "again" not in lean and "edit" in lean and len(plain) == 5
+    assert lean.query(minhash_signature(WIRE)) == ["orig", "edit"]
+    restored = NearDuplicateIndex.from_bytes(lean.to_bytes())
+    assert restored.redundant == 0.95 and restored.insert("later", minhash_signature(WIRE)) == "orig"
+    with pytest.raises(ValueError, match="redundant"):
+        NearDuplicateIndex(threshold=0.8, redundant=0.5)

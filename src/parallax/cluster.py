@@ -19,11 +19,20 @@ How an article is compared with a story (see :meth:`StoryClusterer.add`):
   are compared with every active story.
 * When an article matches two stories strongly, the younger story is merged into the older
   one; the merge is recorded in :attr:`StoryClusterer.events`.
+* A story can drift: articles chain into it one by one until it tells two events. Each active
+  story keeps a compact record of its most recent members (doc id and the heaviest
+  ``member_terms`` entries of the article's vector, at most ``member_cap`` members); when its
+  size reaches a checkpoint (8, 16, 32, ..., 256, then every 256 articles) the members are
+  split in two by spherical 2-means, and the story is split when both groups are large and
+  clearly dissimilar (see :meth:`StoryClusterer._split_groups`). The group with the oldest
+  recorded member keeps the story id; the other group becomes a new story. The split is recorded in
+  :attr:`StoryClusterer.events` and the moved articles are reported by
+  :meth:`StoryClusterer.drain_moves`. Member records are dropped when a story closes, so memory
+  stays bounded by the active stories.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import heapq
 import json
@@ -44,9 +53,17 @@ from parallax.features import HASH_BITS, ClusterDoc, DocFeatures, extract_featur
 
 log = logging.getLogger(__name__)
 
-_FORMAT = "parallax-story-clusterer/2"
-_FORMAT_V1 = "parallax-story-clusterer/1"
-_MAGIC = b"PXSC2"
+_FORMAT = "parallax-story-clusterer/3"
+_MAGIC = b"PXSC3"
+_OLD_MAGIC = b"PXSC"  # followed by an older version digit
+_OLD_FORMAT = "parallax-story-clusterer/"
+#: ``day`` of an undated member in the compact member record.
+_NO_DAY = -(2**31)
+#: Story sizes at which a split is considered: 8, 16, ..., 256, then every 256 articles.
+_FIRST_CHECK, _CHECK_STEP = 8, 256
+#: A split needs both groups to hold at least this many members and this share of them.
+_SPLIT_MIN_MEMBERS, _SPLIT_MIN_SHARE = 3, 0.2
+_KMEANS_ROUNDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +80,11 @@ class ClusterEvent:
     """A change to the set of stories.
 
     ``create``: ``doc_id`` started ``story_id``. ``merge``: the stories in ``others`` were merged
-    into ``story_id`` (the oldest) because ``doc_id`` bridged them. ``split`` is reserved for a
-    later re-clustering pass and not produced yet.
+    into ``story_id`` (the oldest) because ``doc_id`` bridged them. ``split``: ``story_id`` told
+    two events, and the articles of the younger one were moved to the new story ``others[0]``
+    (``story_id`` keeps the group holding its oldest recorded member); ``doc_id`` is the
+    article whose arrival triggered the check. Which articles moved: see
+    :meth:`StoryClusterer.drain_moves`.
     """
 
     kind: Literal["create", "merge", "split"]
@@ -89,13 +109,114 @@ class _Story:
     norm: float
     size: int
     last_day: int | None
+    members: _Members
     keys: set[int] = field(default_factory=set)  # posting keys this story is indexed under
+    next_check: int = _FIRST_CHECK  # size at which a split is next considered
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int32)
 _NO_VALS = np.zeros(0, dtype=np.float64)
 #: An article's vector: feature ids (sorted, distinct) and weights.
 _Vec = tuple[np.ndarray, np.ndarray]
+
+
+def _next_check(size: int) -> int:
+    """The first split checkpoint above ``size``: 8, 16, 32, ..., 256, then every 256."""
+    if size < _FIRST_CHECK:
+        return _FIRST_CHECK
+    if size < _CHECK_STEP:
+        return 1 << size.bit_length()
+    return (size // _CHECK_STEP + 1) * _CHECK_STEP
+
+
+class _Members:
+    """The compact record of the most recent members (not copies) of an active story (internal).
+
+    One row a member: its doc id, its order of addition (the index of the article among all
+    added, so the smallest is the oldest), its day (``_NO_DAY`` if undated) and its truncated
+    vector: the ``width`` heaviest entries of the article's vector (``int32`` ids and
+    ``float32`` weights, padded with id 0 and weight 0). A ring of at most ``cap`` rows: the
+    arrays grow by doubling up to ``cap``, then the oldest row is overwritten, so a story costs
+    at most about ``cap * (8 * width + 12)`` bytes. Rows are used in order of addition
+    (:meth:`ordered`), never in slot order, so the layout does not affect any result.
+    """
+
+    __slots__ = ("cap", "days", "head", "ids", "keys", "order", "vals")
+
+    def __init__(self, width: int, cap: int, alloc: int = 1) -> None:
+        self.cap = cap
+        self.ids: list[str] = []
+        self.order = np.zeros(alloc, dtype=np.int64)
+        self.days = np.zeros(alloc, dtype=np.int32)
+        self.keys = np.zeros((alloc, width), dtype=np.int32)
+        self.vals = np.zeros((alloc, width), dtype=np.float32)
+        self.head = 0  # the slot overwritten next once the ring is full
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def append(
+        self, doc_id: str, order: int, day: int | None, keys: np.ndarray, vals: np.ndarray
+    ) -> str | None:
+        """Record a member; return the id of the member it displaced (the oldest) if the ring was full."""
+        n = len(self.ids)
+        evicted = None
+        if n < self.cap:
+            if n == len(self.order):
+                self._grow(min(self.cap, max(1, 2 * n)))
+            slot = n
+            self.ids.append(doc_id)
+        else:
+            slot = self.head
+            self.head = (slot + 1) % self.cap
+            evicted = self.ids[slot]
+            self.ids[slot] = doc_id
+        self.order[slot] = order
+        self.days[slot] = _NO_DAY if day is None else day
+        self.keys[slot] = 0
+        self.vals[slot] = 0.0
+        self.keys[slot, : len(keys)] = keys
+        self.vals[slot, : len(vals)] = vals
+        return evicted
+
+    def _grow(self, alloc: int) -> None:
+        n = len(self.ids)
+        for name in ("order", "days", "keys", "vals"):
+            old = getattr(self, name)
+            new = np.zeros((alloc, *old.shape[1:]), dtype=old.dtype)
+            new[:n] = old[:n]
+            setattr(self, name, new)
+
+    def ordered(self) -> np.ndarray:
+        """Slots of the members in order of addition (oldest first)."""
+        n = len(self.ids)
+        if n < self.cap or self.head == 0:
+            return np.arange(n)
+        return np.concatenate([np.arange(self.head, n), np.arange(self.head)])
+
+    @classmethod
+    def from_rows(
+        cls,
+        width: int,
+        cap: int,
+        ids: list[str],
+        order: np.ndarray,
+        days: np.ndarray,
+        keys: np.ndarray,
+        vals: np.ndarray,
+    ) -> _Members:
+        """A record holding the given rows (in order of addition; at most ``cap``)."""
+        n = len(ids)
+        alloc = 1
+        while alloc < n:
+            alloc *= 2
+        m = cls(width, cap, min(alloc, cap))
+        m.ids = list(ids)
+        m.order[:n] = order
+        m.days[:n] = days
+        m.keys[:n] = keys
+        m.vals[:n] = vals
+        return m
 
 
 def _sum_vectors(keys: Sequence[np.ndarray], vals: Sequence[np.ndarray]) -> _Vec:
@@ -122,6 +243,10 @@ class StoryClusterer:
     article must have with a *second* story for the two to be merged (``None`` disables merges).
     ``window_days`` bounds how long a dated story stays open after its last article.
     ``max_stories`` bounds the active stories kept in memory (least recently updated go first).
+    ``split_ratio``: a story is split when the mean similarity between its two halves is at
+    most this share of the mean similarity within the less coherent half (``None`` disables
+    splits); ``member_terms`` and ``member_cap`` size the per-story member record splits work on
+    (entries kept per article, most recent articles kept per story).
     """
 
     def __init__(
@@ -135,11 +260,14 @@ class StoryClusterer:
         title_weight: float = 0.7,
         number_weight: float = 0.8,
         entity_decay: float = 0.05,
-        max_candidates: int = 48,
+        max_candidates: int = 24,
         index_terms: int = 24,
-        centroid_terms: int = 600,
+        centroid_terms: int = 300,
         max_posting: int = 5000,
         max_stories: int = 50_000,
+        split_ratio: float | None = 0.5,
+        member_terms: int = 32,
+        member_cap: int = 256,
     ) -> None:
         self.params: dict[str, Any] = {
             "threshold": threshold,
@@ -155,6 +283,9 @@ class StoryClusterer:
             "centroid_terms": centroid_terms,
             "max_posting": max_posting,
             "max_stories": max_stories,
+            "split_ratio": split_ratio,
+            "member_terms": member_terms,
+            "member_cap": member_cap,
         }
         self.threshold = threshold
         self.merge_threshold = merge_threshold
@@ -164,6 +295,11 @@ class StoryClusterer:
         self.centroid_terms = centroid_terms
         self.max_posting = max_posting
         self.max_stories = max_stories
+        self.split_ratio = split_ratio
+        self.member_terms = member_terms
+        self.member_cap = member_cap
+        if member_terms < 1 or member_cap < 1:
+            raise ValueError("member_terms and member_cap must be at least 1")
         self._w_body = body_weight
         self._w_ent = entity_weight
         self._w_title = title_weight
@@ -173,7 +309,16 @@ class StoryClusterer:
         self._df = np.zeros(1 << HASH_BITS, dtype=np.int32)
         self._n_docs = 0
         self._seq = 0
-        self._doc_story: dict[str, str] = {}  # doc id -> story id it was assigned (before merges)
+        # doc id -> story id, resolved through _alias for merges; a split rewrites the entries
+        # of the articles it moves (and of their copies), so reading it needs no other lookup.
+        self._doc_story: dict[str, str] = {}
+        # Copies whose canonical is a recorded member of an active story (only those can move):
+        # canonical -> [(copy id, index of the copy in _doc_story)], and copy -> canonical.
+        # Dropped with the canonical's member record, so bounded like the records; a copy
+        # whose canonical left the records keeps its story, as its canonical does.
+        self._copies: dict[str, list[tuple[str, int]]] = {}
+        self._copy_root: dict[str, str] = {}
+        self._moves: dict[str, str] = {}  # doc id -> story id it was moved to by a split
         self._alias: dict[str, str] = {}  # merged story id -> story it was merged into
         self._active: OrderedDict[str, _Story] = OrderedDict()  # least recently updated first
         self._postings: dict[int, set[str]] = {}
@@ -195,7 +340,9 @@ class StoryClusterer:
         4. Collect candidate stories from the inverted index and score them by cosine.
         5. Join the best story at or above the threshold, or start a new story.
         6. Merge into the oldest story any other candidate the article matches strongly.
-        7. Update the story's centroid and its index entries.
+        7. Update the story's centroid, its index entries and its member record.
+        8. At a size checkpoint, split the story if it tells two events (the returned story is
+           where the article is after that).
         """
         # 1. Idempotent.
         if features.id in self._doc_story:
@@ -203,11 +350,12 @@ class StoryClusterer:
         # 2. Document frequencies, then the vector.
         self._count(features)
         vec = self._vector(features)
+        heaviest = np.argsort(-vec[1], kind="stable")  # ties by feature id (keys are sorted)
         # 3. Close old stories.
         if features.day is not None:
             self._expire(features.day)
         # 4. Candidates.
-        doc_keys = self._index_keys(vec, features)
+        doc_keys = self._index_keys(vec, features, heaviest)
         scored = self._score(vec, self._candidates(doc_keys), features.day)
         # 5. Join or create.
         created = not scored or scored[0][0] < self.threshold
@@ -220,10 +368,17 @@ class StoryClusterer:
                 bridged = [sid for score, sid, _ in scored[1:] if score >= self.merge_threshold]
                 if bridged and scored[0][0] >= self.merge_threshold:
                     story = self._merge([story.id, *bridged], features.id)
+        order = len(self._doc_story)
         self._doc_story[features.id] = story.id
-        # 7. Centroid and index.
+        # 7. Centroid, index and member record.
         self._update(story, vec, features.day, doc_keys)
-        return Assignment(features.id, story.id, created=created)
+        top = np.sort(heaviest[: self.member_terms])
+        self._remember(story, features.id, order, features.day, vec[0][top], vec[1][top])
+        # 8. Splits.
+        if story.size >= story.next_check:
+            self._check_split(story, features.id)
+            self._moves.pop(features.id, None)  # the caller learns its story from the return
+        return Assignment(features.id, self._doc_story[features.id], created=created)
 
     def add_many(self, feats: Iterable[DocFeatures]) -> list[Assignment]:
         """:meth:`add` each of ``feats`` in order."""
@@ -233,31 +388,56 @@ class StoryClusterer:
         """Put near-duplicate ``doc_id`` in the story of ``canonical_id`` without counting it.
 
         Syndicated copies are not independent coverage, so they do not move the centroid or the
-        document frequencies.
+        document frequencies, and they are not members a split looks at. A copy follows its
+        canonical article (or, if ``canonical_id`` is itself a copy, that copy's canonical)
+        when a split moves it; it is then reported by :meth:`drain_moves` too.
         """
         if doc_id in self._doc_story:
             return Assignment(doc_id, self.story_of(doc_id), created=False)
         if canonical_id not in self._doc_story:
             raise KeyError(f"canonical article {canonical_id!r} was never added")
         story_id = self.story_of(canonical_id)
+        root = self._copy_root.get(canonical_id, canonical_id)
+        copies = self._copies.get(root)
+        if copies is None and self._is_recorded(root, story_id):
+            copies = self._copies[root] = []
+        if copies is not None:
+            copies.append((doc_id, len(self._doc_story)))
+            self._copy_root[doc_id] = root
         self._doc_story[doc_id] = story_id
         return Assignment(doc_id, story_id, created=False)
 
     def story_of(self, doc_id: str) -> str:
-        """The current story of ``doc_id`` (after merges). Raises ``KeyError`` if unknown."""
+        """The current story of ``doc_id`` (after merges and splits). Raises ``KeyError`` if unknown."""
         return self._resolve(self._doc_story[doc_id])
 
     def assignments(self) -> dict[str, str]:
         """Every article added so far mapped to its current story id, in order of addition."""
         return {doc: self._resolve(story) for doc, story in self._doc_story.items()}
 
+    def drain_moves(self) -> dict[str, str]:
+        """Articles moved by splits since the last call, mapped to their current story id.
+
+        A split (a ``"split"`` event in :attr:`events`) moves the articles of the split-off
+        group, and the near-duplicate copies filed with them (:meth:`add_copy`), out of the
+        story they had been returned in; this reports each such article once, with the story it
+        is in now (after any later merge), and forgets them. The article whose :meth:`add`
+        triggered a split is not included: its :class:`Assignment` already names its story.
+        Whoever stores assignments (the corpus ingest) moves these articles after each batch.
+        """
+        moves = {doc: self._resolve(story) for doc, story in self._moves.items()}
+        self._moves.clear()
+        return moves
+
     def to_bytes(self) -> bytes:
         """The whole state, compressed; :meth:`from_bytes` restores it and continues identically.
 
         A JSON header (parameters, counters, merges, expiry queue, events, story metadata, the
-        distinct doc and story ids) followed by binary arrays: document frequencies, the story
-        index of every article, the centroids and the posting keys. No per-assignment JSON
-        pairs: an article costs its id and four bytes.
+        distinct doc and story ids, undrained moves) followed by binary arrays: document
+        frequencies, the story index of every article, the centroids, the posting keys, the
+        member records of the active stories (rows in order of addition, ids as indexes into
+        the doc ids) and the copies that follow a recorded member. No per-assignment JSON pairs:
+        an article costs its id and four bytes.
         """
         stories = list(self._active.values())
         story_ids: dict[str, int] = {}
@@ -267,12 +447,37 @@ class StoryClusterer:
             count=len(self._doc_story),
         )
         index_keys = [np.array(sorted(st.keys), dtype=np.int32) for st in stories]
+        rows = [st.members.ordered() for st in stories]
+        member_order = [st.members.order[r] for st, r in zip(stories, rows, strict=True)]
+        recorded: dict[str, int] = {}  # member doc id -> its index among the doc ids
+        if self._copies:
+            for st, r, order in zip(stories, rows, member_order, strict=True):
+                recorded.update(zip([st.members.ids[j] for j in r.tolist()], order.tolist(), strict=True))
+        copies = [(recorded[root], i) for root, cs in self._copies.items() for _, i in cs]
+        width = self.member_terms
         arrays = [
             self._df.astype("<i4"),
             doc_story.astype("<i4"),
             np.concatenate([_NO_KEYS, *(st.vec_keys for st in stories)]).astype("<i4"),
             np.concatenate([_NO_VALS, *(st.vec_vals for st in stories)]).astype("<f8"),
             np.concatenate([_NO_KEYS, *index_keys]).astype("<i4"),
+            np.concatenate([np.zeros(0, np.int64), *member_order]).astype("<i8"),
+            np.concatenate(
+                [_NO_KEYS, *(st.members.days[r] for st, r in zip(stories, rows, strict=True))]
+            ).astype("<i4"),
+            np.concatenate(
+                [
+                    np.zeros((0, width), np.int32),
+                    *(st.members.keys[r] for st, r in zip(stories, rows, strict=True)),
+                ]
+            ).astype("<i4"),
+            np.concatenate(
+                [
+                    np.zeros((0, width), np.float32),
+                    *(st.members.vals[r] for st, r in zip(stories, rows, strict=True)),
+                ]
+            ).astype("<f4"),
+            np.array(copies, dtype="<i8").reshape(-1, 2),
         ]
         header = {
             "format": _FORMAT,
@@ -283,11 +488,22 @@ class StoryClusterer:
             "story_ids": list(story_ids),
             "alias": list(self._alias.items()),
             "stories": [
-                [st.id, st.seq, st.norm, st.size, st.last_day, len(st.vec_keys), len(k)]
-                for st, k in zip(stories, index_keys, strict=True)
+                [
+                    st.id,
+                    st.seq,
+                    st.norm,
+                    st.size,
+                    st.last_day,
+                    len(st.vec_keys),
+                    len(k),
+                    st.next_check,
+                    len(r),
+                ]
+                for st, k, r in zip(stories, index_keys, rows, strict=True)
             ],
             "expiry": self._expiry,
             "events": [[e.kind, e.story_id, list(e.others), e.doc_id] for e in self.events],
+            "moves": list(self._moves.items()),
             "arrays": [a.nbytes for a in arrays],
         }
         head = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -296,31 +512,49 @@ class StoryClusterer:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryClusterer:
-        """Restore a clusterer saved by :meth:`to_bytes` (or by the JSON format of version 1)."""
+        """Restore a clusterer saved by :meth:`to_bytes` of this version.
+
+        The state of an older version (format 1, JSON; format 2, without member records) is
+        refused with :class:`~parallax.errors.StoreError`: it lacks what splits need, and the
+        ingest rebuilds the state by replaying the stored articles.
+        """
+        if not data.startswith(_MAGIC):
+            raise StoreError(cls._unreadable(data))
         try:
-            if not data.startswith(_MAGIC):
-                return cls._from_v1(data)
             body = zlib.decompress(data[len(_MAGIC) :])
             (size,) = struct.unpack("<I", body[:4])
             state = json.loads(body[4 : 4 + size])
             if state.get("format") != _FORMAT:
                 raise ValueError(f"unknown format {state.get('format')!r}")
             arrays, offset = [], 4 + size
-            for nbytes, dtype in zip(state["arrays"], ("<i4", "<i4", "<i4", "<f8", "<i4"), strict=True):
+            dtypes = ("<i4", "<i4", "<i4", "<f8", "<i4", "<i8", "<i4", "<i4", "<f4", "<i8")
+            for nbytes, dtype in zip(state["arrays"], dtypes, strict=True):
                 arrays.append(np.frombuffer(body[offset : offset + nbytes], dtype=dtype))
                 offset += nbytes
             if offset != len(body):
                 raise ValueError("array sizes do not match the data")
-            df, doc_story, vec_keys, vec_vals, index_keys = arrays
+            df, doc_story, vec_keys, vec_vals, index_keys, m_order, m_days, m_keys, m_vals, copies = arrays
             self = cls(**state["params"])
             self._restore_counters(state)
             self._df = df.astype(np.int32)
+            docs: list[str] = state["docs"]
             story_ids = state["story_ids"]
-            self._doc_story = {
-                d: story_ids[i] for d, i in zip(state["docs"], doc_story.tolist(), strict=True)
-            }
-            at_vec = at_key = 0
-            for sid, seq, norm, n_docs, last_day, n_vec, n_keys in state["stories"]:
+            self._doc_story = {d: story_ids[i] for d, i in zip(docs, doc_story.tolist(), strict=True)}
+            width, cap = self.member_terms, self.member_cap
+            m_keys, m_vals = m_keys.reshape(-1, width), m_vals.reshape(-1, width)
+            at_vec = at_key = at_member = 0
+            for sid, seq, norm, n_docs, last_day, n_vec, n_keys, next_check, n_members in state["stories"]:
+                rows = slice(at_member, at_member + n_members)
+                order = m_order[rows]
+                members = _Members.from_rows(
+                    width,
+                    cap,
+                    [docs[i] for i in order.tolist()],
+                    order,
+                    m_days[rows],
+                    m_keys[rows],
+                    m_vals[rows],
+                )
                 story = _Story(
                     sid,
                     seq,
@@ -329,35 +563,41 @@ class StoryClusterer:
                     norm,
                     n_docs,
                     last_day,
+                    members,
+                    next_check=next_check,
                 )
                 story.keys = set(index_keys[at_key : at_key + n_keys].tolist())
-                at_vec, at_key = at_vec + n_vec, at_key + n_keys
+                at_vec, at_key, at_member = at_vec + n_vec, at_key + n_keys, at_member + n_members
                 self._add_restored(story)
+            for root, copy in copies.reshape(-1, 2).tolist():
+                self._copies.setdefault(docs[root], []).append((docs[copy], copy))
+                self._copy_root[docs[copy]] = docs[root]
+            self._moves = {str(d): str(s) for d, s in state["moves"]}
         except (ValueError, KeyError, TypeError, IndexError, struct.error, zlib.error) as exc:
             raise StoreError(
                 f"story clusterer state cannot be read ({exc}); re-run the ingest to rebuild it"
             ) from exc
         return self
 
-    @classmethod
-    def _from_v1(cls, data: bytes) -> StoryClusterer:
-        """Restore the JSON state of format version 1 (centroids as id/weight lists)."""
-        state = json.loads(zlib.decompress(data))
-        if state.get("format") != _FORMAT_V1:
-            raise ValueError(f"unknown format {state.get('format')!r}")
-        self = cls(**state["params"])
-        self._restore_counters(state)
-        self._doc_story = dict(state["doc_story"])
-        df = zlib.decompress(base64.b64decode(state["df"]))
-        self._df = np.frombuffer(df, dtype=np.int32).copy()
-        for sid, seq, keys, values, norm, size, last_day, index_keys in state["stories"]:
-            vec_keys, vec_vals = _sum_vectors(
-                [np.asarray(keys, dtype=np.int64)], [np.asarray(values, dtype=np.float64)]
-            )
-            story = _Story(sid, seq, vec_keys, vec_vals, norm, size, last_day)
-            story.keys = set(index_keys)
-            self._add_restored(story)
-        return self
+    @staticmethod
+    def _unreadable(data: bytes) -> str:
+        """Why ``data`` (not in this format) cannot be restored."""
+        older = (
+            "story clusterer state was written by an older version of parallax ({}); "
+            "it is rebuilt by replaying the stored articles"
+        )
+        version = data[len(_OLD_MAGIC) : len(_OLD_MAGIC) + 1]
+        if data.startswith(_OLD_MAGIC) and version.isdigit():
+            if version < _MAGIC[len(_OLD_MAGIC) :]:
+                return older.format(f"format {version.decode()}")
+            return f"story clusterer state has format {version.decode()}, which this version cannot read"
+        try:  # format 1: compressed JSON
+            fmt = json.loads(zlib.decompress(data)).get("format")
+        except (ValueError, AttributeError, zlib.error):
+            fmt = None
+        if isinstance(fmt, str) and fmt.startswith(_OLD_FORMAT):
+            return older.format(f"format {fmt.removeprefix(_OLD_FORMAT)}")
+        return "story clusterer state cannot be read (not a saved clusterer); re-run the ingest to rebuild it"
 
     def _restore_counters(self, state: dict[str, Any]) -> None:
         self._n_docs = int(state["n_docs"])
@@ -379,7 +619,7 @@ class StoryClusterer:
         return story_id
 
     def _count(self, f: DocFeatures) -> None:
-        keys = {k for k, _ in f.terms}
+        keys = set(f.term_keys.tolist())
         keys.update(f.entities)
         keys.update(f.title_terms)
         keys.update(f.numbers)
@@ -395,10 +635,9 @@ class StoryClusterer:
     def _vector(self, f: DocFeatures) -> _Vec:
         """The block-weighted, L2-normalised vector of an article (see the module docstring)."""
         blocks: list[tuple[np.ndarray, np.ndarray, float]] = []
-        if f.terms:
-            keys = np.fromiter((k for k, _ in f.terms), dtype=np.int64, count=len(f.terms))
-            tf = np.fromiter((w for _, w in f.terms), dtype=np.float64, count=len(f.terms))
-            blocks.append((keys, tf * self._idf(keys), self._w_body))
+        if len(f.term_keys):
+            keys = f.term_keys
+            blocks.append((keys, f.term_weights * self._idf(keys), self._w_body))
         if f.entities:
             keys = np.asarray(f.entities, dtype=np.int64)
             rank = 1.0 / (1.0 + self._entity_decay * np.arange(len(keys)))
@@ -418,12 +657,19 @@ class StoryClusterer:
             scaled.append(weights * (w / (norm * total)))
         return _sum_vectors([k for k, _, _ in blocks], scaled)
 
-    def _index_keys(self, vec: _Vec, f: DocFeatures | None = None) -> set[int]:
-        """Keys a vector is found under: its heaviest entries (entities and title terms weigh most)."""
+    def _index_keys(
+        self, vec: _Vec, f: DocFeatures | None = None, heaviest: np.ndarray | None = None
+    ) -> set[int]:
+        """Keys a vector is found under: its heaviest entries (entities and title terms weigh most).
+
+        ``heaviest`` is the vector's positions by decreasing weight, if already known.
+        """
         keys, vals = vec
         if len(keys) > self.index_terms:
-            # heaviest first, ties by feature id (keys are sorted, the sort is stable)
-            keys = keys[np.argsort(-vals, kind="stable")[: self.index_terms]]
+            if heaviest is None:
+                # heaviest first, ties by feature id (keys are sorted, the sort is stable)
+                heaviest = np.argsort(-vals, kind="stable")
+            keys = keys[heaviest[: self.index_terms]]
         out = set(keys.tolist())
         if f is not None:
             out.update(f.entities[: self.index_terms // 2])
@@ -440,10 +686,15 @@ class StoryClusterer:
         limit = self.max_posting
         found = [p for p in map(postings.get, keys) if p and len(p) <= limit]
         hits = Counter(chain.from_iterable(found))
-        if len(hits) <= self.max_candidates:
+        k = self.max_candidates
+        if len(hits) <= k:
             return sorted(hits)
-        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [sid for sid, _ in ranked[: self.max_candidates]]
+        # the k best by (count desc, id): cut at the k-th largest count (a sort of plain ints, in
+        # C) instead of sorting every hit with a key function
+        cut = sorted(hits.values(), reverse=True)[k - 1]
+        chosen = [sid for sid, n in hits.items() if n > cut]
+        chosen += sorted(sid for sid, n in hits.items() if n == cut)[: k - len(chosen)]
+        return sorted(chosen, key=lambda sid: (-hits[sid], sid))
 
     def _score(self, vec: _Vec, candidates: list[str], day: int | None) -> list[tuple[float, str, int]]:
         """``(cosine, story id, seq)`` of each eligible candidate, best first (ties: older first).
@@ -477,13 +728,19 @@ class StoryClusterer:
         if sid in self._active or sid in self._alias:  # another id hashing alike: extremely rare
             sid = story_id_for(f"{f.id}#{self._seq}")
         self._seq += 1
-        story = _Story(sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, 0, f.day)
+        story = _Story(
+            sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, 0, f.day, _Members(self.member_terms, self.member_cap)
+        )
         self._active[sid] = story
         self.events.append(ClusterEvent("create", sid, (), f.id))
+        self._evict()
+        return story
+
+    def _evict(self) -> None:
+        """Close the least recently updated stories beyond ``max_stories``."""
         while len(self._active) > self.max_stories:
             _, oldest = next(iter(self._active.items()))
             self._close(oldest)
-        return story
 
     def _merge(self, story_ids: list[str], doc_id: str) -> _Story:
         """Merge the given active stories into the oldest of them; return the survivor."""
@@ -492,7 +749,9 @@ class StoryClusterer:
         keep.vec_keys, keep.vec_vals = _sum_vectors(
             [keep.vec_keys, *(o.vec_keys for o in rest)], [keep.vec_vals, *(o.vec_vals for o in rest)]
         )
+        keep.members = self._joined_members([s.members for s in stories])
         for other in rest:
+            other.members = _Members(self.member_terms, self.member_cap, 0)  # now in keep's record
             keep.size += other.size
             if other.last_day is not None:
                 keep.last_day = (
@@ -500,15 +759,13 @@ class StoryClusterer:
                 )
             self._close(other)
             self._alias[other.id] = keep.id
+        keep.next_check = _next_check(keep.size)  # a merge does not count as passing a checkpoint
         self.events.append(ClusterEvent("merge", keep.id, tuple(s.id for s in rest), doc_id))
         log.debug("merged %s into %s (bridged by %s)", [s.id for s in rest], keep.id, doc_id)
         return keep
 
     def _update(self, story: _Story, vec: _Vec, day: int | None, doc_keys: set[int]) -> None:
-        keys, vals = _sum_vectors([story.vec_keys, vec[0]], [story.vec_vals, vec[1]])
-        if len(keys) > self.centroid_terms * 3 // 2:
-            top = np.sort(np.argsort(-vals, kind="stable")[: self.centroid_terms])
-            keys, vals = keys[top], vals[top]
+        keys, vals = self._pruned(*_sum_vectors([story.vec_keys, vec[0]], [story.vec_vals, vec[1]]))
         story.vec_keys, story.vec_vals = keys, vals
         story.norm = math.sqrt(max(float(vals @ vals), 0.0))
         story.size += 1
@@ -526,6 +783,205 @@ class StoryClusterer:
             story.keys |= new_keys
             for key in new_keys:
                 self._postings.setdefault(key, set()).add(story.id)
+
+    # --- member records and splits -------------------------------------------------------------
+
+    def _remember(
+        self, story: _Story, doc_id: str, order: int, day: int | None, keys: np.ndarray, vals: np.ndarray
+    ) -> None:
+        """Add an article to its story's member record (the oldest member leaves a full record)."""
+        evicted = story.members.append(doc_id, order, day, keys, vals)
+        if evicted is not None and self._copies:
+            self._forget_copies(evicted)
+
+    def _is_recorded(self, doc_id: str, story_id: str) -> bool:
+        story = self._active.get(story_id)
+        return story is not None and doc_id in story.members.ids
+
+    def _forget_copies(self, doc_id: str) -> None:
+        """``doc_id`` left the member records: its copies can no longer move, stop tracking them."""
+        for copy, _ in self._copies.pop(doc_id, ()):
+            self._copy_root.pop(copy, None)
+
+    def _joined_members(self, records: Sequence[_Members]) -> _Members:
+        """One record of the members of ``records`` (a merge): the most recent ``member_cap``."""
+        slots = [m.ordered() for m in records]
+        order = np.concatenate([m.order[r] for m, r in zip(records, slots, strict=True)])
+        ids = [m.ids[j] for m, r in zip(records, slots, strict=True) for j in r.tolist()]
+        pick = np.argsort(order, kind="stable")
+        if len(pick) > self.member_cap:
+            if self._copies:
+                for j in pick[: -self.member_cap].tolist():
+                    self._forget_copies(ids[j])
+            pick = pick[-self.member_cap :]
+
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(m, name)[r] for m, r in zip(records, slots, strict=True)])[pick]
+
+        return _Members.from_rows(
+            self.member_terms,
+            self.member_cap,
+            [ids[j] for j in pick.tolist()],
+            order[pick],
+            cat("days"),
+            cat("keys"),
+            cat("vals"),
+        )
+
+    def _check_split(self, story: _Story, doc_id: str) -> None:
+        """At a size checkpoint: split ``story`` if its members tell two events; set the next checkpoint."""
+        groups = None if self.split_ratio is None else self._split_groups(story.members)
+        if groups is not None:
+            self._split(story, groups, doc_id)
+        else:
+            story.next_check = _next_check(story.size)
+
+    def _split_groups(self, members: _Members) -> np.ndarray | None:
+        """Which members (in order of addition) should leave the story, or ``None`` to keep it whole.
+
+        Works on the members' truncated vectors, each L2-normalised (``x_i``); the sum of a
+        group's vectors gives its mean pairwise similarity without forming the pairs.
+
+        1. Seeds: the member least similar to the story as a whole, and the member least similar
+           to that one.
+        2. Spherical 2-means: every member goes to the nearer of the two group centroids, until
+           no member changes group (at most ``_KMEANS_ROUNDS`` rounds).
+        3. Evidence: both groups hold at least ``_SPLIT_MIN_MEMBERS`` members and
+           ``_SPLIT_MIN_SHARE`` of the record, and the mean similarity between the groups is at
+           most ``split_ratio`` times the mean similarity within the less coherent group. A
+           story telling one event always divides somewhere, but its halves stay about as
+           similar to each other as within themselves.
+
+        The group holding the oldest recorded member stays (the returned mask is ``False`` there).
+        """
+        ratio = self.split_ratio
+        n = len(members)
+        least = max(_SPLIT_MIN_MEMBERS, math.ceil(_SPLIT_MIN_SHARE * n))
+        if ratio is None or n < 2 * least:
+            return None
+        slots = members.ordered()
+        keys = members.keys[slots]
+        vals = members.vals[slots].astype(np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
+        live = norms > 0
+        x = vals / np.where(live, norms, 1.0)[:, None]
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        cols = inverse.reshape(keys.shape)
+        width = len(uniq)
+
+        def total(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(cols[mask].ravel(), weights=x[mask].ravel(), minlength=width)
+
+        def dots(centre: np.ndarray) -> np.ndarray:
+            out: np.ndarray = np.einsum("ij,ij->i", centre[cols], x)
+            return out
+
+        # 1. Seeds (dead rows, empty vectors, never seed).
+        everyone = np.ones(n, dtype=bool)
+        typical = np.where(live, dots(total(everyone)), np.inf)
+        a = int(np.argmin(typical))
+        seed_a = np.bincount(cols[a], weights=x[a], minlength=width)
+        to_a = dots(seed_a)
+        b = int(np.argmin(np.where(live, to_a, np.inf)))
+        seed_b = np.bincount(cols[b], weights=x[b], minlength=width)
+        group = dots(seed_b) > to_a
+        # 2. Spherical 2-means.
+        for _ in range(_KMEANS_ROUNDS):
+            if group.all() or not group.any():
+                return None
+            sum_a, sum_b = total(~group), total(group)
+            norm_a, norm_b = math.sqrt(float(sum_a @ sum_a)), math.sqrt(float(sum_b @ sum_b))
+            if not norm_a or not norm_b:
+                return None
+            moved = dots(sum_b) * norm_a > dots(sum_a) * norm_b
+            if np.array_equal(moved, group):
+                break
+            group = moved
+        # 3. Evidence.
+        n_b = int(group.sum())
+        n_a = n - n_b
+        if min(n_a, n_b) < least:
+            return None
+        sum_a, sum_b = total(~group), total(group)
+        live_a, live_b = int(live[~group].sum()), int(live[group].sum())
+        within_a = (float(sum_a @ sum_a) - live_a) / (n_a * (n_a - 1))
+        within_b = (float(sum_b @ sum_b) - live_b) / (n_b * (n_b - 1))
+        between = float(sum_a @ sum_b) / (n_a * n_b)
+        if between > ratio * min(within_a, within_b):
+            return None
+        return ~group if group[0] else group
+
+    def _split(self, story: _Story, leaving: np.ndarray, doc_id: str) -> None:
+        """Move the members marked in ``leaving`` (order of addition) to a new story.
+
+        Both centroids are rebuilt from the members' truncated vectors (so members older than
+        the record, which stay, no longer weigh in the kept centroid); sizes, last days, index
+        entries and the member records follow. Copies of moved members move with them.
+        """
+        members = story.members
+        slots = members.ordered()
+        ids = [members.ids[j] for j in slots.tolist()]
+
+        def part(mask: np.ndarray) -> _Members:
+            rows = slots[mask]
+            return _Members.from_rows(
+                self.member_terms,
+                self.member_cap,
+                [i for i, m in zip(ids, mask.tolist(), strict=True) if m],
+                members.order[rows],
+                members.days[rows],
+                members.keys[rows],
+                members.vals[rows],
+            )
+
+        staying, going = part(~leaving), part(leaving)
+        first = going.ids[0]
+        sid = story_id_for(first)
+        if sid in self._active or sid in self._alias:  # another id hashing alike, or a merged story
+            sid = story_id_for(f"{first}#{self._seq}")
+        self._seq += 1
+        new = _Story(sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, len(going), None, going)
+        story.members = staying
+        story.size -= len(going)
+        for part_story in (story, new):
+            self._rebuild(part_story)
+        self._active[sid] = new
+        self.events.append(ClusterEvent("split", story.id, (sid,), doc_id))
+        log.debug("split %s off %s (%d articles, at %s)", sid, story.id, len(going), doc_id)
+        for moved in going.ids:
+            self._doc_story[moved] = sid
+            self._moves[moved] = sid
+            for copy, _ in self._copies.get(moved, ()):
+                self._doc_story[copy] = sid
+                self._moves[copy] = sid
+        self._evict()
+
+    def _rebuild(self, story: _Story) -> None:
+        """Centroid, last day, index entries and next checkpoint of a story from its member record."""
+        m = story.members
+        slots = m.ordered()
+        member_keys, member_vals = m.keys[slots], m.vals[slots]
+        live = member_vals > 0  # not padding
+        keys, vals = _sum_vectors(
+            [_NO_KEYS, member_keys[live]], [_NO_VALS, member_vals[live].astype(np.float64)]
+        )
+        story.vec_keys, story.vec_vals = self._pruned(keys, vals)
+        story.norm = math.sqrt(max(float(story.vec_vals @ story.vec_vals), 0.0))
+        days = m.days[slots]
+        days = days[days != _NO_DAY]
+        if len(days):
+            story.last_day = int(days.max())
+            heapq.heappush(self._expiry, (story.last_day, story.id))
+        story.next_check = _next_check(story.size)
+        self._unindex(story)
+        self._index(story)
+
+    def _pruned(self, keys: np.ndarray, vals: np.ndarray) -> _Vec:
+        """A centroid cut to its ``centroid_terms`` heaviest entries once it has half as many more."""
+        if len(keys) > self.centroid_terms * 3 // 2:
+            top = np.sort(np.argsort(-vals, kind="stable")[: self.centroid_terms])
+            keys, vals = keys[top], vals[top]
+        return keys, vals
 
     def _index(self, story: _Story) -> None:
         story.keys = self._index_keys((story.vec_keys, story.vec_vals))
@@ -545,6 +1001,10 @@ class StoryClusterer:
         """Drop an active story from memory and the index; its assignments stay."""
         self._unindex(story)
         self._active.pop(story.id, None)
+        if self._copies:
+            for doc in story.members.ids:
+                self._forget_copies(doc)
+        story.members = _Members(self.member_terms, self.member_cap, 0)  # freed
 
     def _expire(self, day: int) -> None:
         horizon = day - self.window_days

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 DEDUP_KEY, CLUSTER_KEY = "dedup", "clusterer"
 #: Near-duplicate threshold (estimated Jaccard of 5-word shingles) at which an article is a copy.
 COPY_THRESHOLD = 0.8
+#: A copy at least this close to an indexed article is not indexed itself (it adds nothing to find).
+REDUNDANT_COPY = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,15 +209,20 @@ class CorpusIndex:
         from parallax.cluster import StoryClusterer
         from parallax.dedup import NearDuplicateIndex
 
-        return cls(dedup=NearDuplicateIndex(threshold=COPY_THRESHOLD), clusterer=StoryClusterer())
+        return cls(
+            dedup=NearDuplicateIndex(threshold=COPY_THRESHOLD, redundant=REDUNDANT_COPY),
+            clusterer=StoryClusterer(),
+        )
 
     @classmethod
-    def from_state(cls, blobs: Mapping[str, bytes]) -> CorpusIndex:
+    def from_state(cls, blobs: Mapping[str, bytes]) -> CorpusIndex | None:
+        """The index saved in ``blobs``; ``None`` when there is none or it cannot be used (a state
+        written by an incompatible version): the caller then rebuilds it from every stored article."""
         from parallax.cluster import StoryClusterer
         from parallax.dedup import NearDuplicateIndex
 
         if DEDUP_KEY not in blobs or CLUSTER_KEY not in blobs:
-            return cls.fresh()
+            return None
         try:
             return cls(
                 dedup=NearDuplicateIndex.from_bytes(blobs[DEDUP_KEY]),
@@ -223,7 +230,7 @@ class CorpusIndex:
             )
         except Exception as exc:  # a state written by an incompatible version: rebuild by replay
             log.warning("saved ingest state unusable (%s); rebuilding it from the stored articles", exc)
-            return cls.fresh()
+            return None
 
     def state(self) -> dict[str, bytes]:
         return {DEDUP_KEY: self.dedup.to_bytes(), CLUSTER_KEY: self.clusterer.to_bytes()}
@@ -252,9 +259,9 @@ class CorpusIndex:
         self._events_seen = len(self.clusterer.events)
         return events
 
-    def assignments_of(self, stories: set[str]) -> dict[str, str]:
-        """``{doc id: story id}`` for the clusterer's docs in ``stories`` (used after a split)."""
-        return {d: s for d, s in self.clusterer.assignments().items() if s in stories}
+    def drain_moves(self) -> dict[str, str]:
+        """Articles moved to another story by clusterer splits since the last call (copies included)."""
+        return self.clusterer.drain_moves()
 
 
 # --- the driver -------------------------------------------------------------------------------
@@ -299,6 +306,7 @@ def _replay(store: Store, index: CorpusIndex, after_seq: int, summary: IngestSum
     if chunk:
         flush()
     index.new_events()
+    index.drain_moves()  # the store already holds the moves of the replayed batches
     if summary.replayed:
         log.info("replayed %d stored articles into the ingest state", summary.replayed)
         store.add_articles([], state=index.state())
@@ -347,9 +355,10 @@ def ingest(
     try:
         # 1. restore and replay
         blobs, state_seq = store.load_state()
-        index = CorpusIndex.from_state(blobs) if blobs else CorpusIndex.fresh()
-        if not blobs:
-            state_seq = 0
+        restored = CorpusIndex.from_state(blobs)
+        if restored is None:  # nothing saved, or saved by an incompatible version: replay everything
+            restored, state_seq = CorpusIndex.fresh(), 0
+        index = restored
         _replay(store, index, state_seq, summary)
         last_checkpoint = time.perf_counter()
         checkpoint_cost = 0.0
@@ -492,7 +501,6 @@ def _assign_batch(
     events: list[StoryEvent] = []
     moves: dict[str, str] = {}
     relabel: dict[str, str] = {}
-    split_stories: set[str] = set()
     for ev in index.new_events():
         kind = str(ev.kind)
         if kind == "merge":
@@ -501,7 +509,6 @@ def _assign_batch(
                 relabel[str(other)] = str(ev.story_id)
         elif kind == "split":
             summary.splits += 1
-            split_stories.update([str(ev.story_id), *map(str, ev.others)])
         else:
             continue
         events.append(
@@ -512,7 +519,8 @@ def _assign_batch(
                 doc_id=None if ev.doc_id is None else str(ev.doc_id),
             )
         )
-    if relabel or split_stories:
+    split_moves = index.drain_moves()  # articles (and their copies) that splits moved, to their current story
+    if relabel or split_moves:
         # Follow chains (a merged into b, b later merged into c) to the final story.
         def final(sid: str) -> str:
             seen = set()
@@ -525,8 +533,7 @@ def _assign_batch(
             for old in relabel:
                 for aid in store.story_article_ids(old):
                     moves[aid] = final(old)
-        if split_stories:
-            moves.update(index.assignments_of(split_stories))
+        moves.update(split_moves)
         moves = {aid: final(sid) for aid, sid in moves.items()}
         for aid, sid in list(pending.items()):
             pending[aid] = final(moves.pop(aid, sid))

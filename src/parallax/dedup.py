@@ -5,8 +5,8 @@ paragraph. Such copies are not independent coverage, so corpus mode groups them 
 first copy seen (the *canonical* article). Detection is MinHash over word shingles of the
 normalised text with locality-sensitive hashing (the banding of datasketch's ``MinHashLSH``) to
 find candidates in constant time, then a check of the estimated Jaccard similarity against the
-threshold. Signatures equal datasketch's ``MinHash`` (seed 1, CRC-32, scheme ``affine32``) but
-are computed in one vectorised step per document, and the index stores them compactly, so that
+threshold. Signatures equal datasketch's ``MinHash`` (seed 1, scheme ``affine32``, with
+:func:`shingle_hash` as hash function) but are computed in one vectorised step per document, and the index stores them compactly, so that
 ingest stays fast and bounded in memory on a million articles.
 
 :func:`minhash_signature` is a pure function of the text (it can run on worker processes);
@@ -29,8 +29,9 @@ from datasketch.lsh import _optimal_param
 from parallax.errors import StoreError
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_MAGIC = b"PXND2"
-_MAGIC_V1 = b"PXND1"  # signatures as zlib-compressed uint64: still read
+_MAGIC = b"PXND3"
+#: Formats 1 and 2 hold signatures of CRC-32 shingle hashes, which new signatures cannot match.
+_OLD_MAGICS = (b"PXND1", b"PXND2")
 _SEED = 1
 #: MurmurHash3's 32-bit finaliser constants, datasketch's pre-mix of the ``affine32`` scheme.
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
@@ -45,7 +46,7 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """The permutation parameters (``a``, ``b`` as ``uint32``) of the fixed seed, once per ``num_perm``.
 
     Taken from datasketch (scheme ``affine32``: ``h -> a * fmix32(h) + b mod 2**32``), so that the
-    signatures are exactly those of ``datasketch.MinHash(seed=1, hashfunc=zlib.crc32)``.
+    signatures are exactly those of ``datasketch.MinHash(seed=1, hashfunc=shingle_hash)``.
     """
     a, b = MinHash(num_perm=num_perm, seed=_SEED, scheme="affine32").permutations
     return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
@@ -84,41 +85,53 @@ def shingles(text: str, *, shingle: int = 5) -> set[str]:
     return {" ".join(tokens[i : i + shingle]) for i in range(len(tokens) - shingle + 1)}
 
 
-def shingle_hashes(text: str, *, shingle: int = 5) -> np.ndarray:
-    """CRC-32 of each word ``shingle``-gram of ``text`` (as :func:`shingles` spells them), ``uint32``.
+#: Fixed odd multipliers of the shingle hash, one per position in the shingle (see :func:`shingle_hash`).
+_SHINGLE_MULT = tuple(
+    int(m) | 1 for m in np.random.default_rng(20_261_123).integers(1 << 16, 1 << 32, size=16, dtype=np.uint64)
+)
 
-    The shingles are never built as strings: the normalised words are joined by single spaces and
-    encoded once, and each shingle is the CRC-32 of a slice of that buffer (a memoryview, no copy).
-    Duplicates are kept (a min-hash ignores them).
+
+def shingle_hash(gram: str) -> int:
+    """The 32-bit hash of one shingle as :func:`shingles` spells it (words joined by one space).
+
+    ``sum(crc32(word_j) * m_j) mod 2**32`` over the shingle's words, with one fixed odd multiplier
+    per position: words are hashed once each, and every shingle hash of a document is then a few
+    vectorised multiply-adds (:func:`shingle_hashes`) instead of one CRC over each shingle's text.
+    MinHash mixes the value (``fmix32``) before permuting it, as datasketch does.
+    """
+    total = 0
+    for word, mult in zip(gram.split(" "), _SHINGLE_MULT, strict=False):
+        total += zlib.crc32(word.encode("utf-8")) * mult
+    return total & 0xFFFFFFFF
+
+
+def shingle_hashes(text: str, *, shingle: int = 5) -> np.ndarray:
+    """:func:`shingle_hash` of each word ``shingle``-gram of ``text`` (as :func:`shingles`), ``uint32``.
+
+    The shingles are never built as strings: each normalised word is hashed once (CRC-32 of its
+    UTF-8 bytes) and the shingle hashes are weighted sums of ``shingle`` consecutive word hashes,
+    computed for all positions at once. Duplicates are kept (a min-hash ignores them).
     """
     tokens = _TOKEN.findall(text.lower())
     if not tokens:
         return np.zeros(0, dtype=np.uint32)
-    joined = " ".join(tokens)
-    data = joined.encode("utf-8")
-    if len(tokens) <= shingle:
-        return np.array([zlib.crc32(data)], dtype=np.uint32)
-    ascii_only = len(data) == len(joined)  # then one byte per character
-    sizes = list(map(len, tokens)) if ascii_only else [len(t.encode("utf-8")) for t in tokens]
-    # start of each word in the buffer; a shingle runs from the start of word i to the end of word i+k-1
-    ends = np.cumsum(np.asarray(sizes, dtype=np.int64) + 1)
-    starts = (ends - np.asarray(sizes, dtype=np.int64) - 1).tolist()
-    stops = (ends - 1).tolist()
-    view = memoryview(data)
-    crc = zlib.crc32
-    k = shingle - 1
-    return np.fromiter(
-        (crc(view[s:e]) for s, e in zip(starts[: len(tokens) - k], stops[k:], strict=True)),
-        dtype=np.uint32,
-        count=len(tokens) - k,
-    )
+    if shingle > len(_SHINGLE_MULT):
+        raise ValueError(f"shingles of at most {len(_SHINGLE_MULT)} words are supported, not {shingle}")
+    words = np.fromiter(map(zlib.crc32, map(str.encode, tokens)), dtype=np.uint64, count=len(tokens))
+    width = min(shingle, len(tokens))
+    n = len(tokens) - width + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(width):
+        acc += words[j : j + n] * np.uint64(_SHINGLE_MULT[j])
+    out: np.ndarray = (acc & _U32).astype(np.uint32)
+    return out
 
 
 def minhash_signature(text: str, *, num_perm: int = 128, shingle: int = 5) -> np.ndarray:
     """MinHash signature (``uint64`` array of ``num_perm`` values) of the word shingles of ``text``.
 
     Pure and deterministic (fixed seed), so signatures computed anywhere can be compared. The
-    values are those of datasketch's ``MinHash(seed=1, hashfunc=zlib.crc32, scheme="affine32")``
+    values are those of datasketch's ``MinHash(seed=1, hashfunc=shingle_hash, scheme="affine32")``
     updated with every shingle, computed in one vectorised step: all shingle hashes are
     pre-mixed, permuted by every ``(a, b)`` pair at once (``uint32`` arithmetic wraps, which is
     the scheme's modulo ``2**32``) and reduced by a column minimum. They fit in 32 bits.
@@ -145,9 +158,16 @@ class NearDuplicateIndex:
     ``threshold`` is the estimated Jaccard similarity of shingle sets at or above which two
     articles are copies. ``capacity`` bounds memory on a large corpus: beyond it the oldest
     entries are forgotten (copies are reprinted within days, not years); ``None`` keeps all.
+    ``redundant``: a copy whose estimated Jaccard with an indexed article reaches it is not
+    indexed itself (``None``: every article is). A wire story reprinted by hundreds of outlets
+    would otherwise fill its LSH buckets with near-identical entries that every further reprint
+    must check; the indexed sibling already finds whatever the copy would have found, up to the
+    gap between the two thresholds.
 
-    Storage is compact so that ``capacity`` articles fit in a few hundred MB: signatures are
-    rows of one ``uint32`` matrix (slots reused after removal); the LSH tables (the banding of
+    Storage is compact so that ``capacity`` articles fit in about 200 MB: the index keeps the low
+    16 bits of each min-hash value, rows of one ``uint16`` matrix (slots reused after removal).
+    Two unequal values then agree by chance once in 65,536 times, which moves an estimated
+    Jaccard by less than 0.0001: nothing at the precision of 128 permutations. The LSH tables (the banding of
     datasketch's ``MinHashLSH`` for the same threshold) map a 64-bit hash of each band to the
     packed ``(insertion number, slot)`` of its article, in sorted ``numpy`` arrays plus a small
     dict of recent keys merged into them in bulk. An entry whose slot has since been reused or
@@ -155,17 +175,25 @@ class NearDuplicateIndex:
     """
 
     def __init__(
-        self, *, threshold: float = 0.8, num_perm: int = 128, capacity: int | None = 500_000
+        self,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        capacity: int | None = 500_000,
+        redundant: float | None = None,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+        if redundant is not None and not threshold <= redundant <= 1.0:
+            raise ValueError(f"redundant must be in [threshold, 1], not {redundant}")
+        self.redundant = redundant
         self.threshold = threshold
         self.num_perm = num_perm
         self.capacity = capacity
         self._b, self._r = _bands(threshold, num_perm)
         self._mult = _band_multipliers(self._r)
         self._slots: OrderedDict[str, int] = OrderedDict()  # id -> slot, in insertion order
-        self._sigs = np.zeros((0, num_perm), dtype=np.uint32)
+        self._sigs = np.zeros((0, num_perm), dtype=np.uint16)
         self._seq_of = np.zeros(0, dtype=np.int64)  # insertion number held by each slot, -1 if free
         self._slot_id: list[str | None] = []  # id held by each slot
         self._free: list[int] = []
@@ -184,7 +212,8 @@ class NearDuplicateIndex:
         return doc_id in self._slots
 
     def canonical_of(self, doc_id: str) -> str:
-        """The canonical article of ``doc_id`` (itself when it is not a copy)."""
+        """The canonical article of indexed ``doc_id`` (itself when it is not a copy, or not indexed:
+        a redundant copy's canonical is what :meth:`insert` returned for it)."""
         return self._canonical.get(doc_id, doc_id)
 
     def query(self, signature: np.ndarray) -> list[str]:
@@ -193,14 +222,15 @@ class NearDuplicateIndex:
         Oldest first.
         """
         sig = self._check(signature)
-        return [self._id_of(slot) for _, slot in self._hits(sig, self._band_keys(sig[None, :])[0])]
+        return [self._id_of(slot) for _, slot, _ in self._hits(sig, self._band_keys(sig[None, :])[0])]
 
     def insert(self, doc_id: str, signature: np.ndarray) -> str | None:
         """Index ``doc_id``; return its canonical article's id when it is a copy, else ``None``.
 
         1. An id already indexed returns what it returned the first time (idempotent).
         2. Find indexed copies; the canonical is the canonical of the oldest of them.
-        3. Index the article (copies too, so that a chain of light edits still matches).
+        3. Index the article (copies too, so that a chain of light edits still matches), unless
+           it is a ``redundant`` copy of an indexed one.
         4. Forget the oldest entries beyond ``capacity``.
         """
         # 1. Idempotent.
@@ -212,6 +242,9 @@ class NearDuplicateIndex:
         hits = self._hits(sig, keys)
         canonical = self.canonical_of(self._id_of(hits[0][1])) if hits else None
         # 3. Index.
+        best = max((n for _, _, n in hits), default=0) / float(self.num_perm)
+        if self.redundant is not None and best >= self.redundant:
+            return canonical
         self._add(doc_id, sig, keys)
         if canonical is not None:
             self._canonical[doc_id] = canonical
@@ -233,7 +266,7 @@ class NearDuplicateIndex:
     def to_bytes(self) -> bytes:
         """The index as bytes (no pickle): parameters, ids in order, copy links and signatures.
 
-        The header (JSON) is compressed; the signatures are raw little-endian ``uint32`` rows:
+        The header (JSON) is compressed; the signatures are raw little-endian ``uint16`` rows:
         min-hash values are random, compressing them would cost seconds at a checkpoint and gain
         nothing.
         """
@@ -243,6 +276,7 @@ class NearDuplicateIndex:
                 "threshold": self.threshold,
                 "num_perm": self.num_perm,
                 "capacity": self.capacity,
+                "redundant": self.redundant,
                 "ids": ids,
                 "canonical": [self._canonical.get(i) for i in ids],
             },
@@ -250,34 +284,43 @@ class NearDuplicateIndex:
         ).encode("utf-8")
         head = zlib.compress(header, 6)
         rows = np.fromiter(self._slots.values(), dtype=np.int64, count=len(ids))
-        return b"".join(
-            [_MAGIC, struct.pack("<I", len(head)), head, self._sigs[rows].astype("<u4").tobytes()]
+        # without removals the rows are the first slots in order: a view, no copy of the matrix
+        in_order = len(ids) == 0 or (
+            rows[0] == 0 and rows[-1] == len(ids) - 1 and bool(np.all(np.diff(rows) == 1))
         )
+        sigs = self._sigs[: len(ids)] if in_order else self._sigs[rows]
+        sigs = sigs.astype("<u2", copy=False)
+        return b"".join([_MAGIC, struct.pack("<I", len(head)), head, np.ascontiguousarray(sigs).data])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> NearDuplicateIndex:
-        """Restore an index saved by :meth:`to_bytes` (or by the format of version 1)."""
+        """Restore an index saved by :meth:`to_bytes`.
+
+        Raises :class:`StoreError` for anything else, including the formats of older versions
+        (their signatures are not comparable); ingest then rebuilds the index from the stored articles.
+        """
         try:
             if data.startswith(_MAGIC):
                 (size,) = struct.unpack("<I", data[5:9])
                 header = json.loads(zlib.decompress(data[9 : 9 + size]))
-                sigs = np.frombuffer(data, dtype="<u4", offset=9 + size)
-            elif data.startswith(_MAGIC_V1):
-                body = zlib.decompress(data[len(_MAGIC_V1) :])
-                (size,) = struct.unpack("<I", body[:4])
-                header = json.loads(body[4 : 4 + size])
-                sigs = np.frombuffer(body[4 + size :], dtype="<u8")
-                if sigs.size and int(sigs.max()) > 0xFFFFFFFF:
-                    raise ValueError("signature values exceed 32 bits")
+                sigs = np.frombuffer(data, dtype="<u2", offset=9 + size)
+            elif data.startswith(_OLD_MAGICS):
+                raise ValueError(
+                    f"saved by an older version (format {data[4:5].decode()}), whose signatures hash "
+                    "shingles differently"
+                )
             else:
                 raise ValueError("not a near-duplicate index")
             index = cls(
-                threshold=header["threshold"], num_perm=header["num_perm"], capacity=header["capacity"]
+                threshold=header["threshold"],
+                num_perm=header["num_perm"],
+                capacity=header["capacity"],
+                redundant=header.get("redundant"),
             )
             ids, canonical = header["ids"], header["canonical"]
             if sigs.size != len(ids) * index.num_perm or len(canonical) != len(ids):
                 raise ValueError("signature count does not match the ids")
-            index._bulk_load(ids, sigs.astype(np.uint32).reshape(len(ids), index.num_perm))
+            index._bulk_load(ids, sigs.astype(np.uint16).reshape(len(ids), index.num_perm))
             index._canonical = {d: c for d, c in zip(ids, canonical, strict=True) if c is not None}
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as exc:
             raise StoreError(
@@ -295,7 +338,8 @@ class NearDuplicateIndex:
             if sig.size and (int(sig.max()) > 0xFFFFFFFF or int(sig.min()) < 0):
                 raise ValueError("signature values exceed 32 bits; compute them with minhash_signature")
             sig = sig.astype(np.uint32)
-        return sig
+        out: np.ndarray = (sig & np.uint32(0xFFFF)).astype(np.uint16)
+        return out
 
     def _band_keys(self, sigs: np.ndarray) -> np.ndarray:
         """64-bit key of each band of each signature row: ``(rows, bands)`` ``uint64``.
@@ -310,9 +354,9 @@ class NearDuplicateIndex:
         keys += np.arange(b, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         return keys
 
-    def _hits(self, sig: np.ndarray, keys: np.ndarray) -> list[tuple[int, int]]:
-        """``(insertion number, slot)`` of live articles sharing a band with ``sig`` and reaching
-        the threshold, oldest first."""
+    def _hits(self, sig: np.ndarray, keys: np.ndarray) -> list[tuple[int, int, int]]:
+        """``(insertion number, slot, equal values)`` of live articles sharing a band with ``sig``
+        and reaching the threshold, oldest first."""
         packed: set[int] = set()
         if self._keys.size:
             lo = np.searchsorted(self._keys, keys, side="left")
@@ -334,7 +378,7 @@ class NearDuplicateIndex:
         same = np.count_nonzero(self._sigs[slots] == sig, axis=1).tolist()
         # the comparison of :func:`jaccard`, in the same floating point
         n_perm = float(self.num_perm)
-        return sorted(pair for pair, n in zip(live, same, strict=True) if n / n_perm >= self.threshold)
+        return sorted((q, s, n) for (q, s), n in zip(live, same, strict=True) if n / n_perm >= self.threshold)
 
     def _id_of(self, slot: int) -> str:
         doc_id = self._slot_id[slot]
@@ -348,7 +392,7 @@ class NearDuplicateIndex:
             grow = max(1024, len(self._sigs))
             if self.capacity is not None:
                 grow = max(1, min(grow, self.capacity + 1 - len(self._sigs)))
-            self._sigs = np.concatenate([self._sigs, np.zeros((grow, self.num_perm), dtype=np.uint32)])
+            self._sigs = np.concatenate([self._sigs, np.zeros((grow, self.num_perm), dtype=np.uint16)])
             self._seq_of = np.concatenate([self._seq_of, np.full(grow, -1, dtype=np.int64)])
         self._used += 1
         return self._used - 1
@@ -392,7 +436,7 @@ class NearDuplicateIndex:
     def _bulk_load(self, ids: list[str], sigs: np.ndarray) -> None:
         """Index ``ids`` (oldest first) with their signatures at once (restoring a saved index)."""
         n = len(ids)
-        self._sigs = np.ascontiguousarray(sigs, dtype=np.uint32).reshape(n, self.num_perm)
+        self._sigs = np.ascontiguousarray(sigs, dtype=np.uint16).reshape(n, self.num_perm)
         self._seq_of = np.arange(n, dtype=np.int64)
         self._used = self._seq = n
         self._slots = OrderedDict((d, i) for i, d in enumerate(ids))

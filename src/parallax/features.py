@@ -91,12 +91,18 @@ class ClusterDoc:
     outlet: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+_NO_TERM_KEYS = np.zeros(0, dtype=np.int32)
+_NO_TERM_WEIGHTS = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class DocFeatures:
     """Hashed features of one article; small and picklable.
 
-    ``terms`` is an L2-normalised sparse vector of sublinear term frequencies over stemmed body
-    words, ``(hash, weight)`` sorted by hash. ``entities`` are hashed capitalised phrases (and
+    ``term_keys`` and ``term_weights`` are an L2-normalised sparse vector of sublinear term
+    frequencies over stemmed body words: hashes (``int32``, sorted, distinct) and their weights
+    (``float64``), as arrays because an article has hundreds of terms and arrays cost 12 bytes a
+    term to hold and to send between processes, a tuple of pairs about 100. ``entities`` are hashed capitalised phrases (and
     their last word) in order of salience (most frequent first). ``title_terms`` are the
     stemmed title words, sorted. ``day`` counts days since 1970-01-01 of ``published``.
     ``numbers`` are the hashed numbers of title and body (years, counts, scores, amounts), sorted:
@@ -104,11 +110,29 @@ class DocFeatures:
     """
 
     id: str
-    terms: tuple[tuple[int, float], ...]
+    term_keys: np.ndarray
+    term_weights: np.ndarray
     entities: tuple[int, ...]
     title_terms: tuple[int, ...]
     day: int | None
     numbers: tuple[int, ...] = ()
+
+    @property
+    def terms(self) -> tuple[tuple[int, float], ...]:
+        """The body terms as ``(hash, weight)`` pairs sorted by hash."""
+        return tuple(zip(self.term_keys.tolist(), self.term_weights.tolist(), strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DocFeatures):
+            return NotImplemented
+        return (
+            (self.id, self.entities, self.title_terms, self.day, self.numbers)
+            == (other.id, other.entities, other.title_terms, other.day, other.numbers)
+            and np.array_equal(self.term_keys, other.term_keys)
+            and np.array_equal(self.term_weights, other.term_weights)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @lru_cache(maxsize=100_000)
@@ -309,7 +333,7 @@ def extract_features(doc: ClusterDoc) -> DocFeatures:
     # 1. Body words.
     counts = term_counts(body)
     # 2. Sublinear weights; features hashed in the term namespace (collisions add up).
-    terms: tuple[tuple[int, float], ...] = ()
+    term_keys, term_weights = _NO_TERM_KEYS, _NO_TERM_WEIGHTS
     if counts:
         n = len(counts)
         keys = np.fromiter(map(_TERM_HASHES.__getitem__, counts), dtype=np.int64, count=n)
@@ -327,7 +351,8 @@ def extract_features(doc: ClusterDoc) -> DocFeatures:
         top_w = weights[top].tolist()
         norm = math.sqrt(sum(map(mul, top_w, top_w))) or 1.0
         by_key = top[np.argsort(keys[top])]
-        terms = tuple(zip(keys[by_key].tolist(), (weights[by_key] / norm).tolist(), strict=True))
+        term_keys = keys[by_key].astype(np.int32)
+        term_weights = weights[by_key] / norm
     # 3. Entities: the title counts double, it names the event's protagonists.
     ents = entities(body)
     if not is_title_case(title):
@@ -354,7 +379,8 @@ def extract_features(doc: ClusterDoc) -> DocFeatures:
     # 6. Day number.
     return DocFeatures(
         id=doc.id,
-        terms=terms,
+        term_keys=term_keys,
+        term_weights=term_weights,
         entities=tuple(ent_hashes),
         title_terms=title_terms,
         day=publication_day(doc.published),

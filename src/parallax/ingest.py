@@ -251,6 +251,11 @@ def decode_bytes(data: bytes, *, path: str | Path, line: int | None = None, reco
     )
 
 
+#: Every byte except the control bytes (below 32 other than tab, newline, form feed and
+#: carriage return, and DEL): what :func:`check_not_binary` deletes before counting.
+_NOT_CONTROL = bytes(b for b in range(256) if not ((b < 32 and b not in (9, 10, 12, 13)) or b == 127))
+
+
 def check_not_binary(
     data: bytes, *, path: str | Path, line: int | None = None, record: str | None = None
 ) -> None:
@@ -258,7 +263,8 @@ def check_not_binary(
     sample = data[:_BINARY_SAMPLE]
     if not sample:
         return
-    controls = sum(1 for b in sample if (b < 32 and b not in (9, 10, 12, 13)) or b == 127)
+    # count the control bytes in C: delete every other byte, measure what is left
+    controls = len(sample.translate(None, _NOT_CONTROL))
     if b"\x00" in sample or controls / len(sample) > BINARY_CONTROL_RATIO:
         raise BinaryInputError(
             "the file is binary, not text; give a text, HTML, JSON, JSONL, WARC or feed file",

@@ -127,10 +127,18 @@ def _backfill_story_columns(conn: sqlite3.Connection) -> None:
         _refresh_story_row(conn, story_id, seq=None)
 
 
+#: Version 3: the title of a story (its first independent titled article) is an index seek, not a
+#: scan of the story's articles, so that refreshing a story row costs the same at any story size.
+_V3 = """
+CREATE INDEX articles_story_title ON articles(story_id, (copy_of IS NOT NULL), seq)
+    WHERE title IS NOT NULL AND title != '';
+"""
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_story_columns),
+    (_V3, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -324,6 +332,44 @@ def _refresh_story_row(conn: sqlite3.Connection, story_id: str, *, seq: int | No
             json.dumps(sorted(outlets)),
             agg[2],
             agg[3],
+        ),
+    )
+
+
+def _grow_story_row(
+    conn: sqlite3.Connection, story_id: str, added: Sequence[NewArticle], *, seq: int
+) -> None:
+    """Update the summary row of a story that only gained the ``added`` articles (in batch ``seq``).
+
+    The same values as :func:`_refresh_story_row` computes, from the row and the new articles
+    alone: a batch costs the same whatever the size of the stories it touches.
+    """
+    row = conn.execute(
+        "SELECT size, independent, outlets, first_published, last_published FROM stories WHERE id = ?",
+        (story_id,),
+    ).fetchone()
+    if row is None:  # a new story (or one without a row yet): compute it from its articles
+        _refresh_story_row(conn, story_id, seq=seq)
+        return
+    size, independent, outlets_json, first, last = row
+    outlets = set(json.loads(outlets_json))
+    dates = [first, last] if first is not None else []
+    for item in added:
+        outlets.add(item.article.outlet)
+        if item.article.published is not None:
+            dates.append(item.article.published)
+    conn.execute(
+        "UPDATE stories SET title = ?, updated_seq = ?, version = version + 1, size = ?, independent = ?, "
+        "outlets = ?, first_published = ?, last_published = ? WHERE id = ?",
+        (
+            _story_title(conn, story_id),
+            seq,
+            int(size) + len(added),
+            int(independent) + sum(item.copy_of is None for item in added),
+            json.dumps(sorted(outlets)),
+            min(dates) if dates else None,
+            max(dates) if dates else None,
+            story_id,
         ),
     )
 
@@ -658,13 +704,14 @@ class Store:
                 # 1. articles
                 seq = self.last_seq()
                 seqs: list[int] = []
-                touched: set[str] = set()
+                touched: set[str] = set()  # stories to recompute from their articles
+                grown: dict[str, list[NewArticle]] = {}  # stories that only gained articles
                 rows = []
                 for item in new:
                     seq += 1
                     seqs.append(seq)
                     art = item.article
-                    touched.add(item.story_id)
+                    grown.setdefault(item.story_id, []).append(item)
                     rows.append(
                         (
                             art.id,
@@ -710,9 +757,12 @@ class Store:
                         "INSERT INTO story_events (kind, story_id, others, doc_id, seq, at) VALUES (?, ?, ?, ?, ?, ?)",
                         (event.kind, event.story_id, json.dumps(list(event.others)), event.doc_id, seq, now),
                     )
-                # 3. story rows
+                # 3. story rows: recomputed when articles moved, else grown by the new articles
                 for sid in sorted(touched):
                     _refresh_story_row(conn, sid, seq=seq)
+                for sid, added in sorted(grown.items()):
+                    if sid not in touched:
+                        _grow_story_row(conn, sid, added, seq=seq)
                 # 4. skipped
                 conn.executemany(
                     "INSERT INTO skipped (source, record, reason, message, at) VALUES (?, ?, ?, ?, ?) "
