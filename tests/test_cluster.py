@@ -305,3 +305,11 @@ def _reference_terms(text: str) -> tuple[tuple[int, float], ...]:
 def test_term_weights_equal_the_plain_computation(text: str) -> None:
     assert extract_features(ClusterDoc("x", text)).terms == _reference_terms(text)
     assert extract_features(ClusterDoc("x", QUAKE_B.text)).terms == _reference_terms(QUAKE_B.text)
+
+
+def test_drained_events_are_gone_from_memory_and_from_the_saved_state() -> None:
+    c = StoryClusterer()
+    c.add_many([extract_features(QUAKE_A), extract_features(QUAKE_B)])
+    drained = c.drain_events()
+    assert drained and drained[0].kind == "create" and c.events == [] and c.drain_events() == []
+    assert StoryClusterer.from_bytes(c.to_bytes()).events == []

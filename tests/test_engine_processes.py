@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +102,38 @@ def test_a_dead_worker_stops_the_run_with_a_clear_error() -> None:
             for result in engine.map_batches(functools.partial(_die_on, 5), [[i] for i in range(10)]):
                 out.append(result)
         assert out == [[i] for i in range(len(out))] and len(out) < 10  # what came back is in order
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the process owning a pool leaves no worker (nor fork server) behind."""
+    script = (
+        "from parallax.engine import ProcessEngine\n"
+        "from test_engine_processes import _pid_of\n"
+        "engine = ProcessEngine(workers=2)\n"
+        "print(sorted(set(engine.map_batches(_pid_of, [[i] for i in range(8)]))), flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        workers = json.loads(proc.stdout.readline())
+        assert workers and proc.pid not in workers
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -429,6 +429,16 @@ class StoryClusterer:
         self._moves.clear()
         return moves
 
+    def drain_events(self) -> list[ClusterEvent]:
+        """The events recorded since the last call, oldest first; they are then forgotten.
+
+        :attr:`events` keeps every event of a batch run (evaluation, tests); a long-running
+        consumer (the corpus ingest, which logs merges and splits in its store) drains them
+        after each batch instead, so that neither memory nor the saved state grows with them.
+        """
+        events, self.events = self.events, []
+        return events
+
     def to_bytes(self) -> bytes:
         """The whole state, compressed; :meth:`from_bytes` restores it and continues identically.
 

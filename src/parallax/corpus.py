@@ -202,7 +202,7 @@ class CorpusIndex:
     def __init__(self, *, dedup: NearDuplicateIndex, clusterer: StoryClusterer) -> None:
         self.dedup = dedup
         self.clusterer = clusterer
-        self._events_seen = len(clusterer.events)
+        clusterer.drain_events()  # events restored with a saved state were logged when they happened
 
     @classmethod
     def fresh(cls) -> CorpusIndex:
@@ -255,9 +255,8 @@ class CorpusIndex:
         )
 
     def new_events(self) -> list[Any]:
-        events = list(self.clusterer.events[self._events_seen :])
-        self._events_seen = len(self.clusterer.events)
-        return events
+        """The clusterer's events since the last call (drained: the state does not keep them)."""
+        return list(self.clusterer.drain_events())
 
     def drain_moves(self) -> dict[str, str]:
         """Articles moved to another story by clusterer splits since the last call (copies included)."""

@@ -13,13 +13,15 @@ results back **in input order**, so the stories are exactly those of the in-proc
   stream of any length, and the workers stay busy while the driver assigns and commits.
 * A worker that dies (killed, out of memory) breaks the pool; the run stops with an
   :class:`~parallax.errors.AnalysisError` and everything committed before stays stored. A re-run
-  resumes (ingest is idempotent).
+  resumes (ingest is idempotent). A driver that dies takes its workers with it: each worker
+  watches it and exits, so a ``kill -9`` of ``parallax ingest`` leaves no process behind.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,8 +46,27 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _exit_with_driver() -> None:
+    """End this worker when the process that started the pool dies (``kill -9`` included).
+
+    A pool's workers wait for work on a queue the driver feeds; if the driver is killed they
+    would wait forever (and keep the fork server alive). A daemon thread waits on the driver's
+    sentinel (``multiprocessing.parent_process()``, a pipe closed when it dies) and exits.
+    """
+    driver = multiprocessing.parent_process()
+    if driver is None:
+        return
+
+    def watch() -> None:
+        driver.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parallax-driver-watch", daemon=True).start()
+
+
 def _warm_worker() -> None:
-    """Build the tables the ingest functions use, once per worker process."""
+    """Watch the driver, and build the tables the ingest functions use, once per worker process."""
+    _exit_with_driver()
     from parallax.dedup import minhash_signature
     from parallax.features import ClusterDoc, extract_features
 
