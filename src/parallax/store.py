@@ -405,9 +405,6 @@ class Store:
             if not readonly:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-                # 64 MB of page cache (default 2 MB): batch inserts and hash/id lookups touch
-                # random pages of indexes that outgrow the default on a corpus of a million articles
-                self._conn.execute("PRAGMA cache_size = -65536")
                 migrate(self._conn)
             else:
                 self._check_readonly_version()
