@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import shared_path
+from tests.engine_tasks import fail_on, square_all
 
 from parallax.corpus import IngestProgress, Prepared, ingest, prepare_items
 from parallax.engine import (
@@ -54,21 +55,11 @@ CLUSTERING = ("basil-2010-2015.jsonl", "ecbplus-topics-1-35.jsonl")
 # --- helpers run on workers ---------------------------------------------------------------------
 
 
-def _square_all(batch: list[int]) -> list[int]:
-    return [x * x for x in batch]
-
-
 def _slow_sum(batch: tuple[int, float]) -> int:
     """Later batches finish first (shorter sleeps), to test the ordering."""
     value, delay = batch
     time.sleep(delay)
     return value
-
-
-def _fail_on(bad: int, batch: list[int]) -> list[int]:
-    if bad in batch:
-        raise ValueError(f"bad value {bad}")
-    return batch
 
 
 def _load_counting() -> str:
@@ -146,7 +137,7 @@ def _write_jsonl(path: Path, records: list[dict[str, object]], *, broken: bool =
 @pytest.mark.parametrize("batches", [[], [[1]], [[1, 2], [], [3]], [[i] for i in range(50)]])
 def test_local_engine_maps_in_order(batches: list[list[int]]) -> None:
     with LocalEngine() as engine:
-        assert list(engine.map_batches(_square_all, batches)) == [_square_all(b) for b in batches]
+        assert list(engine.map_batches(square_all, batches)) == [square_all(b) for b in batches]
 
 
 def test_local_engine_is_lazy() -> None:
@@ -157,7 +148,7 @@ def test_local_engine_is_lazy() -> None:
             pulled.append(i)
             yield [i]
 
-    results = LocalEngine().map_batches(_square_all, source())
+    results = LocalEngine().map_batches(square_all, source())
     assert pulled == []
     next(results)
     assert pulled == [0]
@@ -226,8 +217,8 @@ def test_dask_engine_joins_the_cluster(dask_engine: DaskEngine) -> None:
 @settings(max_examples=5, deadline=None)
 @given(st.lists(st.lists(st.integers(-1000, 1000), max_size=5), max_size=12))
 def test_dask_engine_matches_local_engine(dask_engine: DaskEngine, batches: list[list[int]]) -> None:
-    assert list(dask_engine.map_batches(_square_all, batches)) == list(
-        LocalEngine().map_batches(_square_all, batches)
+    assert list(dask_engine.map_batches(square_all, batches)) == list(
+        LocalEngine().map_batches(square_all, batches)
     )
 
 
@@ -250,14 +241,14 @@ def test_dask_engine_keeps_input_order_and_bounds_work_ahead(dask_engine: DaskEn
 def test_dask_engine_raises_the_task_error(dask_engine: DaskEngine) -> None:
     batches = [[1], [2], [3], [4]]
     with pytest.raises(ValueError, match="bad value 3"):
-        list(dask_engine.map_batches(functools.partial(_fail_on, 3), batches))
+        list(dask_engine.map_batches(functools.partial(fail_on, 3), batches))
 
 
 def test_dask_engine_stops_cleanly_when_the_consumer_stops(dask_engine: DaskEngine) -> None:
-    results = dask_engine.map_batches(_square_all, ([i] for i in range(100)))
+    results = dask_engine.map_batches(square_all, ([i] for i in range(100)))
     assert next(results) == [0]
     results.close()  # pending tasks are cancelled
-    assert list(dask_engine.map_batches(_square_all, [[5]])) == [[25]]
+    assert list(dask_engine.map_batches(square_all, [[5]])) == [[25]]
 
 
 def test_workers_are_warmed_and_keep_resources(dask_engine: DaskEngine) -> None:

@@ -13,23 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.engine_tasks import fail_on, pid_of, square_all
 
 from parallax.engine import ENGINES, Engine, ProcessEngine, make_engine
 from parallax.errors import AnalysisError
-
-
-def _square_all(batch: list[int]) -> list[int]:
-    return [x * x for x in batch]
-
-
-def _pid_of(batch: list[int]) -> int:
-    return os.getpid()
-
-
-def _fail_on(bad: int, batch: list[int]) -> list[int]:
-    if bad in batch:
-        raise ValueError(f"bad item {bad}")
-    return batch
 
 
 def _die_on(bad: int, batch: list[int]) -> list[int]:
@@ -40,7 +27,7 @@ def _die_on(bad: int, batch: list[int]) -> list[int]:
 
 def _slow_square(batch: list[int]) -> list[int]:
     time.sleep(0.002 * (batch[0] % 3 if batch else 0))  # later batches may finish first
-    return _square_all(batch)
+    return square_all(batch)
 
 
 @pytest.fixture(scope="module")
@@ -58,20 +45,20 @@ def test_follows_the_protocol_and_is_made_by_name() -> None:
 
 @pytest.mark.parametrize("batches", [[], [[1]], [[1, 2], [], [3]], [[i] for i in range(40)]])
 def test_maps_in_input_order(pool: ProcessEngine, batches: list[list[int]]) -> None:
-    assert list(pool.map_batches(_slow_square, batches)) == [_square_all(b) for b in batches]
+    assert list(pool.map_batches(_slow_square, batches)) == [square_all(b) for b in batches]
 
 
 def test_one_batch_or_one_worker_runs_here_without_a_pool() -> None:
     with ProcessEngine(workers=2) as engine:
-        assert list(engine.map_batches(_pid_of, [[1]])) == [os.getpid()]
+        assert list(engine.map_batches(pid_of, [[1]])) == [os.getpid()]
         assert not engine.started
     with ProcessEngine(workers=1) as engine:
-        assert set(engine.map_batches(_pid_of, [[i] for i in range(5)])) == {os.getpid()}
+        assert set(engine.map_batches(pid_of, [[i] for i in range(5)])) == {os.getpid()}
         assert not engine.started
 
 
 def test_runs_on_worker_processes(pool: ProcessEngine) -> None:
-    pids = set(pool.map_batches(_pid_of, [[i] for i in range(20)]))
+    pids = set(pool.map_batches(pid_of, [[i] for i in range(20)]))
     assert os.getpid() not in pids and 1 <= len(pids) <= 2 and pool.started
 
 
@@ -84,15 +71,15 @@ def test_reads_a_bounded_number_of_batches_ahead() -> None:
             yield [i]
 
     with ProcessEngine(workers=2, in_flight=3) as engine:
-        results = engine.map_batches(_square_all, source())
+        results = engine.map_batches(square_all, source())
         assert next(results) == [0]
         assert len(pulled) <= 4  # the first result plus at most in_flight batches ahead
         assert list(results) == [[i * i] for i in range(1, 100)]
 
 
 def test_task_error_reaches_the_caller(pool: ProcessEngine) -> None:
-    with pytest.raises(ValueError, match="bad item 3"):
-        list(pool.map_batches(functools.partial(_fail_on, 3), [[i] for i in range(6)]))
+    with pytest.raises(ValueError, match="bad value 3"):
+        list(pool.map_batches(functools.partial(fail_on, 3), [[i] for i in range(6)]))
 
 
 def test_a_dead_worker_stops_the_run_with_a_clear_error() -> None:
@@ -108,13 +95,14 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
     """kill -9 of the process owning a pool leaves no worker (nor fork server) behind."""
     script = (
         "from parallax.engine import ProcessEngine\n"
-        "from test_engine_processes import _pid_of\n"
+        "from tests.engine_tasks import pid_of\n"
         "engine = ProcessEngine(workers=2)\n"
-        "print(sorted(set(engine.map_batches(_pid_of, [[i] for i in range(8)]))), flush=True)\n"
+        "print(sorted(set(engine.map_batches(pid_of, [[i] for i in range(8)]))), flush=True)\n"
         "import time; time.sleep(60)\n"
     )
     env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -733,11 +733,17 @@ class StoryClusterer:
         out.sort(key=lambda t: (-t[0], t[2]))
         return out
 
-    def _new_story(self, f: DocFeatures) -> _Story:
-        sid = story_id_for(f.id)
-        if sid in self._active or sid in self._alias:  # another id hashing alike: extremely rare
-            sid = story_id_for(f"{f.id}#{self._seq}")
+    def _next_story_id(self, doc_id: str) -> str:
+        """The id of a story started by ``doc_id`` (a new story or a split-off group); counts it in
+        ``self._seq``. Another id hashing alike, or a merged story's id, is avoided (extremely rare)."""
+        sid = story_id_for(doc_id)
+        if sid in self._active or sid in self._alias:
+            sid = story_id_for(f"{doc_id}#{self._seq}")
         self._seq += 1
+        return sid
+
+    def _new_story(self, f: DocFeatures) -> _Story:
+        sid = self._next_story_id(f.id)
         story = _Story(
             sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, 0, f.day, _Members(self.member_terms, self.member_cap)
         )
@@ -945,11 +951,7 @@ class StoryClusterer:
             )
 
         staying, going = part(~leaving), part(leaving)
-        first = going.ids[0]
-        sid = story_id_for(first)
-        if sid in self._active or sid in self._alias:  # another id hashing alike, or a merged story
-            sid = story_id_for(f"{first}#{self._seq}")
-        self._seq += 1
+        sid = self._next_story_id(going.ids[0])
         new = _Story(sid, self._seq, _NO_KEYS, _NO_VALS, 0.0, len(going), None, going)
         story.members = staying
         story.size -= len(going)

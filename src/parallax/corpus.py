@@ -256,7 +256,7 @@ class CorpusIndex:
 
     def new_events(self) -> list[Any]:
         """The clusterer's events since the last call (drained: the state does not keep them)."""
-        return list(self.clusterer.drain_events())
+        return self.clusterer.drain_events()
 
     def drain_moves(self) -> dict[str, str]:
         """Articles moved to another story by clusterer splits since the last call (copies included)."""
@@ -354,10 +354,9 @@ def ingest(
     try:
         # 1. restore and replay
         blobs, state_seq = store.load_state()
-        restored = CorpusIndex.from_state(blobs)
-        if restored is None:  # nothing saved, or saved by an incompatible version: replay everything
-            restored, state_seq = CorpusIndex.fresh(), 0
-        index = restored
+        index = CorpusIndex.from_state(blobs)
+        if index is None:  # nothing saved, or saved by an incompatible version: replay everything
+            index, state_seq = CorpusIndex.fresh(), 0
         _replay(store, index, state_seq, summary)
         last_checkpoint = time.perf_counter()
         checkpoint_cost = 0.0

@@ -6,8 +6,9 @@ first copy seen (the *canonical* article). Detection is MinHash over word shingl
 normalised text with locality-sensitive hashing (the banding of datasketch's ``MinHashLSH``) to
 find candidates in constant time, then a check of the estimated Jaccard similarity against the
 threshold. Signatures equal datasketch's ``MinHash`` (seed 1, scheme ``affine32``, with
-:func:`shingle_hash` as hash function) but are computed in one vectorised step per document, and the index stores them compactly, so that
-ingest stays fast and bounded in memory on a million articles.
+:func:`shingle_hash` as hash function) but are computed in one vectorised step per document,
+and the index stores them compactly, so that ingest stays fast and bounded in memory on a
+million articles.
 
 :func:`minhash_signature` is a pure function of the text (it can run on worker processes);
 :class:`NearDuplicateIndex` holds the sequential state.
@@ -167,9 +168,9 @@ class NearDuplicateIndex:
     Storage is compact so that ``capacity`` articles fit in about 200 MB: the index keeps the low
     16 bits of each min-hash value, rows of one ``uint16`` matrix (slots reused after removal).
     Two unequal values then agree by chance once in 65,536 times, which moves an estimated
-    Jaccard by less than 0.0001: nothing at the precision of 128 permutations. The LSH tables (the banding of
-    datasketch's ``MinHashLSH`` for the same threshold) map a 64-bit hash of each band to the
-    packed ``(insertion number, slot)`` of its article, in sorted ``numpy`` arrays plus a small
+    Jaccard by less than 0.0001: nothing at the precision of 128 permutations. The LSH tables
+    (the banding of datasketch's ``MinHashLSH`` for the same threshold) map a 64-bit hash of
+    each band to the packed ``(insertion number, slot)`` of its article, in sorted ``numpy`` arrays plus a small
     dict of recent keys merged into them in bulk. An entry whose slot has since been reused or
     freed is recognised by its insertion number and skipped (and dropped at the next merge).
     """
@@ -242,8 +243,8 @@ class NearDuplicateIndex:
         hits = self._hits(sig, keys)
         canonical = self.canonical_of(self._id_of(hits[0][1])) if hits else None
         # 3. Index.
-        best = max((n for _, _, n in hits), default=0) / float(self.num_perm)
-        if self.redundant is not None and best >= self.redundant:
+        redundant = self.redundant
+        if redundant is not None and hits and max(n for _, _, n in hits) / float(self.num_perm) >= redundant:
             return canonical
         self._add(doc_id, sig, keys)
         if canonical is not None:
@@ -285,9 +286,7 @@ class NearDuplicateIndex:
         head = zlib.compress(header, 6)
         rows = np.fromiter(self._slots.values(), dtype=np.int64, count=len(ids))
         # without removals the rows are the first slots in order: a view, no copy of the matrix
-        in_order = len(ids) == 0 or (
-            rows[0] == 0 and rows[-1] == len(ids) - 1 and bool(np.all(np.diff(rows) == 1))
-        )
+        in_order = np.array_equal(rows, np.arange(len(ids)))
         sigs = self._sigs[: len(ids)] if in_order else self._sigs[rows]
         sigs = sigs.astype("<u2", copy=False)
         return b"".join([_MAGIC, struct.pack("<I", len(head)), head, np.ascontiguousarray(sigs).data])

@@ -102,7 +102,8 @@ class DocFeatures:
     ``term_keys`` and ``term_weights`` are an L2-normalised sparse vector of sublinear term
     frequencies over stemmed body words: hashes (``int32``, sorted, distinct) and their weights
     (``float64``), as arrays because an article has hundreds of terms and arrays cost 12 bytes a
-    term to hold and to send between processes, a tuple of pairs about 100. ``entities`` are hashed capitalised phrases (and
+    term to hold and to send between processes, a tuple of pairs about 100. ``entities`` are
+    hashed capitalised phrases (and
     their last word) in order of salience (most frequent first). ``title_terms`` are the
     stemmed title words, sorted. ``day`` counts days since 1970-01-01 of ``published``.
     ``numbers`` are the hashed numbers of title and body (years, counts, scores, amounts), sorted:

@@ -50,11 +50,9 @@ def warm_worker() -> str:
     Returns the Parallax version of the process (the driver checks it matches its own).
     """
     import parallax
-    from parallax.dedup import minhash_signature
-    from parallax.features import ClusterDoc, extract_features
+    from parallax.engine.local import warm_ingest_tables
 
-    minhash_signature("warm up the permutation tables", num_perm=128)
-    extract_features(ClusterDoc(id="warm-up", text="Warm up the feature tables.", title="Warm up"))
+    warm_ingest_tables()
     return parallax.__version__
 
 

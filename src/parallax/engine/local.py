@@ -27,6 +27,17 @@ def per_process(key: str, factory: Callable[[], T]) -> T:
         return value
 
 
+def warm_ingest_tables() -> None:
+    """Import the ingest modules and build their tables (MinHash permutations, feature caches),
+    so that a worker's first batch pays nothing extra. Every engine with workers runs it once
+    per worker process."""
+    from parallax.dedup import minhash_signature
+    from parallax.features import ClusterDoc, extract_features
+
+    minhash_signature("warm up the permutation tables", num_perm=128)
+    extract_features(ClusterDoc(id="warm-up", text="Warm up the feature tables.", title="Warm up"))
+
+
 class LocalEngine:
     """Runs each batch in this process, lazily, when the consumer asks for its result.
 

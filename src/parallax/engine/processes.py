@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 from typing import TypeVar
 
+from parallax.engine.local import warm_ingest_tables
 from parallax.errors import AnalysisError, ConfigError
 
 T = TypeVar("T")
@@ -67,11 +68,7 @@ def _exit_with_driver() -> None:
 def _warm_worker() -> None:
     """Watch the driver, and build the tables the ingest functions use, once per worker process."""
     _exit_with_driver()
-    from parallax.dedup import minhash_signature
-    from parallax.features import ClusterDoc, extract_features
-
-    minhash_signature("warm up the permutation tables", num_perm=128)
-    extract_features(ClusterDoc(id="warm-up", text="Warm up the feature tables.", title="Warm up"))
+    warm_ingest_tables()
 
 
 class ProcessEngine:
