@@ -27,7 +27,12 @@ UNKNOWN_OUTLET = "Unknown outlet"
 _RAW_RE = re.compile(
     r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}|[/\\]|\.(?:txt|html?|json|jsonl)$", re.IGNORECASE
 )
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?…”\"])\s+(?=[A-Z“\"‘'(])")
+# The end of a sentence: a stop, maybe closing quotes or brackets, then space and a capital.
+# An initial ("Raúl R. Labrador") or a title ("Sen. Warren") is not an end.
+_NOT_AN_END = "".join(
+    rf"(?<!\b{abbr})" for abbr in ("[A-Z]", "Mr", "Mrs", "Ms", "Dr", "St", "Rep", "Sen", "Gov", "Gen", "Lt", "Jr", "Sr")
+)
+_SENTENCE_END_RE = re.compile(_NOT_AN_END + r"[.!?…][”\"’')\]]*(?=\s+[A-Z“\"‘'(\[])")
 _ISO_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})")
 _PART_OF_DAY = {"MO": "morning", "AF": "afternoon", "EV": "evening", "NI": "night", "DT": "daytime"}
 _SEASONS = {"SP": "spring", "SU": "summer", "FA": "fall", "WI": "winter"}
@@ -121,8 +126,9 @@ def shorten(text: str, limit: int) -> str:
 
 def first_sentence(text: str) -> str:
     """The first sentence (or line) of ``text``."""
-    line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return _SENTENCE_END_RE.split(line.strip(), maxsplit=1)[0]
+    line = next((ln for ln in text.splitlines() if ln.strip()), "").strip()
+    end = _SENTENCE_END_RE.search(line)
+    return line[: end.end()] if end else line
 
 
 def article_title(article: ArticleModel, *, limit: int = 90) -> str:
