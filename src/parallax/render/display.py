@@ -30,7 +30,8 @@ _RAW_RE = re.compile(
 # The end of a sentence: a stop, maybe closing quotes or brackets, then space and a capital.
 # An initial ("Raúl R. Labrador") or a title ("Sen. Warren") is not an end.
 _NOT_AN_END = "".join(
-    rf"(?<!\b{abbr})" for abbr in ("[A-Z]", "Mr", "Mrs", "Ms", "Dr", "St", "Rep", "Sen", "Gov", "Gen", "Lt", "Jr", "Sr")
+    rf"(?<!\b{abbr})"
+    for abbr in ("[A-Z]", "Mr", "Mrs", "Ms", "Dr", "St", "Rep", "Sen", "Gov", "Gen", "Lt", "Jr", "Sr")
 )
 _SENTENCE_END_RE = re.compile(_NOT_AN_END + r"[.!?…][”\"’')\]]*(?=\s+[A-Z“\"‘'(\[])")
 _ISO_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})")
