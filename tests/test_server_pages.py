@@ -298,7 +298,7 @@ def test_home_clamps_a_page_past_the_end(tmp_path: Path) -> None:
         page = client.get("/", params={"page": 99})
         assert page.status_code == 200
         assert "page 2 of 2" in page.text and "page 99 of" not in page.text
-        assert "there is no page 99" in page.text
+        assert "There is no page 99" in page.text
         assert len(re.findall(r'class="story-link"', page.text)) == 5
         assert 'rel="next"' not in page.text
         # every story of one outlet only says so

@@ -902,7 +902,7 @@ def create_app(
         pages = max(1, -(-total // PAGE_SIZE))
         if page > pages:
             problems.append(
-                f"there is no page {page}: {pages} page{'s' if pages != 1 else ''} of stories; showing the last"
+                f"There is no page {page}: {pages} page{'s' if pages != 1 else ''} of stories; showing the last"
             )
             page = pages
         # 2. the page's stories (sorting by conflicts ranks the most recent matching stories)
