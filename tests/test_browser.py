@@ -335,10 +335,10 @@ def test_article_page_links_each_fact_to_the_other_outlets(page: Any, site: Site
     assert _in_viewport(page, f"[id='{anchor}']")
 
 
-@pytest.mark.parametrize("path", ["/api", "/articles/no-such-article"])
+@pytest.mark.parametrize("path", ["/api", "/articles/{seed}", "/articles/no-such-article"])
 def test_other_pages_share_the_style_and_fit_a_phone(phone: Any, site: Site, path: str) -> None:
     phone.errors.clear()
-    phone.goto(site.url + path)
+    phone.goto(site.url + path.format(seed=site.seed.articles[0].id))
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert "system-ui" in phone.evaluate("getComputedStyle(document.body).fontFamily")
     assert phone.locator("header.site").count() == 1
