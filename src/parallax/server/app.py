@@ -897,27 +897,32 @@ def create_app(
             "date_to": filters["to"] or None,
         }
         by_conflicts = filters["sort"] == "conflicts"
-        # 1. the total first, so that a page past the end is clamped to the last page
-        _, total = service.store.list_stories(**query, limit=1, offset=0)
+        sort_key: Literal["recent", "size"] = "size" if filters["sort"] == "size" else "recent"
+
+        def fetch(n: int) -> tuple[list[StorySummary], int, dict[str, int]]:
+            """Page ``n``: its stories, the total and their conflict counts (when known)."""
+            offset = (n - 1) * PAGE_SIZE
+            if not by_conflicts:
+                found, matching = service.store.list_stories(
+                    **query, sort=sort_key, limit=PAGE_SIZE, offset=offset
+                )
+                return found, matching, service.conflict_counts(found)
+            # ranks the most recent matching stories by their known conflict counts
+            scanned, matching = service.store.list_stories(
+                **query, sort="recent", limit=CONFLICT_SORT_SCAN, offset=0
+            )
+            known = service.conflict_counts(scanned)
+            ranked = sorted(enumerate(scanned), key=lambda item: (-known.get(item[1].id, 0), item[0]))
+            return [st for _, st in ranked[offset : offset + PAGE_SIZE]], matching, known
+
+        stories, total, counts = fetch(page)
         pages = max(1, -(-total // PAGE_SIZE))
-        if page > pages:
+        if page > pages:  # past the end: the last page, and say so
             problems.append(
                 f"There is no page {page}: {pages} page{'s' if pages != 1 else ''} of stories; showing the last"
             )
             page = pages
-        # 2. the page's stories (sorting by conflicts ranks the most recent matching stories)
-        offset = (page - 1) * PAGE_SIZE
-        if by_conflicts:
-            scanned, _ = service.store.list_stories(
-                **query, sort="recent", limit=CONFLICT_SORT_SCAN, offset=0
-            )
-            counts = service.conflict_counts(scanned)
-            ranked = sorted(enumerate(scanned), key=lambda item: (-counts.get(item[1].id, 0), item[0]))
-            stories = [st for _, st in ranked[offset : offset + PAGE_SIZE]]
-        else:
-            sort_key: Literal["recent", "size"] = "size" if filters["sort"] == "size" else "recent"
-            stories, _ = service.store.list_stories(**query, sort=sort_key, limit=PAGE_SIZE, offset=offset)
-            counts = service.conflict_counts(stories)
+            stories, total, counts = fetch(page)
         kept = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "recent")}
 
         def page_url(n: int) -> str:
