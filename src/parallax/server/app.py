@@ -598,7 +598,7 @@ class _StoryCard:
     """What the story list shows about one story beside its title."""
 
     dates: str
-    strip: list[str]
+    strip: list[tuple[str, str | None]]  # (outlet, its group in the reader's outlet groups)
     unknown: set[str]
     one_outlet: bool
     side: str | None
@@ -611,9 +611,10 @@ def _story_card(story: StorySummary, conflicts: int | None, settings: Settings) 
 
     strip = outlet_strip(story.outlets)
     nameless = [o for o in story.outlets if looks_raw(o)]
+    group_of = {o.casefold(): g for g, names in settings.outlet_groups.items() for o in names}
     return _StoryCard(
         dates=date_range([story.first_published, story.last_published]),
-        strip=strip,
+        strip=[(name, group_of.get(name.casefold())) for name in strip],
         unknown={name for name in strip if name not in story.outlets},
         one_outlet=len(set(story.outlets)) == 1 and not nameless,
         side=one_side(story.outlets, settings.outlet_groups),
