@@ -354,5 +354,5 @@ def test_home_counts_conflicts_from_cached_reports_and_sorts_by_them(tmp_path: P
         assert order[0] == "s1" and set(order) == {"s0", "s1", "s2"}
         assert "2 conflicts" in page and "0 conflicts" in page and "1 conflict<" not in page
         assert page.count("mostly left") == 2  # s0 and s1: two left outlets; s2 mixes both sides
-        assert "Right Post <span class=\"group\">right</span>" in page  # the strip names each group
+        assert 'Right Post <span class="group">right</span>' in page  # the strip names each group
         assert 'value="conflicts" selected' in page
