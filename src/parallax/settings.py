@@ -11,6 +11,7 @@ Precedence, lowest first:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ class Settings:
     max_article_chars: int = 1_000_000
     #: Path of the embedded store (corpus mode).
     db: str = "parallax.db"
+    #: Reader-defined outlet groups for the story list's "mostly one side" badge, e.g.
+    #: ``{"left": ["HuffPost", "MSNBC"], "right": ["Fox News", "Breitbart"]}`` (outlet names as
+    #: shown). None is built in: Parallax takes no side on which outlet belongs where. In the
+    #: environment (``PARALLAX_OUTLET_GROUPS``) give it as JSON.
+    outlet_groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied; ``None`` values are ignored."""
@@ -50,7 +56,24 @@ class Settings:
         return dataclasses.replace(self, **clean)
 
 
+def _coerce_groups(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    """Outlet groups from a TOML table or a JSON string: group name -> outlet names."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f'setting {name}: expected JSON like {{"left": ["Outlet"]}}: {exc}') from exc
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(o, str) for o in v)
+        for k, v in raw.items()
+    ):
+        raise ConfigError(f"setting {name}: expected a table of group name -> list of outlet names")
+    return {k: tuple(v) for k, v in raw.items()}
+
+
 def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if isinstance(default, dict):
+        return _coerce_groups(name, raw)
     if isinstance(default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
