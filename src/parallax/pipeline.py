@@ -35,6 +35,7 @@ from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
 from parallax.errors import AnalysisError, InputError
 from parallax.nlp import analyze, load_pipeline
+from parallax.outlets import table_for
 from parallax.records import Article, RawDocument, StoryAnalysis
 from parallax.report import StoryReport, build_report
 from parallax.settings import Settings, load_settings
@@ -106,7 +107,11 @@ class Parallax:
         with timer.stage("ingest"):
             result = ingest_stage.read_paths(paths, settings=self.settings, strict=strict)
         with timer.stage("clean"):
-            articles, clean_errors = clean_stage.clean_documents(result.documents)
+            articles, clean_errors = clean_stage.clean_documents(
+                result.documents,
+                outlets=table_for(self.settings.outlets_file),
+                outlet_override=self.settings.outlet,
+            )
         errors = (*result.errors, *clean_errors)
         if strict and errors:
             raise errors[0]
@@ -117,7 +122,9 @@ class Parallax:
         """Clean and compare already-read documents."""
         timer = StageTimer()
         with timer.stage("clean"):
-            articles, errors = clean_stage.clean_documents(documents)
+            articles, errors = clean_stage.clean_documents(
+                documents, outlets=table_for(self.settings.outlets_file), outlet_override=self.settings.outlet
+            )
         if not articles and errors:
             raise errors[0]
         return self.compare_articles(articles, timer=timer)

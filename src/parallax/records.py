@@ -71,6 +71,16 @@ class Article:
     author: str | None = None
     removed: tuple[RemovedLine, ...] = ()
     record: int | None = None
+    #: The outlet as the input named it ("fox", "foxnews.com", the file name) before
+    #: :mod:`parallax.outlets` settled ``outlet``; ``None`` when the two are the same.
+    outlet_raw: str | None = None
+
+    @property
+    def outlet_id(self) -> str:
+        """A stable slug of the canonical outlet name ("fox-news") for tools and URLs."""
+        from parallax.outlets import outlet_id
+
+        return outlet_id(self.outlet)
 
     @property
     def published_date(self) -> dt.date | None:

@@ -46,8 +46,14 @@ class ArticleModel(_Model):
     source_path: str
     outlet: str
     outlet_source: str = Field(
-        description="where the outlet name came from: input, html, credit, url, filename"
+        description="where the outlet name came from: user, input, html, credit, url, filename"
     )
+    outlet_raw: str | None = Field(
+        default=None,
+        description="the outlet as the input gave it (e.g. 'fox', 'foxnews.com', a file name) when it "
+        "differs from the canonical `outlet`; `outlet` is 'Unknown outlet XXXX' when no outlet is known",
+    )
+    outlet_id: str | None = Field(default=None, description="a stable slug of the canonical outlet name")
     title: str | None
     published: str | None = Field(description="ISO 8601 date or datetime; null when unknown")
     url: str | None

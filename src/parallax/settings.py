@@ -40,6 +40,12 @@ class Settings:
     max_article_chars: int = 1_000_000
     #: Path of the embedded store (corpus mode).
     db: str = "parallax.db"
+    #: A file of outlet names that extends or overrides the shipped table (TSV
+    #: ``name<TAB>aliases<TAB>domains`` with ``|`` between forms, or JSON; see :mod:`parallax.outlets`).
+    outlets_file: str | None = None
+    #: The outlet of every input file of this run (the ``--outlet`` flag of compare and ingest);
+    #: looked up in the outlet table, so ``fox`` gives ``Fox News``.
+    outlet: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied; ``None`` values are ignored."""
