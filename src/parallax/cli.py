@@ -190,6 +190,7 @@ def schema(output: Path | None) -> None:
         "clustering": "parallax.evaluation.clustering:command",
         "conflicts": "parallax.evaluation.conflicts:command",
         "extraction": "parallax.evaluation.extraction:command",
+        "labels": "parallax.evaluation.labels:command",
     },
 )
 def eval_group() -> None:

@@ -27,9 +27,9 @@ import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from parallax.entities import HONORIFICS, TITLES, PeopleIndex, PersonMention
 from parallax.loaded import LoadedWordingDetector, is_word, load_default
 from parallax.records import (
     AnalyzedArticle,
@@ -337,15 +337,12 @@ PERSON_NOUNS = PERSON_ROLE_NOUNS | frozenset(
 PERSON_SUFFIXES = ("ist", "ian", "man", "woman", "person", "ee")
 #: Pronoun-like heads that describe a person through their ``of`` phrase ("one of the founders").
 PARTITIVE_HEADS = frozenset({"one", "some", "each", "member", "part"})
-#: Words that open a photo credit or name an image agency: a name beside them is a credit
-#: ("(Jane Roe/Getty Images)", "Photo by Jane Roe"), not a person of the story.
-CREDIT_WORDS = frozenset(
-    {"images", "image", "photo", "photos", "photograph", "pool", "wireimage", "credit", "courtesy", "file"}
-)
 #: A party-state tag after a legislator's name: "D-Conn.", "(R-TX)", "I-Vt.", "D-N.Y.".
 PARTY_TAG = re.compile(r"\(?\b[DRI]-(?:[A-Z]\.[A-Z]\.|[A-Z]{2}\b|[A-Z][a-z]{1,5}\.?)\)?")
-#: Honorifics stripped from names before canonicalisation.
-HONORIFICS = frozenset({"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "sen", "sen.", "rep", "rep."})
+#: A definite role phrase ("the president") whose head noun several people of the story carry
+#: as a label goes to the one labelled with it at least this many times as often as any other
+#: named before it, else to no one (see ``parallax eval labels``: chosen by leave-one-event-out).
+CARRIER_DOMINANCE = 2.0
 
 PREMOD_DEPS = frozenset(
     {"compound", "amod", "nmod", "nummod", "npadvmod", "advmod", "punct", "det", "poss", "case"}
@@ -356,123 +353,18 @@ _APOSTROPHE_S = re.compile(r"[’']s?$")
 # --- people of the story --------------------------------------------------------------------------
 
 
-@dataclass
-class People:
-    """The persons of a story: canonical full names and the surface forms that point at them."""
-
-    by_form: dict[str, str] = field(default_factory=dict)  # "biden" / "joe biden" -> "Joe Biden"
-    mentions: Counter[str] = field(default_factory=Counter)
-
-    def resolve(self, words: Sequence[str]) -> str | None:
-        """The canonical person named by ``words`` (a name, possibly with a title before it)."""
-        for i in range(len(words)):
-            key = " ".join(w.lower() for w in words[i:])
-            if key in self.by_form:
-                return self.by_form[key]
-        return None
+#: The people of a story (kept under this name for callers of the framing stage).
+People = PeopleIndex
 
 
-def _name_words(span: Span) -> list[str]:
-    words = [_APOSTROPHE_S.sub("", t.text) if t.dep_ != "case" else "" for t in span]
-    return [w for w in words if w and w.lower() not in HONORIFICS and (w[0].isupper() or w[0].isdigit())]
+def collect_people(analyzed: Sequence[AnalyzedArticle]) -> PeopleIndex:
+    """Canonical persons across the story (:meth:`parallax.entities.PeopleIndex.build`)."""
+    return PeopleIndex.build(analyzed)
 
 
-def collect_people(analyzed: Sequence[AnalyzedArticle]) -> People:
-    """Canonical persons across the story.
-
-    1. every PERSON entity of two or more capitalised words is a full name (its most frequent
-       form wins when several forms share a surname), unless it sits in a photo credit
-       (:func:`is_credit`): a photographer or agency is no person of the story;
-    2. names are grouped by surname; a group's two-word name ("Joe Biden") is the canonical form
-       of the surname and of every longer form ("Vice President Biden"); when two two-word names
-       share a surname the surname alone is ambiguous and only fuller forms are mapped.
-    """
-    # 1. full names
-    full: Counter[str] = Counter()
-    for art in analyzed:
-        for ent in art.doc.ents:
-            if ent.label_ != "PERSON" or is_credit(ent):
-                continue
-            words = _name_words(ent)
-            # all-capital forms come from headlines and kickers; their mixed-case twin is canonical
-            if len(words) >= 2 and all(w[0].isupper() for w in words) and not all(w.isupper() for w in words):
-                full[" ".join(words)] += 1
-    people = People()
-    # 2. group by surname; the one two-word name of a group is its canonical form
-    groups: defaultdict[str, list[str]] = defaultdict(list)
-    for name in full:
-        groups[name.split()[-1].lower()].append(name)
-    for surname, names in groups.items():
-        pairs = sorted({n for n in names if len(n.split()) == 2}, key=lambda n: -full[n])
-        if len(pairs) == 1 or not pairs:
-            canon = pairs[0] if pairs else max(names, key=lambda n: (full[n], -len(n)))
-            people.by_form[surname] = canon
-            for n in names:
-                people.by_form[n.lower()] = canon
-        else:  # two people share the surname: only fuller forms are unambiguous
-            for n in names:
-                people.by_form[n.lower()] = next((p for p in pairs if n.endswith(p)), n)
-    return people
-
-
-def is_credit(ent: Span) -> bool:
-    """Whether the name ``ent`` is part of a photo credit rather than a mention of a person.
-
-    Captions are removed by cleaning, but credits also sit inside paragraphs ("... in 2019.
-    (Jane Roe/Getty Images)"). A credit joins names with a slash, or has a credit word in or right
-    beside the name ("Photo by Jane Roe", "Jane Roe/AP Photo").
-    """
-    doc = ent.doc
-    if "/" in ent.text or any(t.lower_ in CREDIT_WORDS for t in ent):
-        return True
-    after = doc[ent.end] if ent.end < len(doc) else None
-    if after is not None and (after.text.startswith("/") or after.lower_ in CREDIT_WORDS):
-        return True
-    before = [t.lower_ for t in doc[max(0, ent.start - 2) : ent.start]]
-    # "Photo by Jane Roe", "Credit: Jane Roe"
-    return (len(before) == 2 and before[1] == "by" and before[0] in CREDIT_WORDS) or (
-        len(before) == 2 and before[1] == ":" and before[0] in CREDIT_WORDS
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class PersonMention:
-    person: str
-    start: int  # token indices [start, end)
-    end: int
-    sentence: int
-
-
-def person_mentions(doc: Doc, people: People) -> list[PersonMention]:
-    """Every run of proper-noun tokens in ``doc`` that names a known person, in text order.
-
-    Runs are found on the parse rather than the NER so that a name the NER mislabels ("Biden" as
-    ORG) is still found.
-    """
-    out: list[PersonMention] = []
-    sent_index = {s.start: k for k, s in enumerate(doc.sents)}
-    sent_of = []
-    k = -1
-    for tok in doc:
-        k = sent_index.get(tok.i, k)
-        sent_of.append(k)
-    i = 0
-    while i < len(doc):
-        if doc[i].pos_ != "PROPN":
-            i += 1
-            continue
-        j = i
-        while j < len(doc) and doc[j].pos_ == "PROPN":
-            j += 1
-        words = [_APOSTROPHE_S.sub("", t.text) for t in doc[i:j]]
-        # the longest sub-run that names a person, anchored at the run's end
-        for a in range(i, j):
-            person = people.by_form.get(" ".join(words[a - i :]).lower())
-            if person:
-                out.append(PersonMention(person=person, start=a, end=j, sentence=sent_of[a]))
-                break
-        i = j
-    return out
+def person_mentions(doc: Doc, people: PeopleIndex) -> list[PersonMention]:
+    """Every run of tokens in ``doc`` that names a known person, in text order."""
+    return people.find_mentions(doc)
 
 
 # --- labels ---------------------------------------------------------------------------------------
@@ -588,9 +480,31 @@ def premodifier_labels(art: AnalyzedArticle, m: PersonMention, taken: set[int]) 
                 d -= 1
             left = d + 1
             boundary = d < 0 or doc[d].idx < floor or doc[d].is_sent_start
-            if left < c and (boundary or doc[d].pos_ in {"DET", "ADP", "PUNCT", "VERB"}):
+            # the left conjunct must describe a person too ("actress and #MeToo activist"; not
+            # "Nunes of the Intelligence Committee and Representative Trey Gowdy")
+            if (
+                left < c
+                and (boundary or doc[d].pos_ in {"DET", "ADP", "PUNCT", "VERB"})
+                and is_person_noun(doc[c - 1])
+            ):
                 spans += [(left, b), (left, c)]
-    return [_label(art, m.person, "premodifier", doc[x:y]) for x, y in spans if _meaningful(doc[x:y])]
+    return [
+        _label(art, m.person, "premodifier", doc[x:y])
+        for x, y in spans
+        if _meaningful(doc[x:y]) and _premodifier_ok(doc, x, y, m)
+    ]
+
+
+def _premodifier_ok(doc: Doc, x: int, y: int, m: PersonMention) -> bool:
+    """Whether tokens ``[x, y)`` before a name describe the person: the phrase ends in a noun (a
+    title or role: "former vice president", "Biden spokesman"; not "frequently complimented"),
+    and is not part of the name itself (the tagger's "Wendy" before "Wasserman Schultz")."""
+    if doc[y - 1].pos_ not in {"NOUN", "PROPN"}:
+        return False
+    ents = [e for e in doc.ents if e.label_ == "PERSON" and e.start <= m.start < e.end]
+    if ents and ents[0].start <= x and all(t.pos_ == "PROPN" for t in doc[x:y]):
+        return any(t.lower_ in TITLES for t in doc[x:y])
+    return True
 
 
 def _meaningful(span: Span) -> bool:
@@ -747,16 +661,20 @@ def _is_role_head(tok: Token, roles: frozenset[str]) -> bool:
 def role_labels(
     art: AnalyzedArticle,
     mentions: Sequence[PersonMention],
-    label_heads: dict[str, set[str]],
+    label_heads: dict[str, Counter[str]],
     roles: frozenset[str],
     taken: set[int],
+    *,
+    carrier_dominance: float = 2.0,
 ) -> list[Label]:
     """Role phrases referring back to a person (see the module docstring).
 
     1. candidates: nouns headed by a person-role noun (or a rank noun with a numeral) that are not
        part of a name, a premodifier or an apposition;
-    2. a definite candidate ("the actress") resolves to the person whose labels in the story share
-       its head noun, most recently mentioned first; when someone in the story carries that noun
+    2. a definite candidate ("the actress") resolves to the person, named before it, whose labels
+       in the story have its head noun as their head; when several such people are named before,
+       to the one labelled with that noun ``carrier_dominance`` times as often as each other one,
+       else to no one; when someone in the story carries that noun
        but was not mentioned before, the phrase is left unresolved rather than given to someone
        else. Failing that, it resolves to the nearest person named in the three sentences before
        (mentions weighted 6/4/2/1 by sentence distance 0-3, each earlier mention adding 0.25),
@@ -793,9 +711,14 @@ def role_labels(
             # 2. definite role phrase
             lemma = tok.lemma_.lower()
             carriers = {p for p, heads in label_heads.items() if lemma in heads}
-            matching = [m for m in reversed(before) if m.person in carriers]
+            matching = list(dict.fromkeys(m.person for m in reversed(before) if m.person in carriers))
             if matching:
-                person = matching[0].person
+                # several people carry the noun ("President Trump", "French President Macron"):
+                # the one the story names so far more often, else no one
+                ranked = sorted(matching, key=lambda p: -label_heads[p][lemma])
+                top = label_heads[ranked[0]][lemma]
+                if len(ranked) == 1 or top >= carrier_dominance * label_heads[ranked[1]][lemma]:
+                    person = ranked[0]
             elif not carriers:
                 # a description does not refer to the subject of a clause it sits in ("Milano
                 # posted tweets about the former leader" is not about Milano)
@@ -839,14 +762,22 @@ def role_labels(
     return out
 
 
-def find_labels(analyzed: Sequence[AnalyzedArticle]) -> list[Label]:
-    """Premodifier, apposition and role labels of every article of the story, in text order."""
-    people = collect_people(analyzed)
+def find_labels(
+    analyzed: Sequence[AnalyzedArticle],
+    *,
+    people: PeopleIndex | None = None,
+    carrier_dominance: float = CARRIER_DOMINANCE,
+) -> list[Label]:
+    """Premodifier, apposition and role labels of every article of the story, in text order.
+
+    ``people`` is the story's :class:`~parallax.entities.PeopleIndex` (built here when absent).
+    """
+    people = people or collect_people(analyzed)
     per_article: dict[str, list[PersonMention]] = {}
     labels: list[Label] = []
     taken_by_article: dict[str, set[int]] = {}
     for art in analyzed:
-        mentions = person_mentions(art.doc, people)
+        mentions = people.by_article.get(art.id) or person_mentions(art.doc, people)
         per_article[art.id] = mentions
         tokens = {i for m in mentions for i in range(m.start, m.end)}
         taken = set(tokens)
@@ -858,17 +789,26 @@ def find_labels(analyzed: Sequence[AnalyzedArticle]) -> list[Label]:
                     taken.update(range(span.start, span.end))
         taken_by_article[art.id] = taken
     # the head nouns each person is labelled with, across the story
-    label_heads: dict[str, set[str]] = defaultdict(set)
+    label_heads: dict[str, Counter[str]] = defaultdict(Counter)
     for art in analyzed:
         for lab in labels:
             if lab.article != art.id:
                 continue
             span = art.doc.char_span(lab.start, lab.end, alignment_mode="expand")
             if span is not None:
-                label_heads[lab.entity].update(t.lemma_.lower() for t in span if t.pos_ in {"NOUN", "PROPN"})
+                # the head noun only: "the president's first national security adviser" makes
+                # its person an adviser, not a president
+                label_heads[lab.entity][span.root.lemma_.lower()] += 1
     roles = PERSON_ROLE_NOUNS
     for art in analyzed:
-        labels += role_labels(art, per_article[art.id], label_heads, roles, taken_by_article[art.id])
+        labels += role_labels(
+            art,
+            per_article[art.id],
+            label_heads,
+            roles,
+            taken_by_article[art.id],
+            carrier_dominance=carrier_dominance,
+        )
     seen: set[tuple[str, str, int, int]] = set()
     unique = []
     for lab in sorted(labels, key=lambda x: (x.article, x.start, x.end, x.entity)):
@@ -984,6 +924,7 @@ def analyze_framing(
     quotes: Sequence[Quote],
     *,
     detector: LoadedWordingDetector | None = None,
+    people: PeopleIndex | None = None,
 ) -> Framing:
     """Labels, attribution verbs, loaded spans and densities of a story's articles."""
     detector = detector or load_default()
@@ -994,7 +935,7 @@ def analyze_framing(
         loaded += spans
         density.append(loaded_density(art, spans))
     return Framing(
-        labels=tuple(find_labels(analyzed)),
+        labels=tuple(find_labels(analyzed, people=people)),
         attribution_verbs=tuple(attribution_verbs(analyzed, quotes)),
         loaded=tuple(loaded),
         density=tuple(density),

@@ -33,6 +33,7 @@ from parallax import quotes as quotes_stage
 from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
+from parallax.entities import PeopleIndex, canonical_speakers
 from parallax.errors import AnalysisError, InputError
 from parallax.nlp import analyze, load_pipeline
 from parallax.outlets import table_for
@@ -146,11 +147,12 @@ class Parallax:
                 analyzed, embedder=self.embedder, threshold=self.settings.align_threshold
             )
         with timer.stage("quotes"):
-            quotes = quotes_stage.find_quotes(analyzed)
+            people = PeopleIndex.build(analyzed)
+            quotes = canonical_speakers(quotes_stage.find_quotes(analyzed), people)
         with timer.stage("conflicts"):
             conflicts = conflicts_stage.find_conflicts(analyzed, alignment.facts, quotes)
         with timer.stage("framing"):
-            framing = framing_stage.analyze_framing(analyzed, quotes)
+            framing = framing_stage.analyze_framing(analyzed, quotes, people=people)
         with timer.stage("timeline"):
             timeline = timeline_stage.build_timeline(analyzed, alignment.facts, conflicts)
         with timer.stage("summary"):
@@ -174,6 +176,7 @@ class Parallax:
                 conflicts=tuple(conflicts),
                 framing=framing,
                 timeline=tuple(timeline),
+                entities=people.entities(),
             )
             report = build_report(analysis)
         report.timings = {k: round(v, 4) for k, v in timer.seconds.items()}

@@ -257,6 +257,21 @@ class Label:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryEntity:
+    """One person (or named group) of a story under one canonical name (:mod:`parallax.entities`).
+
+    ``aliases`` are the other surface forms articles use ("Susan E. Rice", "Ambassador Rice");
+    ``mentions`` counts the mentions per article id.
+    """
+
+    id: str
+    name: str
+    kind: Literal["person", "group"]
+    aliases: tuple[str, ...] = ()
+    mentions: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AttributionVerb:
     article: str
     verb: str  # lemma
@@ -338,3 +353,4 @@ class StoryAnalysis:
     timeline: tuple[TimelineEntry, ...] = ()
     copies: tuple[tuple[str, tuple[str, ...]], ...] = ()
     timings: tuple[tuple[str, float], ...] = ()
+    entities: tuple[StoryEntity, ...] = ()
