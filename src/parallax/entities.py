@@ -23,9 +23,9 @@ Grouping (:meth:`PeopleIndex.build`), numbered as in the code:
 3. a bare surname points at the one person carrying it; when several do (Bill and Hillary
    Clinton), it points at one only if that one's full name is used at least
    :data:`SURNAME_DOMINANCE` times as often as each other's, else at no one;
-4. a bare first word points at its person when no other person has that first word and it is no
-   one's surname: names written surname first ("Mr. Kim", "President Xi") and first-name
-   references ("Hillary") resolve;
+4. a bare first word points at its person when it is no one's surname and no other person has
+   that first word (or, as in step 3, that person dominates): names written surname first
+   ("Mr. Kim", "President Xi") and first-name references ("Hillary") resolve;
 5. mentions are runs of proper nouns (or PERSON entities, for hyphenated names the tagger splits)
    whose longest final part is a known form: "Ambassador Rice" -> "Rice" -> Susan Rice.
 """
@@ -267,8 +267,11 @@ class PeopleIndex:
                 if len(first.rstrip(".")) > 1:
                     firsts[first].add(canon)
         for first, owners in firsts.items():
-            if len(owners) == 1 and first not in surname_of and first not in TITLES:
-                index.by_form.setdefault(first, next(iter(owners)))
+            if first in surname_of or first in TITLES:
+                continue
+            ranked = sorted(owners, key=lambda c: -weight[c])
+            if len(ranked) == 1 or weight[ranked[0]] >= SURNAME_DOMINANCE * weight[ranked[1]]:
+                index.by_form.setdefault(first, ranked[0])
         return index
 
     # --- lookups ----------------------------------------------------------------------------
@@ -327,11 +330,19 @@ class PeopleIndex:
             i = j
         spans += [(e.start, e.end) for e in doc.ents if e.label_ == "PERSON" and not is_credit(e)]
         out: dict[int, PersonMention] = {}
+        spans = [(i, _hyphen_end(doc, j)) for i, j in spans]
         for i, j in sorted(spans, key=lambda s: (s[0], -s[1])):
-            words = [t.text for t in doc[i:j]]
-            # the longest final part that names a person
+            words = re.sub(r"\s*-\s*", "-", doc[i:j].text).split()
+            if len(words) != j - i:  # hyphenated parts: look the whole run up only
+                person = self.lookup(words)
+                if person and not any(i <= m.start < j or m.start <= i < m.end for m in out.values()):
+                    out[i] = PersonMention(person=person, start=i, end=j, sentence=sent_of[i])
+                continue
+            # the longest final part that names a person ("Jae-in": fold joins the parts)
             for a in range(i, j):
-                person = self.by_form.get(fold(" ".join(words[a - i :])))
+                if doc[a].is_punct:
+                    continue
+                person = self.by_form.get(fold(doc[a:j].text))
                 if person:
                     if not any(m.start <= a < m.end or a <= m.start < j for m in out.values()):
                         out[a] = PersonMention(person=person, start=a, end=j, sentence=sent_of[a])
@@ -370,11 +381,26 @@ def _full_names(analyzed: Iterable[AnalyzedArticle]) -> Counter[str]:
             if ent.label_ != "PERSON" or is_credit(ent):
                 continue
             start = next((t.i for t in ent if t.pos_ == "PROPN"), ent.end)
-            text = art.doc[start : ent.end].text
+            text = art.doc[start : _hyphen_end(art.doc, ent.end)].text
             words = name_words(re.sub(r"\s*-\s*", "-", text).split())
             if len(words) >= 2 and not all(w.isupper() for w in words):
                 full[" ".join(words)] += 1
     return full
+
+
+def _hyphen_end(doc: Doc, end: int) -> int:
+    """``end`` moved over a hyphenated continuation the tagger left out of a name ("Moon Jae" +
+    "-in" -> "Moon Jae-in")."""
+    while (
+        end + 1 < len(doc)
+        and doc[end].text == "-"
+        and not doc[end - 1].whitespace_
+        and not doc[end].whitespace_
+        and doc[end + 1].is_alpha
+        and doc[end + 1].is_lower  # "Jae-in", "Jong-un"; not "Trump-Abe"
+    ):
+        end += 2
+    return end
 
 
 def canonical_speakers(quotes: Sequence[Quote], people: PeopleIndex) -> list[Quote]:

@@ -245,6 +245,13 @@ PERSON_ROLE_NOUNS = frozenset(
         "councilwoman",
         "delegate",
         "envoy",
+        "dictator",
+        "autocrat",
+        "strongman",
+        "despot",
+        "tyrant",
+        "monarch",
+        "emperor",
     ]
 )
 #: Head nouns of rank expressions ("the number two", "Obama's No. 2"): they name a person when
@@ -343,6 +350,9 @@ PARTY_TAG = re.compile(r"\(?\b[DRI]-(?:[A-Z]\.[A-Z]\.|[A-Z]{2}\b|[A-Z][a-z]{1,5}
 #: as a label goes to the one labelled with it at least this many times as often as any other
 #: named before it, else to no one (see ``parallax eval labels``: chosen by leave-one-event-out).
 CARRIER_DOMINANCE = 2.0
+#: Modifiers of a role phrase that say when, not who ("the former president"): they do not
+#: narrow whom the phrase may describe.
+_TIME_MODIFIERS = frozenset({"former", "then", "new", "current", "late", "future", "outgoing", "incoming"})
 
 PREMOD_DEPS = frozenset(
     {"compound", "amod", "nmod", "nummod", "npadvmod", "advmod", "punct", "det", "poss", "case"}
@@ -666,6 +676,7 @@ def role_labels(
     taken: set[int],
     *,
     carrier_dominance: float = 2.0,
+    label_words: dict[str, set[str]] | None = None,
 ) -> list[Label]:
     """Role phrases referring back to a person (see the module docstring).
 
@@ -691,12 +702,15 @@ def role_labels(
     quoted = quoted_tokens(doc)
     resolved: list[PersonMention] = []
     for tok in doc:
-        # 1. candidates
-        if tok.pos_ != "NOUN" or tok.i in taken or tok.i in name_tokens or not _is_role_head(tok, roles):
-            continue
-        if tok.dep_ in {"compound", "appos", "attr"} or tok.tag_ in {"NNS", "NNPS"} or quoted[tok.i]:
-            continue
+        # 1. candidates ("the President" is tagged a proper noun, but with its article it is a role)
         dets = [c for c in tok.children if c.dep_ == "det"]
+        definite = bool(dets) and dets[0].lower_ == "the"
+        if not (tok.pos_ == "NOUN" or (tok.pos_ == "PROPN" and definite)):
+            continue
+        if tok.i in taken or tok.i in name_tokens or not _is_role_head(tok, roles):
+            continue
+        if tok.dep_ in {"compound", "appos", "attr"} or tok.tag_ == "NNS" or tok.tag_ == "NNPS":
+            continue
         poss = [c for c in tok.children if c.dep_ == "poss"]
         chain = sorted([*mentions, *resolved], key=lambda m: m.start)
         before = [m for m in chain if m.end <= tok.i]
@@ -710,16 +724,25 @@ def role_labels(
         if dets and dets[0].lower_ == "the" and not poss:
             # 2. definite role phrase
             lemma = tok.lemma_.lower()
-            carriers = {p for p, heads in label_heads.items() if lemma in heads}
+            carriers = anyone = {p for p, heads in label_heads.items() if lemma in heads}
+            # "the French president" is only someone labelled French
+            mods = {
+                c.lower_
+                for c in tok.children
+                if c.dep_ in {"amod", "compound"} and c.i < tok.i and c.lower_ not in _TIME_MODIFIERS
+            }
+            if mods and label_words is not None:
+                carriers = {p for p in carriers if mods <= label_words.get(p, set())}
             matching = list(dict.fromkeys(m.person for m in reversed(before) if m.person in carriers))
             if matching:
+                # (also inside a quotation: "the President said" in a quoted memo is still him)
                 # several people carry the noun ("President Trump", "French President Macron"):
                 # the one the story names so far more often, else no one
                 ranked = sorted(matching, key=lambda p: -label_heads[p][lemma])
                 top = label_heads[ranked[0]][lemma]
                 if len(ranked) == 1 or top >= carrier_dominance * label_heads[ranked[1]][lemma]:
                     person = ranked[0]
-            elif not carriers:
+            elif not anyone and not quoted[tok.i]:
                 # a description does not refer to the subject of a clause it sits in ("Milano
                 # posted tweets about the former leader" is not about Milano)
                 subjects = set()
@@ -737,7 +760,7 @@ def role_labels(
                         near[m.person] += 2.0 * max(0, 3 - gap) + (gap == 3) + 0.25
                     person = max(recent, key=lambda p: (near[p], recent[::-1].index(p) * -1))
             left = dets[0].i
-        elif poss and any(m.start <= poss[0].i < m.end for m in mentions):
+        elif poss and not quoted[tok.i] and any(m.start <= poss[0].i < m.end for m in mentions):
             # 3. possessive role phrase
             possessor = next(m.person for m in mentions if m.start <= poss[0].i < m.end)
             excluded = {possessor}
@@ -790,6 +813,7 @@ def find_labels(
         taken_by_article[art.id] = taken
     # the head nouns each person is labelled with, across the story
     label_heads: dict[str, Counter[str]] = defaultdict(Counter)
+    label_words: dict[str, set[str]] = defaultdict(set)
     for art in analyzed:
         for lab in labels:
             if lab.article != art.id:
@@ -799,6 +823,7 @@ def find_labels(
                 # the head noun only: "the president's first national security adviser" makes
                 # its person an adviser, not a president
                 label_heads[lab.entity][span.root.lemma_.lower()] += 1
+                label_words[lab.entity].update(t.lower_ for t in span)
     roles = PERSON_ROLE_NOUNS
     for art in analyzed:
         labels += role_labels(
@@ -808,6 +833,7 @@ def find_labels(
             roles,
             taken_by_article[art.id],
             carrier_dominance=carrier_dominance,
+            label_words=label_words,
         )
     seen: set[tuple[str, str, int, int]] = set()
     unique = []
