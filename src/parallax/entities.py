@@ -218,8 +218,9 @@ class PeopleIndex:
             index.by_article[art.id] = mentions
             for m in mentions:
                 index.counts.setdefault(m.person, Counter())[art.id] += 1
-                surface = " ".join(art.doc[m.start : m.end].text.split())
-                index.aliases.setdefault(m.person, Counter())[_APOSTROPHE_S.sub("", surface)] += 1
+                surface = _APOSTROPHE_S.sub("", " ".join(art.doc[m.start : m.end].text.split()))
+                if index.by_form.get(fold(surface)) == m.person:  # a known form, not a tagger's run
+                    index.aliases.setdefault(m.person, Counter())[surface] += 1
         return index
 
     @classmethod
@@ -330,8 +331,10 @@ class PeopleIndex:
             i = j
         spans += [(e.start, e.end) for e in doc.ents if e.label_ == "PERSON" and not is_credit(e)]
         out: dict[int, PersonMention] = {}
-        spans = [(i, _hyphen_end(doc, j)) for i, j in spans]
         for i, j in sorted(spans, key=lambda s: (s[0], -s[1])):
+            # looked up with a hyphenated continuation ("Moon Jae" + "-in"), but the mention keeps
+            # the tokens the parse gives the name, so that its head is the name's head
+            k = _hyphen_end(doc, j)
             words = re.sub(r"\s*-\s*", "-", doc[i:j].text).split()
             if len(words) != j - i:  # hyphenated parts: look the whole run up only
                 person = self.lookup(words)
@@ -342,7 +345,7 @@ class PeopleIndex:
             for a in range(i, j):
                 if doc[a].is_punct:
                     continue
-                person = self.by_form.get(fold(doc[a:j].text))
+                person = self.by_form.get(fold(doc[a:k].text)) or self.by_form.get(fold(doc[a:j].text))
                 if person:
                     if not any(m.start <= a < m.end or a <= m.start < j for m in out.values()):
                         out[a] = PersonMention(person=person, start=a, end=j, sentence=sent_of[a])

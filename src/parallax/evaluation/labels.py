@@ -23,9 +23,11 @@ outlets) are analysed together as one story, as Parallax would, and their labels
   A descriptive mention is found when a label attached to its person overlaps it.
 
 The definition of both sets is independent of Parallax's output. Figures are reported per event
-and pooled; the label stage has no threshold fitted on this data (``SURNAME_DOMINANCE`` in
-:mod:`parallax.entities` is argued, not fitted), so leave-one-event-out figures equal the
-per-event ones, which are reported so that their spread shows.
+and pooled with the shipped settings, and leave-one-event-out: for each event, the one tunable
+of the label stage fitted here, ``carrier_dominance`` (how much more often one person must carry
+a role noun than another before "the president" is given to them), is chosen on the other
+events (best recall with precision at least :data:`PRECISION_TARGET`) and the event is scored
+with it. ``SURNAME_DOMINANCE`` in :mod:`parallax.entities` is argued, not fitted.
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ class Tally:
     found: int = 0
     wrong: list[dict[str, str]] = field(default_factory=list)
     missed: list[dict[str, str]] = field(default_factory=list)
+    not_scored: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         self.scored += other.scored
@@ -145,6 +148,7 @@ class Tally:
         self.found += other.found
         self.wrong += other.wrong
         self.missed += other.missed
+        self.not_scored += other.not_scored
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -281,6 +285,9 @@ def score_event(
             # no mention, or only mentions of mixed chains that do not name the person: the
             # annotation cannot tell whom the label describes
             tally.unscored += 1
+            tally.not_scored.append(
+                {"article": lab.article, "label": lab.label, "kind": lab.kind, "attached_to": lab.entity}
+            )
             continue
         tally.scored += 1
         right = bool(named) or any(chain is not None and g.chain == chain for g in actor)
@@ -318,10 +325,34 @@ def score_event(
     return tally
 
 
+#: The values of ``carrier_dominance`` (:data:`parallax.framing.CARRIER_DOMINANCE`) tried by the
+#: leave-one-event-out selection.
+DOMINANCE_GRID = (1.0, 1.5, 2.0, 3.0, 5.0)
+#: The precision a value must keep on the training events to be chosen.
+PRECISION_TARGET = 0.95
+
+
+def _pooled(tallies: Sequence[Tally]) -> Tally:
+    out = Tally()
+    for t in tallies:
+        out.add(t)
+    return out
+
+
+def _choose(tallies: dict[float, Tally]) -> float:
+    """The grid value with the best recall among those keeping :data:`PRECISION_TARGET` (the
+    most conservative one on ties); the most conservative value when none keeps it."""
+    ok = [v for v, t in tallies.items() if t.figures()["precision"] >= PRECISION_TARGET]
+    if not ok:
+        return max(tallies)
+    return max(ok, key=lambda v: (tallies[v].figures()["recall"], v))
+
+
 def evaluate(path: str | Path, *, nlp: Language | None = None, model: str | None = None) -> dict[str, Any]:
-    """Score the labels of every event in ``path``; per-event, pooled and leave-one-event-out."""
+    """Score the labels of every event in ``path``: pooled and per event with the shipped
+    settings, and leave-one-event-out (``carrier_dominance`` chosen on the other events)."""
     from parallax.entities import PeopleIndex
-    from parallax.framing import find_labels
+    from parallax.framing import CARRIER_DOMINANCE, find_labels
     from parallax.nlp import analyze
     from parallax.records import Article
 
@@ -330,34 +361,63 @@ def evaluate(path: str | Path, *, nlp: Language | None = None, model: str | None
     by_story: defaultdict[str, list[WclArticle]] = defaultdict(list)
     for art in articles:
         by_story[art.story].append(art)
-    pooled = Tally()
-    events: dict[str, dict[str, Any]] = {}
+    grid = sorted({*DOMINANCE_GRID, CARRIER_DOMINANCE})
+    runs: dict[str, dict[float, Tally]] = {}
     for story, arts in sorted(by_story.items()):
         records = [Article(id=a.id, source_path=str(path), text=a.text, outlet=a.outlet) for a in arts]
         analyzed = analyze(records, model=model, nlp=nlp)
         people = PeopleIndex.build(analyzed)
-        labels = find_labels(analyzed, people=people)
-        tally = score_event(analyzed, {a.id: a for a in arts}, labels, people, lower)
-        events[story] = tally.figures()
-        pooled.add(tally)
-        log.info("%s: %s", story, events[story])
-    precisions = [e["precision"] for e in events.values() if e["labels_scored"]]
-    recalls = [e["recall"] for e in events.values() if e["descriptive_mentions"]]
+        gold = {a.id: a for a in arts}
+        runs[story] = {
+            value: score_event(
+                analyzed, gold, find_labels(analyzed, people=people, carrier_dominance=value), people, lower
+            )
+            for value in grid
+        }
+    # shipped settings
+    pooled = Tally()
+    events: dict[str, dict[str, Any]] = {}
+    for story, by_value in runs.items():
+        events[story] = by_value[CARRIER_DOMINANCE].figures()
+        pooled.add(by_value[CARRIER_DOMINANCE])
+    # leave one event out
+    held = Tally()
+    chosen: dict[str, float] = {}
+    for story in runs:
+        train: dict[float, Tally] = {}
+        for value in grid:
+            train[value] = Tally()
+            for other, by_value in runs.items():
+                if other != story:
+                    train[value].add(by_value[value])
+        chosen[story] = _choose(train)
+        held.add(runs[story][chosen[story]])
     return {
         "data": str(path),
         "events": len(events),
         "articles": len(articles),
+        "carrier_dominance": CARRIER_DOMINANCE,
         **pooled.figures(),
         "per_event": events,
+        "grid": {
+            str(value): {
+                k: v
+                for k, v in _pooled([runs[s][value] for s in runs]).figures().items()
+                if k in {"precision", "recall"}
+            }
+            for value in grid
+        },
         "leave_one_event_out": {
-            "note": "no threshold is fitted on this data: each held-out event's figures are its own",
-            "precision_mean": round(sum(precisions) / len(precisions), 4) if precisions else 0.0,
-            "precision_min": min(precisions, default=0.0),
-            "recall_mean": round(sum(recalls) / len(recalls), 4) if recalls else 0.0,
-            "recall_min": min(recalls, default=0.0),
+            "chosen_carrier_dominance": chosen,
+            **{k: v for k, v in held.figures().items() if k in {"precision", "recall"}},
+            "precision_min_event": min(
+                (runs[s][chosen[s]].figures()["precision"] for s in runs if runs[s][chosen[s]].scored),
+                default=0.0,
+            ),
         },
         "wrong": pooled.wrong,
         "missed": pooled.missed,
+        "not_scored": pooled.not_scored,
     }
 
 
@@ -366,7 +426,8 @@ def flat_metrics(result: dict[str, Any]) -> dict[str, float]:
     return {
         "precision": float(result["precision"]),
         "recall": float(result["recall"]),
-        "precision_min_event": float(result["leave_one_event_out"]["precision_min"]),
+        "loeo_precision": float(result["leave_one_event_out"]["precision"]),
+        "loeo_recall": float(result["leave_one_event_out"]["recall"]),
     }
 
 
@@ -380,6 +441,10 @@ def _table(result: dict[str, Any]) -> str:
     lines.append(
         f"{'pooled':<10} {result['precision']:>9.3f} {result['recall']:>7.3f} {result['labels_scored']:>7} "
         f"{result['descriptive_mentions']:>7}"
+    )
+    loeo = result["leave_one_event_out"]
+    lines.append(
+        f"{'LOEO':<10} {loeo['precision']:>9.3f} {loeo['recall']:>7.3f}  chosen {loeo['chosen_carrier_dominance']}"
     )
     lines.append("wrong labels:")
     lines += [
