@@ -205,3 +205,51 @@ def _domain(url: str | None) -> str:
 
     host = host_of(url) or ""
     return ".".join(host.split(".")[-2:])
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not available")
+def test_ingesting_basil_and_the_seeds_gives_one_name_per_outlet(tmp_path: Path) -> None:
+    """Corpus mode end to end: the store, the story list and the outlet filter use canonical names."""
+    from click.testing import CliRunner
+
+    from parallax.cli import cli
+    from parallax.store import Store
+
+    db = tmp_path / "p.db"
+    paths = [str(SHARED / "clustering" / "basil-2010-2015.jsonl"), str(SHARED / "seeds")]
+    result = CliRunner().invoke(cli, ["ingest", *paths, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        stored = {str(r[0]) for r in store.execute("SELECT DISTINCT outlet FROM articles")}
+        raw = {
+            str(r[0])
+            for r in store.execute("SELECT DISTINCT outlet_raw FROM articles WHERE outlet_raw IS NOT NULL")
+        }
+        stories, _ = store.list_stories(limit=1000)
+        listed = {o for s in stories for o in s.outlets}
+        by_alias, _ = store.list_stories(outlet="fox", limit=1000)
+        by_name, _ = store.list_stories(outlet="Fox News", limit=1000)
+    known = {"Fox News", "HuffPost", "The New York Times"}
+    assert listed == stored
+    assert stored - known == {n for n in stored if is_unknown(n)} and len(stored - known) == 2
+    assert {"fox", "FOX", "hpo", "HPO", "nyt", "NYT"} <= raw  # the raw forms stay for tools
+    assert len({outlet_key(n) for n in stored}) == len(stored)
+    assert by_alias and [s.id for s in by_alias] == [s.id for s in by_name]
+
+
+def test_ingest_outlet_flag_names_every_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from parallax.cli import cli
+    from parallax.store import Store
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "story-1.txt").write_text(
+        "The council approved the budget on Monday night.\n", encoding="utf-8"
+    )
+    db = tmp_path / "p.db"
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "in"), "--db", str(db), "--outlet", "FOX"])
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        rows = store.execute("SELECT outlet, outlet_source, outlet_raw FROM articles")
+    assert rows == [("Fox News", "user", "story-1")]
