@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from parallax.records import AnalyzedArticle, Quote, StoryEntity
+from parallax.records import AnalyzedArticle, Label, Quote, StoryEntity
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -404,6 +404,25 @@ def _hyphen_end(doc: Doc, end: int) -> int:
     ):
         end += 2
     return end
+
+
+def group_entities(labels: Sequence[Label]) -> tuple[StoryEntity, ...]:
+    """One record per group of people the articles name (labels of kind ``group``, see
+    :func:`parallax.framing.group_labels`), with its label count per article."""
+    counts: dict[str, Counter[str]] = {}
+    for lab in labels:
+        if lab.kind == "group":
+            counts.setdefault(lab.entity, Counter())[lab.article] += 1
+    out = [
+        StoryEntity(
+            id="group:" + "-".join(fold(name).replace(".", "").split()),
+            name=name,
+            kind="group",
+            mentions=tuple(sorted(per.items())),
+        )
+        for name, per in counts.items()
+    ]
+    return tuple(sorted(out, key=lambda e: (-sum(n for _, n in e.mentions), e.name)))
 
 
 def canonical_speakers(quotes: Sequence[Quote], people: PeopleIndex) -> list[Quote]:

@@ -342,6 +342,10 @@ PERSON_NOUNS = PERSON_ROLE_NOUNS | frozenset(
 #: Endings of agent nouns ("novelist", "historian", "chairperson", "nominee"), accepted as person
 #: nouns without a lexicon entry.
 PERSON_SUFFIXES = ("ist", "ian", "man", "woman", "person", "ee")
+#: Words with an agent-noun ending that name no person ("committee", "guarantee").
+NOT_PERSON_NOUNS = frozenset(
+    {"committee", "guarantee", "degree", "decree", "coffee", "jubilee", "pedigree", "marquee", "toffee"}
+)
 #: Pronoun-like heads that describe a person through their ``of`` phrase ("one of the founders").
 PARTITIVE_HEADS = frozenset({"one", "some", "each", "member", "part"})
 #: A party-state tag after a legislator's name: "D-Conn.", "(R-TX)", "I-Vt.", "D-N.Y.".
@@ -530,6 +534,8 @@ def is_person_noun(tok: Token) -> bool:
     agent noun by its ending ("novelist"), a nationality or party ("a Nevada Democrat"), a rank
     with a numeral ("Obama's No. 2"), or a partitive over one of these ("one of the founders")."""
     lemma, lower = tok.lemma_.lower(), tok.lower_
+    if lemma in NOT_PERSON_NOUNS:
+        return False
     if lemma in PERSON_NOUNS or lower in PERSON_NOUNS or tok.ent_type_ == "NORP":
         return True
     if tok.pos_ == "NOUN" and len(lemma) > 5 and lemma.endswith(PERSON_SUFFIXES):
@@ -872,6 +878,8 @@ def find_labels(
             carrier_dominance=carrier_dominance,
             label_words=label_words,
         )
+    for art in analyzed:
+        labels += group_labels(art, taken_by_article[art.id])
     seen: set[tuple[str, str, int, int]] = set()
     unique = []
     for lab in sorted(labels, key=lambda x: (x.article, x.start, x.end, x.entity)):
@@ -880,6 +888,82 @@ def find_labels(
             seen.add(key)
             unique.append(lab)
     return unique
+
+
+#: Modifiers that belong to a group phrase ("anti-Trump campaigners", "Senate Democrats").
+_GROUP_MODS = frozenset({"amod", "compound", "nmod", "nummod", "npadvmod"})
+
+
+#: Quantifiers and the like: they count a group but do not describe it.
+_COUNTING = frozenset(
+    {"other", "many", "some", "several", "few", "same", "such", "more", "most", "all", "both", "least", "at"}
+)
+
+
+def _describes(tok: Token) -> bool:
+    """Whether a modifier in a group phrase describes the group (not a number or quantifier)."""
+    return (
+        tok.pos_ in {"ADJ", "NOUN", "PROPN"}
+        and not tok.like_num
+        and tok.lower_ not in _COUNTING
+        and tok.dep_ != "det"
+    )
+
+
+def group_labels(art: AnalyzedArticle, taken: set[int]) -> list[Label]:
+    """How an article names a group of people: a plural phrase headed by a person noun or a
+    nationality/party ("Politicians and anti-Trump campaigners", "Senate Democrats", "Iranian
+    hardliners"), labelled with kind ``group``.
+
+    1. heads: plural nouns that name people (:func:`is_person_noun`, or a NORP entity), outside
+       quotations, names and other labels, and not the second conjunct of a phrase already taken;
+    2. the phrase runs from the leftmost modifier of its first conjunct to its last conjunct;
+       determiners and possessive pronouns stay out ("their top aides" -> "top aides");
+    3. a bare plural ("Democrats", "officials") says nothing about the group and is no label;
+    4. the group is named by its head when that is a nationality or party ("Democrats"), else by
+       the phrase itself, first letter capitalised.
+    """
+    doc = art.doc
+    quoted = quoted_tokens(doc)
+    out: list[Label] = []
+    covered: set[int] = set()
+    for tok in doc:
+        # 1. heads
+        plural = tok.tag_ in {"NNS", "NNPS"}
+        if not plural or tok.i in taken or tok.i in covered or quoted[tok.i] or tok.dep_ == "compound":
+            continue
+        if not (is_person_noun(tok) or tok.ent_type_ == "NORP") or tok.lemma_.lower() in PARTITIVE_HEADS:
+            continue
+        # 2. the phrase: conjuncts that also name people, and their left modifiers
+        # (a plural coordinated with a person noun names people too: "anti-Trump campaigners")
+        conjuncts = [tok] + [c for c in tok.conjuncts if c.i > tok.i and c.tag_ in {"NNS", "NNPS"}]
+        mods = [
+            m
+            for m in tok.children
+            if m.dep_ in _GROUP_MODS and m.i < tok.i and not any(t.pos_ in {"VERB", "AUX"} for t in m.subtree)
+        ]
+        left = min([tok.i] + [m.left_edge.i for m in mods])
+        right = max(c.i for c in conjuncts)
+        a, b = _trim(doc, left, right + 1)
+        span = doc[a:b]
+        if any(i in taken for i in range(a, b)) or "\n" in span.text:
+            continue
+        covered.update(range(a, b))
+        # 3. a bare plural, or one only counted ("two leaders", "other officials": people the
+        # text names elsewhere), is no label
+        describing = [t for t in span if t.i not in {c.i for c in conjuncts} and _describes(t)]
+        if not (describing or len(conjuncts) > 1) or not _meaningful(span):
+            continue
+        # 4. the group's name
+        ent = next((e for e in doc.ents if e.label_ == "NORP" and e.start <= tok.i < e.end), None)
+        if ent is not None and ent.start <= a and b <= ent.end:
+            continue  # "North Koreans" is the group's name, no label of it
+        if ent is not None and len(conjuncts) == 1:
+            name = _APOSTROPHE_S.sub("", ent.text)
+        else:
+            name = span.text[:1].upper() + span.text[1:]
+        out.append(_label(art, name, "group", span))
+    return out
 
 
 # --- attribution verbs ----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from parallax import quotes as quotes_stage
 from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
-from parallax.entities import PeopleIndex, canonical_speakers
+from parallax.entities import PeopleIndex, canonical_speakers, group_entities
 from parallax.errors import AnalysisError, InputError
 from parallax.nlp import analyze, load_pipeline
 from parallax.outlets import table_for
@@ -176,7 +176,7 @@ class Parallax:
                 conflicts=tuple(conflicts),
                 framing=framing,
                 timeline=tuple(timeline),
-                entities=people.entities(),
+                entities=people.entities() + group_entities(framing.labels),
             )
             report = build_report(analysis)
         report.timings = {k: round(v, 4) for k, v in timer.seconds.items()}

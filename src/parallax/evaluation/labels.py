@@ -14,7 +14,8 @@ outlets) are analysed together as one story, as Parallax would, and their labels
   the chain is its person's; a label on a mention of a mixed chain (``ACTOR-I``/``GROUP`` lump
   several people) is scored only when the mention names the label's person ("Florida Sen. Marco
   Rubio": right). Other labels are not scored: NewsWCL50 annotates only the event's main
-  concepts, and a mixed chain cannot say which of its people a phrase describes.
+  concepts, and a mixed chain cannot say which of its people a phrase describes. Labels of
+  groups (kind ``group``: "Senate Democrats") describe no one person and are only counted.
 * **recall**: the *descriptive* mentions of ``ACTOR`` chains (one person each) are those that say
   more than a bare name, an honorific or a pronoun ("President Trump", "the North Korean
   dictator", "the US leader"): they keep a word once honorifics, pronouns, determiners and name
@@ -134,6 +135,7 @@ class Tally:
     scored: int = 0
     right: int = 0
     unscored: int = 0
+    groups: int = 0
     descriptive: int = 0
     found: int = 0
     wrong: list[dict[str, str]] = field(default_factory=list)
@@ -144,6 +146,7 @@ class Tally:
         self.scored += other.scored
         self.right += other.right
         self.unscored += other.unscored
+        self.groups += other.groups
         self.descriptive += other.descriptive
         self.found += other.found
         self.wrong += other.wrong
@@ -157,6 +160,7 @@ class Tally:
             "labels_scored": self.scored,
             "labels_right": self.right,
             "labels_unscored": self.unscored,
+            "group_labels": self.groups,
             "descriptive_mentions": self.descriptive,
             "descriptive_found": self.found,
         }
@@ -266,8 +270,11 @@ def score_event(
     tally = Tally()
     chain_of = _chain_of_people(analyzed, gold, people)
     docs = {art.id: art.doc for art in analyzed}
-    # precision
+    # precision (of labels of persons; group labels describe no one person)
     for lab in labels:
+        if lab.kind == "group":
+            tally.groups += 1
+            continue
         # a label is on a mention when the mention holds the label's head word: "Mr. Trump's
         # chief economic adviser" and "a spokesman for Mr. Moon" are not on "Mr. Trump"/"Mr. Moon"
         span = docs[lab.article].char_span(lab.start, lab.end, alignment_mode="expand")
