@@ -714,9 +714,10 @@ def role_labels(
        to the one labelled with that noun ``carrier_dominance`` times as often as each other one,
        else to no one; when someone in the story carries that noun
        but was not mentioned before, the phrase is left unresolved rather than given to someone
-       else. Failing that, it resolves to the nearest person named in the three sentences before
-       (mentions weighted 6/4/2/1 by sentence distance 0-3, each earlier mention adding 0.25),
-       other than a subject of a clause the phrase sits in;
+       else. Failing that (no one carries the noun), it resolves to the one person named outside
+       quotations in the three sentences before, other than a subject of a clause the phrase sits
+       in or a name coordinated with it, when there is exactly one such person; a proper modifier
+       ("the CIA chief") must appear in that person's labels;
     4. every resolved phrase counts as a mention of its person for the phrases after it, so "the
        actress urged ... allegations against the judge" knows the actress is the subject.
     3. a possessive candidate ("Obama's number 2") resolves to the most salient person of the
@@ -794,14 +795,21 @@ def role_labels(
                 }
                 if proper and label_words is not None:
                     recent = [p for p in recent if proper <= label_words.get(p, set())]
-                if recent:
-                    # a description points at whom the text just spoke of: nearness outweighs the
-                    # story-wide count (a main character should not absorb every "the judge")
-                    near: defaultdict[str, float] = defaultdict(float)
-                    for m in spoken:
-                        gap = sent_no - m.sentence
-                        near[m.person] += 2.0 * max(0, 3 - gap) + (gap == 3) + 0.25
-                    person = max(recent, key=lambda p: (near[p], recent[::-1].index(p) * -1))
+                # a name in the window the story cannot resolve ("Clinton" when two Clintons are
+                # named) is someone else the phrase may describe
+                window = sent_starts[max(0, sent_no - 3)]
+                unresolved = any(
+                    e.label_ == "PERSON"
+                    and window <= e.start < tok.i
+                    and not quoted[e.start]
+                    and not any(m.start <= e.end - 1 < m.end for m in chain)
+                    for e in doc.ents
+                )
+                if len(set(recent)) == 1 and not unresolved:
+                    # a description points at whom the text just spoke of, when that is one
+                    # person: with two or more ("Bill Clinton ... Hillary Clinton ... the former
+                    # secretary") nearness is a guess, and a wrong label costs more than none
+                    person = recent[0]
             left = dets[0].i
         elif poss and not quoted[tok.i] and any(m.start <= poss[0].i < m.end for m in mentions):
             # 3. possessive role phrase
