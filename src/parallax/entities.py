@@ -145,8 +145,9 @@ def name_words(words: Sequence[str]) -> list[str]:
     a possessive ending: ["Ambassador", "Susan", "E.", "Rice's"] -> ["Susan", "E.", "Rice"]."""
     out = [_APOSTROPHE_S.sub("", w) for w in words]
     out = [w for w in out if w and (w[0].isupper() or w[0].isdigit())]
-    while out and out[0].lower() in TITLES:
-        out = out[1:]
+    # through the last title before the name ("NJ Gov Chris Christie", "Former Vice President")
+    last = max((i for i, w in enumerate(out[:-1]) if w.lower() in TITLES), default=-1)
+    out = out[last + 1 :]
     while out and out[-1].lower() in SUFFIXES:
         out = out[:-1]
     return out

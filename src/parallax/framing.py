@@ -716,12 +716,15 @@ def role_labels(
        but was not mentioned before, the phrase is left unresolved rather than given to someone
        else. Failing that (no one carries the noun), it resolves to the one person named outside
        quotations in the three sentences before, other than a subject of a clause the phrase sits
-       in or a name coordinated with it, when there is exactly one such person; a proper modifier
-       ("the CIA chief") must appear in that person's labels;
+       in or a name coordinated with it, when there is exactly one such person and the phrase has
+       no proper modifier ("the Israeli ambassador" names an office nearness cannot fill);
     4. every resolved phrase counts as a mention of its person for the phrases after it, so "the
        actress urged ... allegations against the judge" knows the actress is the subject.
-    3. a possessive candidate ("Obama's number 2") resolves to the most salient person of the
-       article other than its possessor and the possessor of the phrase it depends on.
+    3. a possessive candidate ("Obama's number 2") resolves to the one person named outside
+       quotations in the three sentences before, other than its possessor and the possessor of the
+       phrase it depends on; with two or more, to the one the article has named at least twice as
+       often as any other (mentions in the three sentences before counting double), unless the
+       phrase has its own complement ("Obama's former secretary of state"): then to no one.
     """
     doc = art.doc
     out: list[Label] = []
@@ -747,9 +750,6 @@ def role_labels(
         if not before:
             continue
         sent_no = next(k for k in range(len(sent_starts) - 1, -1, -1) if sent_starts[k] <= tok.i)
-        salience: Counter[str] = Counter()
-        for m in before:
-            salience[m.person] += 1 + (m.sentence >= sent_no - 3)
         person: str | None = None
         if dets and dets[0].lower_ == "the" and not poss:
             # 2. definite role phrase
@@ -786,15 +786,14 @@ def role_labels(
                 # names inside quotation marks are the speaker's words, not whom the text speaks of
                 spoken = [m for m in before if not quoted[m.start]]
                 recent = [m.person for m in spoken if m.sentence >= sent_no - 3 and m.person not in subjects]
-                # a proper modifier ("the CIA chief", "the Russian envoy") must be one the person's
-                # own labels use: nearness alone does not make Kim Jong-un the CIA chief
-                proper = {
-                    c.lower_
+                # a phrase with a proper modifier ("the Israeli ambassador", "the CIA chief") names
+                # a particular office: nearness alone does not tell who holds it (Netanyahu is
+                # Israeli, not the ambassador)
+                if any(
+                    c.i < tok.i and (c.pos_ == "PROPN" or c.ent_type_ in {"NORP", "ORG", "GPE"})
                     for c in tok.subtree
-                    if c.i < tok.i and (c.pos_ == "PROPN" or c.ent_type_ in {"NORP", "ORG", "GPE"})
-                }
-                if proper and label_words is not None:
-                    recent = [p for p in recent if proper <= label_words.get(p, set())]
+                ):
+                    recent = []
                 # a name in the window the story cannot resolve ("Clinton" when two Clintons are
                 # named) is someone else the phrase may describe
                 window = sent_starts[max(0, sent_no - 3)]
@@ -820,9 +819,25 @@ def role_labels(
                 for m in mentions:
                     if c.dep_ == "poss" and m.start <= c.i < m.end:
                         excluded.add(m.person)
-            rest = [p for p in salience if p not in excluded]
-            if rest:
-                person = max(rest, key=lambda p: salience[p])
+            # the one other person in view, as for a definite phrase: "President Obama's former
+            # secretary of state" is not whoever the article is about
+            near_by = {
+                m.person
+                for m in before
+                if m.sentence >= sent_no - 3 and not quoted[m.start] and m.person not in excluded
+            }
+            salience: Counter[str] = Counter()
+            for m in before:
+                if m.person not in excluded:
+                    salience[m.person] += 1 + (m.sentence >= sent_no - 3)
+            leaders = salience.most_common(2)
+            office = any(c.dep_ == "prep" for c in tok.children)  # "secretary of state"
+            if len(near_by) == 1:
+                person = near_by.pop()
+            elif leaders and not office and (len(leaders) == 1 or leaders[0][1] >= 2 * leaders[1][1]):
+                # one person dominates the article so far ("Barack Obama's number 2" in a story
+                # about Biden); an office with its own complement is not guessed this way
+                person = leaders[0][0]
             left = poss[0].left_edge.i
         else:
             continue
