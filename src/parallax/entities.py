@@ -26,6 +26,7 @@ Grouping (:meth:`PeopleIndex.build`), numbered as in the code:
 4. a bare first word points at its person when it is no one's surname and no other person has
    that first word (or, as in step 3, that person dominates): names written surname first
    ("Mr. Kim", "President Xi") and first-name references ("Hillary") resolve;
+   (1b. a person the story names only by one word, twice, once after a title, is a person too.)
 5. mentions are runs of proper nouns (or PERSON entities, for hyphenated names the tagger splits)
    whose longest final part is a known form: "Ambassador Rice" -> "Rice" -> Susan Rice.
 """
@@ -213,7 +214,14 @@ class PeopleIndex:
     @classmethod
     def build(cls, analyzed: Sequence[AnalyzedArticle]) -> PeopleIndex:
         """Group the person mentions of a story's articles (steps in the module docstring)."""
-        index = cls.from_names(_full_names(analyzed))
+        full = _full_names(analyzed)
+        index = cls.from_names(full)
+        # 1b. people the story only names by one word ("Mr. Obama", "President Obama"); a word
+        # that is part of a full name is that name's (or, when ambiguous, no one's)
+        parts = {w for name in full for w in fold(name).split()}
+        for word in _single_names(analyzed):
+            if fold(word) not in parts:
+                index.by_form.setdefault(fold(word), word)
         for art in analyzed:
             mentions = index.find_mentions(art.doc)
             index.by_article[art.id] = mentions
@@ -390,6 +398,26 @@ def _full_names(analyzed: Iterable[AnalyzedArticle]) -> Counter[str]:
             if len(words) >= 2 and not all(w.isupper() for w in words):
                 full[" ".join(words)] += 1
     return full
+
+
+def _single_names(analyzed: Iterable[AnalyzedArticle]) -> list[str]:
+    """Step 1b: one-word names (once titles are dropped) of PERSON entities the story uses at
+    least twice, one of them after a title or honorific ("Mr. Obama"): a person whose full name
+    the story never gives. Grouped forms of full names take precedence over these."""
+    seen: Counter[str] = Counter()
+    titled: set[str] = set()
+    for art in analyzed:
+        for ent in art.doc.ents:
+            if ent.label_ != "PERSON" or is_credit(ent):
+                continue
+            words = name_words([t.text for t in ent if t.dep_ != "case"])
+            if len(words) != 1 or not words[0][:1].isupper() or words[0].isupper():
+                continue
+            seen[words[0]] += 1
+            before = art.doc[ent.start - 1] if ent.start > 0 else None
+            if len(ent) > 1 or (before is not None and before.lower_ in TITLES):
+                titled.add(words[0])
+    return sorted(w for w, n in seen.items() if n >= 2 and w in titled and w.lower() not in TITLES)
 
 
 def _hyphen_end(doc: Doc, end: int) -> int:

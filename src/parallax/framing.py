@@ -669,6 +669,18 @@ def quoted_tokens(doc: Doc) -> list[bool]:
     return out
 
 
+#: Modifiers that make a different office of a role noun: a vice president is no president.
+_SUBORDINATE = frozenset({"vice", "deputy", "assistant", "lieutenant", "associate", "under", "sub"})
+
+
+def role_key(tok: Token) -> str:
+    """The office a role noun names, for matching labels: its lemma, with a subordinating modifier
+    kept ("vice president", "deputy director")."""
+    lemma = tok.lemma_.lower()
+    sub = [c.lower_ for c in tok.children if c.dep_ in {"compound", "amod"} and c.lower_ in _SUBORDINATE]
+    return f"{sub[0]} {lemma}" if sub else lemma
+
+
 def _names_someone(tok: Token) -> bool:
     """Whether a role noun is followed by the name of whom it describes: "Trump's former campaign
     manager Paul Manafort", "The judge overseeing it, Ellen Huvelle," describe those names, not
@@ -753,7 +765,9 @@ def role_labels(
         person: str | None = None
         if dets and dets[0].lower_ == "the" and not poss:
             # 2. definite role phrase
-            lemma = tok.lemma_.lower()
+            lemma = role_key(tok)
+            if any(c.dep_ == "prep" and c.lower_ == "of" for c in tok.children):
+                continue  # "the president of the Virginia Association of Economists": an office of its own
             carriers = anyone = {p for p, heads in label_heads.items() if lemma in heads}
             # "the French president" is only someone labelled French
             mods = {
@@ -888,7 +902,7 @@ def find_labels(
             if span is not None:
                 # the head noun only: "the president's first national security adviser" makes
                 # its person an adviser, not a president
-                label_heads[lab.entity][span.root.lemma_.lower()] += 1
+                label_heads[lab.entity][role_key(span.root)] += 1
                 label_words[lab.entity].update(t.lower_ for t in span)
     roles = PERSON_ROLE_NOUNS
     for art in analyzed:
