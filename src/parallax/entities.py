@@ -340,24 +340,20 @@ class PeopleIndex:
             i = j
         spans += [(e.start, e.end) for e in doc.ents if e.label_ == "PERSON" and not is_credit(e)]
         out: dict[int, PersonMention] = {}
+        taken: set[int] = set()
         for i, j in sorted(spans, key=lambda s: (s[0], -s[1])):
             # looked up with a hyphenated continuation ("Moon Jae" + "-in"), but the mention keeps
             # the tokens the parse gives the name, so that its head is the name's head
             k = _hyphen_end(doc, j)
-            words = re.sub(r"\s*-\s*", "-", doc[i:j].text).split()
-            if len(words) != j - i:  # hyphenated parts: look the whole run up only
-                person = self.lookup(words)
-                if person and not any(i <= m.start < j or m.start <= i < m.end for m in out.values()):
-                    out[i] = PersonMention(person=person, start=i, end=j, sentence=sent_of[i])
-                continue
             # the longest final part that names a person ("Jae-in": fold joins the parts)
             for a in range(i, j):
                 if doc[a].is_punct:
                     continue
                 person = self.by_form.get(fold(doc[a:k].text)) or self.by_form.get(fold(doc[a:j].text))
                 if person:
-                    if not any(m.start <= a < m.end or a <= m.start < j for m in out.values()):
+                    if not any(t in taken for t in range(a, j)):
                         out[a] = PersonMention(person=person, start=a, end=j, sentence=sent_of[a])
+                        taken.update(range(a, j))
                     break
         return [out[a] for a in sorted(out)]
 

@@ -744,6 +744,11 @@ def role_labels(
     sent_starts = [s.start for s in doc.sents]
     quoted = quoted_tokens(doc)
     resolved: list[PersonMention] = []
+    # starts of the PERSON names the story could not resolve, outside quotations (for step 2)
+    named = {i for m in mentions for i in range(m.start, m.end)}
+    unresolved_starts = [
+        e.start for e in doc.ents if e.label_ == "PERSON" and not quoted[e.start] and e.end - 1 not in named
+    ]
     for tok in doc:
         # 1. candidates ("the President" is tagged a proper noun, but with its article it is a role)
         dets = [c for c in tok.children if c.dep_ == "det"]
@@ -811,13 +816,8 @@ def role_labels(
                 # a name in the window the story cannot resolve ("Clinton" when two Clintons are
                 # named) is someone else the phrase may describe
                 window = sent_starts[max(0, sent_no - 3)]
-                unresolved = any(
-                    e.label_ == "PERSON"
-                    and window <= e.start < tok.i
-                    and not quoted[e.start]
-                    and not any(m.start <= e.end - 1 < m.end for m in chain)
-                    for e in doc.ents
-                )
+                k = bisect.bisect_left(unresolved_starts, window)
+                unresolved = k < len(unresolved_starts) and unresolved_starts[k] < tok.i
                 if len(set(recent)) == 1 and not unresolved:
                     # a description points at whom the text just spoke of, when that is one
                     # person: with two or more ("Bill Clinton ... Hillary Clinton ... the former
@@ -962,6 +962,7 @@ def group_labels(art: AnalyzedArticle, taken: set[int]) -> list[Label]:
     """
     doc = art.doc
     quoted = quoted_tokens(doc)
+    norp = {i: e for e in doc.ents if e.label_ == "NORP" for i in range(e.start, e.end)}
     out: list[Label] = []
     covered: set[int] = set()
     for tok in doc:
@@ -992,7 +993,7 @@ def group_labels(art: AnalyzedArticle, taken: set[int]) -> list[Label]:
         if not (describing or len(conjuncts) > 1) or not _meaningful(span):
             continue
         # 4. the group's name
-        ent = next((e for e in doc.ents if e.label_ == "NORP" and e.start <= tok.i < e.end), None)
+        ent = norp.get(tok.i)
         if ent is not None and ent.start <= a and b <= ent.end:
             continue  # "North Koreans" is the group's name, no label of it
         if ent is not None and len(conjuncts) == 1:
