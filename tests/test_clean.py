@@ -22,6 +22,7 @@ from parallax.clean import (
 )
 from parallax.errors import EmptyInputError
 from parallax.ingest import read_paths
+from parallax.outlets import unknown_outlet
 from parallax.records import RawDocument
 from parallax.settings import Settings
 
@@ -181,8 +182,14 @@ def test_repeated_headline_is_dropped_only_at_the_top() -> None:
             ("planet.example", "url"),
         ),
         (None, None, "Fox News’ Jane Roe contributed to this report.", ("Fox News", "credit")),
-        (None, None, "The Associated Press contributed to this report.", ("story-7", "filename")),
-        (None, None, "", ("story-7", "filename")),
+        # a file name is no outlet: shown as "Unknown outlet" plus a tag, the stem kept as outlet_raw
+        (
+            None,
+            None,
+            "The Associated Press contributed to this report.",
+            (unknown_outlet("story-7").name, "filename"),
+        ),
+        (None, None, "", (unknown_outlet("story-7").name, "filename")),
     ],
 )
 def test_outlet_cascade(
@@ -255,8 +262,13 @@ def seed_articles():  # type: ignore[no-untyped-def]
 def test_seed_outlets(seed_articles) -> None:  # type: ignore[no-untyped-def]
     (_, fox), (_, second), (_, third) = (seed_articles[k] for k in ("000", "001", "002"))
     assert (fox.outlet, fox.outlet_source) == ("Fox News", "credit")
-    assert (second.outlet, second.outlet_source) == (second.id, "filename")
-    assert (third.outlet, third.outlet_source) == (third.id, "filename")
+    for art in (second, third):  # no outlet is known: never shown as the file name
+        assert (art.outlet, art.outlet_source, art.outlet_raw) == (
+            unknown_outlet(art.id).name,
+            "filename",
+            art.id,
+        )
+    assert second.outlet != third.outlet
 
 
 BOILERPLATE = [

@@ -53,7 +53,11 @@ def test_stories_json_shape(db: Path, runner: CliRunner) -> None:
     assert len(data["stories"]) == 2 and data["total"] == 3
     for story in data["stories"]:
         assert set(story) == {"id", "title", "articles", "outlets", "first_published", "last_published"}
-        assert len(story["articles"]) == 3 and story["outlets"] == ["fox", "hpo", "nyt"]
+        assert len(story["articles"]) == 3 and story["outlets"] == [
+            "Fox News",
+            "HuffPost",
+            "The New York Times",
+        ]
 
 
 def test_stories_table(db: Path, runner: CliRunner) -> None:

@@ -280,3 +280,21 @@ def test_seed_labels_stay_inside_one_sentence(nlp) -> None:  # type: ignore[no-u
         sents = by_id[lab.article].sentences
         assert any(s.start <= lab.start and lab.end <= s.end for s in sents), lab
         assert lab.label.count("(") == lab.label.count(")"), lab
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Politicians and anti-Trump campaigners gathered outside the palace on Friday.",
+            {("Politicians and anti-Trump campaigners", "Politicians and anti-Trump campaigners")},
+        ),
+        ("Senate Democrats said the plan would fail.", {("Democrats", "Senate Democrats")}),
+        # bare, counted or named groups are no labels; a committee is no group of people
+        ("Officials declined to comment. Two leaders met. North Koreans cheered.", set()),
+        ("The intelligence committees met on Monday.", set()),
+    ],
+)
+def test_group_labels(make_analyzed, text: str, expected: set[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    labels = find_labels(make_analyzed(("a", text)))
+    assert {(lab.entity, lab.label) for lab in labels if lab.kind == "group"} == expected

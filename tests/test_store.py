@@ -55,7 +55,8 @@ def test_v1_database_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
         assert store.get_article("a1").title == "Old title"
         story = store.get_story("s-1")
         assert story.articles == ("a1",)
-        assert story.outlets == ("Fox",)
+        assert story.outlets == ("Fox News",)  # version 4 settles outlet names, keeping the raw form
+        assert store.get_article("a1").outlet_raw == "Fox"
         assert story.first_published == "2015-03-02"
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from parallax.errors import EmptyInputError, InputError
+from parallax.outlets import OutletTable, default_table
 from parallax.records import Article, RawDocument, RemovedLine
 
 log = logging.getLogger(__name__)
@@ -316,11 +317,17 @@ def clean_text(text: str, *, title: str | None = None, rules: Sequence[Rule] = R
     return CleanResult(text=cleaned, removed=tuple(removed), credit_outlet=outlet)
 
 
-def clean_document(doc: RawDocument) -> Article:
+def clean_document(
+    doc: RawDocument, *, outlets: OutletTable | None = None, outlet_override: str | None = None
+) -> Article:
     """Clean one raw document into an :class:`Article` and settle its id and outlet.
 
-    The outlet cascade: the one ingest found (input record, HTML metadata or URL host), else one a
-    staff credit line names (``outlet_source="credit"``), else the file name (``"filename"``).
+    The outlet cascade: a name the user gave for the input files (``outlet_override``,
+    ``outlet_source="user"``), else the one ingest found (input record, HTML metadata or URL host),
+    else one a staff credit line names (``"credit"``), else the file name (``"filename"``). The
+    raw form is then made canonical by ``outlets`` (:mod:`parallax.outlets`; the shipped table
+    by default) and kept as ``outlet_raw``: "fox", "FOX" and "foxnews.com" are all "Fox News",
+    and a bare file name becomes "Unknown outlet" plus a tag.
     Raises :class:`~parallax.errors.EmptyInputError` when no text is left after cleaning.
     """
     result = clean_text(doc.text, title=doc.title)
@@ -331,20 +338,24 @@ def clean_document(doc: RawDocument) -> Article:
             **_where(doc),
         )
     stem = _file_stem(doc.source_path)
-    if doc.outlet:
-        outlet, source = doc.outlet, doc.outlet_source or "input"
+    if outlet_override:
+        raw, source = doc.outlet or result.credit_outlet or stem, "user"
+    elif doc.outlet:
+        raw, source = doc.outlet, doc.outlet_source or "input"
     elif result.credit_outlet:
-        outlet, source = result.credit_outlet, "credit"
+        raw, source = result.credit_outlet, "credit"
     else:
-        outlet, source = stem, "filename"
+        raw, source = stem, "filename"
+    settled = (outlets or default_table()).resolve(raw, source=source, url=doc.url, override=outlet_override)
     if result.removed:
         log.debug("%s: removed %d boilerplate line(s)", doc.id or stem, len(result.removed))
     return Article(
         id=doc.id or stem,
         source_path=doc.source_path,
         text=result.text,
-        outlet=outlet,
+        outlet=settled.name,
         outlet_source=source,
+        outlet_raw=raw if raw != settled.name else None,
         title=doc.title,
         published=doc.published,
         url=doc.url,
@@ -354,13 +365,15 @@ def clean_document(doc: RawDocument) -> Article:
     )
 
 
-def clean_documents(docs: Iterable[RawDocument]) -> tuple[list[Article], list[InputError]]:
+def clean_documents(
+    docs: Iterable[RawDocument], *, outlets: OutletTable | None = None, outlet_override: str | None = None
+) -> tuple[list[Article], list[InputError]]:
     """Clean many documents; one left empty by cleaning becomes an error instead of stopping the rest."""
     articles: list[Article] = []
     errors: list[InputError] = []
     for doc in docs:
         try:
-            articles.append(clean_document(doc))
+            articles.append(clean_document(doc, outlets=outlets, outlet_override=outlet_override))
         except InputError as exc:
             errors.append(exc)
     return articles, errors

@@ -95,6 +95,16 @@ def model_options(func: F) -> F:
     return func
 
 
+def outlet_option(func: F) -> F:
+    return click.option(
+        "--outlet",
+        default=None,
+        metavar="NAME",
+        help="The outlet of every input file (overrides what the files say; 'fox' gives 'Fox News'). "
+        "Add or rename outlets for good with the outlets_file setting.",
+    )(func)
+
+
 def emit(text: str, output: Path | None) -> None:
     """Write ``text`` to ``output`` or stdout."""
     if output is None:
@@ -132,6 +142,7 @@ def cli(verbose: int) -> None:
 @output_option
 @click.option("--sentences", type=click.IntRange(1, 50), default=None, help="Summary length (default 5).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input instead of skipping it.")
+@outlet_option
 @model_options
 def compare(
     paths: tuple[Path, ...],
@@ -139,6 +150,7 @@ def compare(
     output: Path | None,
     sentences: int | None,
     strict: bool,
+    outlet: str | None,
     spacy_model: str | None,
     embedder: str | None,
 ) -> None:
@@ -147,7 +159,9 @@ def compare(
     from parallax.render import render
     from parallax.settings import load_settings
 
-    settings = load_settings(summary_sentences=sentences, spacy_model=spacy_model, embedder=embedder)
+    settings = load_settings(
+        summary_sentences=sentences, spacy_model=spacy_model, embedder=embedder, outlet=outlet
+    )
     result = Parallax(settings=settings).compare_paths(list(paths), strict=strict)
     for err in result.errors:
         click.echo(f"skipped {err}", err=True)
@@ -176,6 +190,7 @@ def schema(output: Path | None) -> None:
         "clustering": "parallax.evaluation.clustering:command",
         "conflicts": "parallax.evaluation.conflicts:command",
         "extraction": "parallax.evaluation.extraction:command",
+        "labels": "parallax.evaluation.labels:command",
     },
 )
 def eval_group() -> None:

@@ -113,6 +113,7 @@ class IngestSummary:
 def clean_batch(raw_docs: Sequence[RawDocument], *, settings: Settings) -> list[Article | InputError]:
     """Clean each document; an unusable one becomes the :class:`InputError` naming why. Pure."""
     from parallax.clean import clean_document
+    from parallax.outlets import table_for
 
     out: list[Article | InputError] = []
     for raw in raw_docs:
@@ -128,7 +129,9 @@ def clean_batch(raw_docs: Sequence[RawDocument], *, settings: Settings) -> list[
             )
             continue
         try:
-            article = clean_document(raw)
+            article = clean_document(
+                raw, outlets=table_for(settings.outlets_file), outlet_override=settings.outlet
+            )
         except InputError as exc:
             out.append(exc)
             continue

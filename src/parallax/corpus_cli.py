@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from parallax.cli import db_option, emit, format_option, output_option
+from parallax.cli import db_option, emit, format_option, outlet_option, output_option
 from parallax.corpus import IngestProgress, ingest
 from parallax.engine import engine_options, make_engine
 from parallax.errors import StoreError
@@ -61,6 +61,7 @@ class _Progress:
     help="How often the dedup/clustering state is saved (a crash replays at most this much).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@outlet_option
 @engine_options
 def ingest_cmd(
     paths: tuple[Path, ...],
@@ -69,6 +70,7 @@ def ingest_cmd(
     batch_size: int,
     checkpoint_seconds: float,
     as_json: bool,
+    outlet: str | None,
     engine: str,
     scheduler: str | None,
     workers: int | None,
@@ -78,7 +80,7 @@ def ingest_cmd(
     Idempotent (an article already stored is skipped by content hash) and resumable after a crash.
     Near-duplicate copies are grouped under their original; articles are clustered into stories.
     """
-    settings = load_settings(db=str(db))
+    settings = load_settings(db=str(db), outlet=outlet)
     # The inline path (no engine) featurizes only articles not yet stored; an engine does whole batches.
     runner = (
         None

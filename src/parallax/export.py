@@ -35,6 +35,7 @@ ARTICLE_COLUMNS = (
     "copy_of",
     "outlet",
     "outlet_source",
+    "outlet_raw",
     "title",
     "published",
     "url",

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any, cast
-from urllib.parse import urlsplit
 
 from parallax.errors import (
     BinaryInputError,
@@ -191,21 +190,11 @@ def normalize_published(value: object) -> str | None:
 
 
 def outlet_from_url(url: str | None) -> str | None:
-    """A readable outlet name from a URL's host: ``https://www.foxnews.com/x`` -> ``foxnews.com``."""
-    if not url:
-        return None
-    try:
-        host = urlsplit(url if "//" in url else f"//{url}").hostname
-    except ValueError:
-        return None
-    if not host or "." not in host:
-        return None
-    host = host.lower()
-    for prefix in ("www.", "www1.", "www2.", "m.", "amp.", "mobile."):
-        if host.startswith(prefix) and host.count(".") > 1:
-            host = host[len(prefix) :]
-            break
-    return host
+    """A readable outlet name from a URL's host: ``https://www.foxnews.com/x`` -> ``foxnews.com``
+    (:mod:`parallax.clean` then settles the canonical name with :mod:`parallax.outlets`)."""
+    from parallax.outlets import host_of
+
+    return host_of(url)
 
 
 def decode_bytes(data: bytes, *, path: str | Path, line: int | None = None, record: str | None = None) -> str:

@@ -33,8 +33,10 @@ from parallax import quotes as quotes_stage
 from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
+from parallax.entities import PeopleIndex, canonical_speakers, group_entities
 from parallax.errors import AnalysisError, InputError
 from parallax.nlp import analyze, load_pipeline
+from parallax.outlets import table_for
 from parallax.records import Article, RawDocument, StoryAnalysis
 from parallax.report import StoryReport, build_report
 from parallax.settings import Settings, load_settings
@@ -106,7 +108,11 @@ class Parallax:
         with timer.stage("ingest"):
             result = ingest_stage.read_paths(paths, settings=self.settings, strict=strict)
         with timer.stage("clean"):
-            articles, clean_errors = clean_stage.clean_documents(result.documents)
+            articles, clean_errors = clean_stage.clean_documents(
+                result.documents,
+                outlets=table_for(self.settings.outlets_file),
+                outlet_override=self.settings.outlet,
+            )
         errors = (*result.errors, *clean_errors)
         if strict and errors:
             raise errors[0]
@@ -117,7 +123,9 @@ class Parallax:
         """Clean and compare already-read documents."""
         timer = StageTimer()
         with timer.stage("clean"):
-            articles, errors = clean_stage.clean_documents(documents)
+            articles, errors = clean_stage.clean_documents(
+                documents, outlets=table_for(self.settings.outlets_file), outlet_override=self.settings.outlet
+            )
         if not articles and errors:
             raise errors[0]
         return self.compare_articles(articles, timer=timer)
@@ -139,11 +147,12 @@ class Parallax:
                 analyzed, embedder=self.embedder, threshold=self.settings.align_threshold
             )
         with timer.stage("quotes"):
-            quotes = quotes_stage.find_quotes(analyzed)
+            people = PeopleIndex.build(analyzed)
+            quotes = canonical_speakers(quotes_stage.find_quotes(analyzed), people)
         with timer.stage("conflicts"):
             conflicts = conflicts_stage.find_conflicts(analyzed, alignment.facts, quotes)
         with timer.stage("framing"):
-            framing = framing_stage.analyze_framing(analyzed, quotes)
+            framing = framing_stage.analyze_framing(analyzed, quotes, people=people)
         with timer.stage("timeline"):
             timeline = timeline_stage.build_timeline(analyzed, alignment.facts, conflicts)
         with timer.stage("summary"):
@@ -167,6 +176,7 @@ class Parallax:
                 conflicts=tuple(conflicts),
                 framing=framing,
                 timeline=tuple(timeline),
+                entities=people.entities() + group_entities(framing.labels),
             )
             report = build_report(analysis)
         report.timings = {k: round(v, 4) for k, v in timer.seconds.items()}

@@ -71,6 +71,16 @@ class Article:
     author: str | None = None
     removed: tuple[RemovedLine, ...] = ()
     record: int | None = None
+    #: The outlet as the input named it ("fox", "foxnews.com", the file name) before
+    #: :mod:`parallax.outlets` settled ``outlet``; ``None`` when the two are the same.
+    outlet_raw: str | None = None
+
+    @property
+    def outlet_id(self) -> str:
+        """A stable slug of the canonical outlet name ("fox-news") for tools and URLs."""
+        from parallax.outlets import outlet_id
+
+        return outlet_id(self.outlet)
 
     @property
     def published_date(self) -> dt.date | None:
@@ -247,6 +257,21 @@ class Label:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryEntity:
+    """One person (or named group) of a story under one canonical name (:mod:`parallax.entities`).
+
+    ``aliases`` are the other surface forms articles use ("Susan E. Rice", "Ambassador Rice");
+    ``mentions`` counts the mentions per article id.
+    """
+
+    id: str
+    name: str
+    kind: Literal["person", "group"]
+    aliases: tuple[str, ...] = ()
+    mentions: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AttributionVerb:
     article: str
     verb: str  # lemma
@@ -328,3 +353,4 @@ class StoryAnalysis:
     timeline: tuple[TimelineEntry, ...] = ()
     copies: tuple[tuple[str, tuple[str, ...]], ...] = ()
     timings: tuple[tuple[str, float], ...] = ()
+    entities: tuple[StoryEntity, ...] = ()

@@ -46,8 +46,14 @@ class ArticleModel(_Model):
     source_path: str
     outlet: str
     outlet_source: str = Field(
-        description="where the outlet name came from: input, html, credit, url, filename"
+        description="where the outlet name came from: user, input, html, credit, url, filename"
     )
+    outlet_raw: str | None = Field(
+        default=None,
+        description="the outlet as the input gave it (e.g. 'fox', 'foxnews.com', a file name) when it "
+        "differs from the canonical `outlet`; `outlet` is 'Unknown outlet XXXX' when no outlet is known",
+    )
+    outlet_id: str | None = Field(default=None, description="a stable slug of the canonical outlet name")
     title: str | None
     published: str | None = Field(description="ISO 8601 date or datetime; null when unknown")
     url: str | None
@@ -132,6 +138,16 @@ class LabelModel(_Model):
     end: int
 
 
+class EntityModel(_Model):
+    """One person of the story under one canonical name, with the other names articles use."""
+
+    id: str
+    name: str
+    kind: Literal["person", "group"] = "person"
+    aliases: list[str] = []
+    mentions: dict[str, int] = Field(default_factory=dict, description="mentions per article id")
+
+
 class AttributionVerbModel(_Model):
     article: str
     verb: str
@@ -197,6 +213,9 @@ class StoryReport(_Model):
     framing: FramingModel = FramingModel()
     timeline: list[TimelineEntryModel] = []
     copies: list[CopyGroup] = []
+    entities: list[EntityModel] = Field(
+        default_factory=list, description="the people of the story, one canonical name each"
+    )
     timings: dict[str, float] = Field(
         default_factory=dict, description="seconds per stage; not part of golden files"
     )
@@ -228,6 +247,10 @@ def build_report(analysis: StoryAnalysis) -> StoryReport:
         framing=FramingModel.model_validate(analysis.framing),
         timeline=[TimelineEntryModel.model_validate(t) for t in analysis.timeline],
         copies=[CopyGroup(article=a, copies=list(c)) for a, c in analysis.copies],
+        entities=[
+            EntityModel(id=e.id, name=e.name, kind=e.kind, aliases=list(e.aliases), mentions=dict(e.mentions))
+            for e in analysis.entities
+        ],
         timings=dict(analysis.timings),
     )
 

@@ -46,6 +46,12 @@ class Settings:
     #: shown). None is built in: Parallax takes no side on which outlet belongs where. In the
     #: environment (``PARALLAX_OUTLET_GROUPS``) give it as JSON.
     outlet_groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
+    #: A file of outlet names that extends or overrides the shipped table (TSV
+    #: ``name<TAB>aliases<TAB>domains`` with ``|`` between forms, or JSON; see :mod:`parallax.outlets`).
+    outlets_file: str | None = None
+    #: The outlet of every input file of this run (the ``--outlet`` flag of compare and ingest);
+    #: looked up in the outlet table, so ``fox`` gives ``Fox News``.
+    outlet: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied; ``None`` values are ignored."""

@@ -134,11 +134,51 @@ CREATE INDEX articles_story_title ON articles(story_id, (copy_of IS NOT NULL), s
     WHERE title IS NOT NULL AND title != '';
 """
 
+#: Version 4: one name per outlet (:mod:`parallax.outlets`). ``outlet`` holds the canonical name and
+#: ``outlet_raw`` the form the input gave ("fox", "foxnews.com"); stores written before are rewritten.
+_V4 = """
+ALTER TABLE articles ADD COLUMN outlet_raw TEXT;
+"""
+
+
+def _canonical_outlets(conn: sqlite3.Connection) -> None:
+    """Data step of version 4: settle every stored outlet with the shipped table, keeping the raw form.
+
+    1. a raw form the table knows by itself (a name or alias) is rewritten with one UPDATE;
+    2. any other is settled per article, since its URL may name the outlet;
+    3. the story rows' outlet lists are recomputed.
+    """
+    from parallax.outlets import default_table
+
+    table = default_table()
+    pairs = conn.execute("SELECT DISTINCT outlet, outlet_source FROM articles").fetchall()
+    for raw, source in pairs:
+        # 1. known by its name alone
+        found = table.lookup(str(raw)) if source != "filename" else None
+        if found is not None:
+            conn.execute(
+                "UPDATE articles SET outlet = ?, outlet_raw = CASE WHEN outlet = ? THEN NULL ELSE outlet END "
+                "WHERE outlet = ? AND outlet_source = ?",
+                (found.name, found.name, raw, source),
+            )
+            continue
+        # 2. per article
+        for aid, url in conn.execute(
+            "SELECT id, url FROM articles WHERE outlet = ? AND outlet_source = ?", (raw, source)
+        ).fetchall():
+            name = table.resolve(str(raw), source=str(source), url=None if url is None else str(url)).name
+            if name != raw:
+                conn.execute("UPDATE articles SET outlet = ?, outlet_raw = ? WHERE id = ?", (name, raw, aid))
+    # 3. story rows
+    _backfill_story_columns(conn)
+
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_story_columns),
     (_V3, None),
+    (_V4, _canonical_outlets),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -255,7 +295,7 @@ def _now() -> str:
 
 _ARTICLE_COLUMNS = (
     "id, source_path, text, outlet, outlet_source, title, published, url, author, removed, record, "
-    "content_hash, story_id, copy_of, seq"
+    "content_hash, story_id, copy_of, seq, outlet_raw"
 )
 
 
@@ -273,6 +313,7 @@ def _row_to_stored(row: sqlite3.Row | tuple[object, ...]) -> StoredArticle:
         author=None if row[8] is None else str(row[8]),
         removed=removed,
         record=None if row[10] is None else int(str(row[10])),
+        outlet_raw=None if row[15] is None else str(row[15]),
     )
     return StoredArticle(
         article=article,
@@ -576,8 +617,11 @@ class Store:
             pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             params += [pattern, pattern]
         if outlet:
-            where.append("EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND a.outlet = ?)")
-            params.append(outlet)
+            from parallax.outlets import default_table
+
+            # stored names are canonical: "fox" finds "Fox News"
+            where.append("EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND a.outlet IN (?, ?))")
+            params += [outlet, default_table().canonical(outlet)]
         if date_from:
             where.append("s.last_published >= ?")
             params.append(date_from)
@@ -732,12 +776,13 @@ class Store:
                             item.story_id,
                             now,
                             seq,
+                            art.outlet_raw,
                         )
                     )
                 conn.executemany(
                     "INSERT INTO articles (id, content_hash, source_path, record, outlet, outlet_source, title, "
-                    "published, url, author, text, removed, copy_of, story_id, ingested_at, seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "published, url, author, text, removed, copy_of, story_id, ingested_at, seq, outlet_raw) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 # 2. moves and events
