@@ -214,17 +214,18 @@ def test_pronoun_salience_and_gender(make_analyzed, text: str, speaker: str) -> 
             "Mark Stone",
             "the former governor",
         ),
-        # no one in the story is labelled a spokesman: the description stays as written
-        ("Tom Hill spoke on Monday.\n“We will win this state,” the spokesman said.", "the spokesman", None),
+        # no one in the story is labelled a spokesman: no speaker, the description kept as a phrase
+        ("Tom Hill spoke on Monday.\n“We will win this state,” the spokesman said.", None, "the spokesman"),
     ],
 )
 def test_definite_description_resolves_to_labelled_person(
-    make_analyzed, text: str, speaker: str, local: str | None
+    make_analyzed, text: str, speaker: str | None, local: str | None
 ) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", text))
     (span,) = extract_quotes(art)
     assert span.speaker == speaker
     assert text[span.speaker_start : span.speaker_end] == (local or speaker)
+    assert span.speaker_phrase == (None if speaker else local)
 
 
 def test_surname_maps_to_full_name_named_elsewhere_in_story(make_analyzed) -> None:  # type: ignore[no-untyped-def]

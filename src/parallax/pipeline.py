@@ -139,7 +139,8 @@ class Parallax:
                 analyzed, embedder=self.embedder, threshold=self.settings.align_threshold
             )
         with timer.stage("quotes"):
-            quotes = quotes_stage.find_quotes(analyzed)
+            found = quotes_stage.find_attributions(analyzed)
+            quotes = list(found.quotes)
         with timer.stage("conflicts"):
             conflicts = conflicts_stage.find_conflicts(analyzed, alignment.facts, quotes)
         with timer.stage("framing"):
@@ -167,6 +168,9 @@ class Parallax:
                 conflicts=tuple(conflicts),
                 framing=framing,
                 timeline=tuple(timeline),
+                statements=found.statements,
+                voices=found.voices,
+                non_quotes=found.non_quotes,
             )
             report = build_report(analysis)
         report.timings = {k: round(v, 4) for k, v in timer.seconds.items()}

@@ -33,14 +33,30 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from parallax.errors import AnalysisError
 from parallax.framing import PERSON_ROLE_NOUNS
-from parallax.records import AnalyzedArticle, DiffKind, DiffOp, Fidelity, Quote, QuoteRendering, QuoteSpan
+from parallax.records import (
+    AnalyzedArticle,
+    Attribution,
+    AttributionKind,
+    Attributions,
+    DiffKind,
+    DiffOp,
+    Fidelity,
+    NonQuote,
+    NonQuoteKind,
+    Quote,
+    QuoteRendering,
+    QuoteSpan,
+    Statement,
+    Voice,
+)
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -49,11 +65,19 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "REPORTING_VERBS",
+    "CueTable",
     "SpeakerContext",
+    "count_voices",
+    "cue_candidates",
+    "extract_attributions",
     "extract_quotes",
+    "find_attributions",
     "find_quote_marks",
     "find_quotes",
     "group_quotes",
+    "group_statements",
+    "join_quote_fragments",
+    "load_cue_table",
     "render_against",
     "speaker_context",
 ]
@@ -1187,27 +1211,68 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
        two sentences earlier (a quote continuing after "she said."), else the person subject of the
        previous sentence, else the speaker of the next quote in the same paragraph.
     """
+    return _extract(_prepare(art, story))
+
+
+@dataclass
+class _Prepared:
+    """One article's quotation marks mapped to tokens, and its speaker finder."""
+
+    art: AnalyzedArticle
+    marked: list[MarkedQuote]
+    tok_ranges: list[tuple[int, int]]
+    inside: list[bool]
+    att: _Attributor
+    non_quotes: list[NonQuote]
+
+
+def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
+    """Steps 1-2 of :func:`extract_quotes`, shared with :func:`extract_attributions`."""
     text = art.article.text
     doc = art.doc
-    # 1. pair marks, drop shouted lines
-    marked = [
-        m for m in find_quote_marks(text) if not _shouted(text, m) and not _is_title(text[m.start : m.end])
-    ]
-    if not marked:
-        return []
-    # 2. tokens inside quotations
+    # 1. pair marks, drop shouted lines, set titles apart
+    marked: list[MarkedQuote] = []
+    non_quotes: list[NonQuote] = []
+    for m in find_quote_marks(text):
+        if _shouted(text, m):
+            continue
+        if _is_title(text[m.start : m.end]):
+            non_quotes.append(NonQuote(art.id, "title", text[m.start : m.end], m.start, m.end))
+            continue
+        marked.append(m)
+    # 2. tokens inside quotations (titles included: they never act as cue or speaker)
     inside = [False] * len(doc)
     tok_ranges: list[tuple[int, int]] = []
     for m in marked:
-        span = doc.char_span(m.open_mark, m.close_mark + 1, alignment_mode="expand")
-        if span is None or len(span) == 0:
-            span = doc.char_span(m.start, m.end, alignment_mode="expand")
-        first, last = (span.start, span.end - 1) if span is not None and len(span) else (0, 0)
+        first, last = _token_range(doc, m)
         tok_ranges.append((first, last))
         for i in range(first, last + 1):
             inside[i] = True
+    for nq in non_quotes:
+        span = doc.char_span(nq.start, nq.end, alignment_mode="expand")
+        if span is not None:
+            for i in range(span.start, span.end):
+                inside[i] = True
     att = _Attributor(art, inside, story if story is not None else speaker_context([art]))
+    return _Prepared(art, marked, tok_ranges, inside, att, non_quotes)
+
+
+def _token_range(doc: Doc, m: MarkedQuote) -> tuple[int, int]:
+    span = doc.char_span(m.open_mark, m.close_mark + 1, alignment_mode="expand")
+    if span is None or len(span) == 0:
+        span = doc.char_span(m.start, m.end, alignment_mode="expand")
+    return (span.start, span.end - 1) if span is not None and len(span) else (0, 0)
+
+
+def _extract(prep: _Prepared) -> list[QuoteSpan]:
+    """Steps 3-5 of :func:`extract_quotes`."""
+    art, marked, tok_ranges, inside, att = prep.art, prep.marked, prep.tok_ranges, prep.inside, prep.att
+    text = art.article.text
+    doc = art.doc
+    if not marked:
+        return []
     results: list[tuple[str | None, str | None, int | None, int | None]] = []
+    governed: list[bool] = []
     for m, (first, last) in zip(marked, tok_ranges, strict=True):
         para_lo = text.rfind("\n", 0, m.open_mark) + 1
         para_hi = text.find("\n", m.close_mark)
@@ -1234,6 +1299,7 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                     dist = min(abs(tok.i - first), abs(tok.i - last))
                     candidates.append((0, dist, objs[0]))
         candidates.sort(key=lambda c: (c[0], c[1], c[2].i))
+        governed.append(bool(candidates) and candidates[0][0] == 0)
         # 4. speaker of the best cue that has one
         avoid = att.named_in(first, last)
         for _, _, tok in candidates:
@@ -1249,13 +1315,25 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                 break
         if speaker is None:
             speaker, s_start, s_end = _colon_speaker(doc, att, m, first)
+            governed[-1] = governed[-1] or speaker is not None
         results.append((speaker, cue, s_start, s_end))
-    # 5. speakers from neighbouring quotes and sentences
+    # 5. speakers from neighbouring quotes and sentences; unresolved phrases are not names
+    named: list[tuple[str | None, str | None, int | None, int | None]] = []
+    phrases: list[str | None] = []
+    for speaker, cue, s_start, s_end in results:
+        name, phrase = _named_speaker(doc, speaker, s_start, s_end)
+        named.append((name, cue, s_start, s_end))
+        phrases.append(phrase)
     spans: list[QuoteSpan] = []
     for n, m in enumerate(marked):
-        speaker, cue, s_start, s_end = results[n]
-        if speaker is None:
-            speaker = _inherited_speaker(att, results, tok_ranges, n, text, marked)
+        speaker, cue, s_start, s_end = named[n]
+        # words set off by the writer, not reported: no cue governs them (step 1 of the module)
+        kind = _non_quote_kind(text, m, linked=governed[n])
+        if kind is not None:
+            prep.non_quotes.append(NonQuote(art.id, kind, text[m.start : m.end], m.start, m.end))
+            continue
+        if speaker is None and phrases[n] is None:
+            speaker = _inherited_speaker(att, named, tok_ranges, n, text, marked)
         spans.append(
             QuoteSpan(
                 article=art.id,
@@ -1267,9 +1345,75 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                 sentence=_sentence_index(art, m.start),
                 speaker_start=s_start,
                 speaker_end=s_end,
+                speaker_phrase=phrases[n],
             )
         )
     return spans
+
+
+#: Words before a quoted term that name it as a term or nickname, not as someone's words.
+_TERM_CUES = (
+    "so-called",
+    "so called",
+    "dubbed",
+    "nicknamed",
+    "known as",
+    "the term",
+    "the word",
+    "the phrase",
+    "the slogan",
+    "the hashtag",
+    "branded",
+    "labeled",
+    "labelled",
+)
+
+
+def _non_quote_kind(text: str, m: MarkedQuote, *, linked: bool) -> NonQuoteKind | None:
+    """``term`` for a quoted nickname or named term ("Donald “The Donald” Trump", "the so-called
+    “deal”"), ``scare`` for one or two quoted words no cue governs, else None (a quotation)."""
+    quoted = text[m.start : m.end]
+    n_words = len(_WORD_RE.findall(quoted))
+    if n_words > 4 or quoted.rstrip()[-1:] in ".?!":
+        return None
+    before = text[max(0, m.open_mark - 14) : m.open_mark].lower().rstrip()
+    after = text[m.close_mark + 1 : m.close_mark + 3]
+    prev_word = re.findall(r"[^\W_]+$", text[max(0, m.open_mark - 30) : m.open_mark].rstrip())
+    nickname = bool(prev_word) and prev_word[0][:1].isupper() and after[:1] == " " and after[1:2].isupper()
+    if nickname or before.endswith(_TERM_CUES):
+        return "term"
+    if n_words <= 2 and not linked:
+        return "scare"
+    return None
+
+
+_POSSESSIVES = frozenset({"his", "her", "their", "its", "our", "my", "your"})
+_NAME_ENTS = ("PERSON", "ORG", "NORP", "GPE")
+
+
+def _named_speaker(
+    doc: Doc, speaker: str | None, start: int | None, end: int | None
+) -> tuple[str | None, str | None]:
+    """(speaker name, speaker phrase): a speaker is a name only when it was resolved (a pronoun or
+    description to a person, a surname to a full name) or its local words hold a named person or
+    group; anything else ("they", "Her comments", "a source", "many others") is kept as a phrase.
+    """
+    if speaker is None or start is None or end is None:
+        return speaker, None
+    local = doc.text[start:end]
+    if speaker != local:
+        return speaker, None  # resolved to a name written elsewhere
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or not len(span):
+        return None, local
+    first = span[0].lower_
+    if first in _POSSESSIVES or any(
+        t.lower_ in _PERSON_PRONOUNS or t.lower_ in _OTHER_PRONOUNS for t in span
+    ):
+        return None, local
+    if span.root.pos_ == "PROPN" or any(t.ent_type_ in _NAME_ENTS for t in span):
+        return speaker, None
+    return None, local
 
 
 def _inherited_speaker(
@@ -1613,6 +1757,7 @@ def group_quotes(spans: Sequence[QuoteSpan], texts: Mapping[str, str] | None = N
                     cue=s.cue,
                     fidelity=fidelity,
                     diff=diff,
+                    speaker_phrase=s.speaker_phrase,
                 )
             )
         votes = Counter(s.speaker for s in members if s.speaker)
@@ -1636,12 +1781,470 @@ def group_quotes(spans: Sequence[QuoteSpan], texts: Mapping[str, str] | None = N
     ]
 
 
-def find_quotes(analyzed: Sequence[AnalyzedArticle]) -> list[Quote]:
-    """Extract the quotations of every article and group them across articles (stage 5)."""
+def find_quotes(
+    analyzed: Sequence[AnalyzedArticle], *, canonical: Callable[[str], str] | None = None
+) -> list[Quote]:
+    """Extract the quotations of every article and group them across articles (stage 5).
+
+    ``canonical`` (see :func:`find_attributions`) maps each speaker to the story's canonical name.
+    """
     spans: list[QuoteSpan] = []
     story = speaker_context(analyzed)
     for art in analyzed:
         found = extract_quotes(art, story=story)
         log.debug("%s: %d quotations", art.id, len(found))
-        spans.extend(found)
+        spans.extend(_canonical_speakers(found, canonical))
     return group_quotes(spans, {a.id: a.article.text for a in analyzed})
+
+
+# --- 4. attributions: direct, indirect and mixed ----------------------------------------------------
+
+#: Learned cue table: per "lemma|frame", how often a word in that frame was an attribution cue in
+#: the PolNeAR training split (counts computed by Parallax; see ``parallax eval quotes --learn``).
+CUE_TABLE_PATH = Path(__file__).parent / "data" / "attribution_cues.json"
+
+#: Frames in which a word can introduce reported content (what the content is, syntactically).
+CUE_FRAMES = ("ccomp", "xcomp", "dobj", "parataxis", "according")
+
+
+@dataclass(frozen=True, slots=True)
+class CueCandidate:
+    """A word that may introduce reported content: ``frame`` names the syntactic pattern,
+    ``subject`` the kind of its subject (``agent``: a person, group or personal pronoun; ``noun``:
+    another noun phrase; ``none``), and ``content`` the token range ``[lo, hi)`` it would attribute."""
+
+    cue: int
+    frame: str
+    content: tuple[int, int]
+    subject: str = "none"
+
+    def key(self, doc: Doc) -> str:
+        """The cue table key "lemma|frame|subject"."""
+        lemma = "according" if self.frame == "according" else doc[self.cue].lemma_.lower()
+        return f"{lemma}|{self.frame}|{self.subject}"
+
+
+@dataclass(frozen=True)
+class CueTable:
+    """Cue counts by "lemma|frame|subject" (``[cues, occurrences]``) and the acceptance threshold.
+
+    :meth:`weight` is P(cue | key) smoothed towards P(cue | lemma, frame), itself smoothed
+    towards the frame's rate among reporting verbs (0 for other unseen lemmas).
+    """
+
+    counts: Mapping[str, Sequence[int]]
+    threshold: float
+    frame_prior: Mapping[str, float]
+    smoothing: float = 2.0
+    _base: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for key, (pos, n) in self.counts.items():
+            box = self._base.setdefault(key.rpartition("|")[0], [0, 0])
+            box[0] += pos
+            box[1] += n
+
+    def weight(self, key: str) -> float:
+        """Smoothed P(cue | lemma, frame, subject) (see the class docstring)."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        base_key = key.rpartition("|")[0]
+        lemma, _, frame = base_key.partition("|")
+        s = self.smoothing
+        prior = self.frame_prior.get(frame, 0.0) if lemma in REPORTING_VERBS else 0.0
+        pos, n = self._base.get(base_key, (0, 0))
+        base = (pos + s * prior) / (n + s)
+        pos, n = self.counts.get(key, (0, 0))
+        w = (pos + s * base) / (n + s)
+        self._cache[key] = w
+        return w
+
+
+@lru_cache(maxsize=4)
+def load_cue_table(path: Path = CUE_TABLE_PATH) -> CueTable:
+    """Read the cue table (written by :func:`parallax.evaluation.quotes.learn_cue_table`)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return CueTable(
+            counts={str(k): (int(v[0]), int(v[1])) for k, v in data["counts"].items()},
+            threshold=float(data["threshold"]),
+            frame_prior={str(k): float(v) for k, v in data["frame_prior"].items()},
+            smoothing=float(data["smoothing"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise AnalysisError(f"{path}: unreadable attribution cue table: {exc}") from exc
+
+
+_AGENT_PRONOUNS = frozenset({"he", "she", "they", "we", "i", "you", "who"})
+
+
+def _subject_kind(tok: Token) -> str:
+    """``agent``/``noun``/``none`` for the subject of verb ``tok`` (climbing from conjuncts and
+    participles to the governing verb, as speaker finding does)."""
+    node = tok
+    for _ in range(3):
+        subj = next((c for c in node.children if c.dep_ in _SUBJECT_DEPS or c.dep_ == "agent"), None)
+        if subj is not None:
+            if subj.dep_ == "agent":
+                subj = next((c for c in subj.children if c.dep_ == "pobj"), subj)
+            if subj.lower_ in _AGENT_PRONOUNS or subj.ent_type_ in _NAME_ENTS or subj.pos_ == "PROPN":
+                return "agent"
+            return "noun"
+        if node.dep_ not in ("conj", "advcl", "xcomp", "acl") or node.head is node:
+            break
+        node = node.head
+    return "none"
+
+
+_CONTENT_TRIM = frozenset({"that", "whether", "if", ",", ":", ";", "—", "–", "-", "."})
+
+
+def _trim_content(doc: Doc, lo: int, hi: int) -> tuple[int, int]:
+    """Drop a leading complementiser or punctuation and trailing punctuation from ``[lo, hi)``."""
+    while lo < hi and (doc[lo].lower_ in _CONTENT_TRIM or (doc[lo].is_punct and not doc[lo].is_quote)):
+        lo += 1
+    while hi > lo and doc[hi - 1].is_punct and not doc[hi - 1].is_quote:
+        hi -= 1
+    return lo, hi
+
+
+def cue_candidates(doc: Doc, *, sent_bounds: Sequence[tuple[int, int]] | None = None) -> list[CueCandidate]:
+    """Every word of ``doc`` in a frame that can introduce reported content, with that content.
+
+    Frames: 1. ``ccomp``/``xcomp``: a verb with a clausal complement ("said (that) X", "urged them
+    to X"), the complement is the content; 2. ``dobj``: a verb with a direct object ("denied the
+    report"), the object is the content; 3. ``parataxis``: a verb set beside its clause ("X, he
+    said"), the clause is the content; 4. ``according``: "according to S, X", the clause the
+    phrase modifies is the content. Each verb yields its first frame in that order. One linear
+    pass over the tokens; subtrees are read by their left and right edges.
+    """
+    out: list[CueCandidate] = []
+    for tok in doc:
+        if tok.lower_ == "according" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+            head = tok.head
+            if head is tok:
+                continue
+            lo, hi = head.left_edge.i, head.right_edge.i + 1
+            pp_lo, pp_hi = tok.left_edge.i, tok.right_edge.i + 1
+            # the content is the side of the clause without the "according to" phrase
+            left, right = (lo, pp_lo), (pp_hi, hi)
+            a, b = _trim_content(doc, *(right if right[1] - right[0] >= left[1] - left[0] else left))
+            if b > a:
+                out.append(CueCandidate(tok.i, "according", (a, b), "agent"))
+            continue
+        if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
+            continue
+        found: CueCandidate | None = None
+        for frame in ("ccomp", "xcomp", "dobj"):
+            comp = next((c for c in tok.children if c.dep_ == frame), None)
+            if comp is not None:
+                a, b = _trim_content(doc, comp.left_edge.i, comp.right_edge.i + 1)
+                if b > a:
+                    found = CueCandidate(tok.i, frame, (a, b), _subject_kind(tok))
+                    break
+        if found is None and tok.dep_ == "parataxis" and tok.head is not tok:
+            head = tok.head
+            lo, hi = head.left_edge.i, head.right_edge.i + 1
+            v_lo = tok.left_edge.i
+            a, b = _trim_content(doc, lo, min(v_lo, hi) if v_lo > lo else hi)
+            if v_lo > lo and b > a:
+                found = CueCandidate(tok.i, "parataxis", (a, b), _subject_kind(tok))
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def join_quote_fragments(
+    spans: Sequence[QuoteSpan], text: str, *, max_gap_words: int = 6
+) -> list[list[QuoteSpan]]:
+    """Group an article's quotations into the statements they are fragments of.
+
+    "“A,” she said, “B.”" is one statement cut by its cue: two quotations in one paragraph join
+    when the words between them are at most ``max_gap_words`` (the cue and speaker only), the
+    later one has no speaker of its own or the same one, and it is not a new cue's quotation.
+    """
+    groups: list[list[QuoteSpan]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if groups:
+            prev = groups[-1][-1]
+            gap = text[prev.end : span.start]
+            words = len(_WORD_RE.findall(gap))
+            same = span.speaker is None or span.speaker == prev.speaker
+            attributed = prev.speaker is not None or prev.speaker_phrase is not None
+            if "\n" not in gap and 0 < words <= max_gap_words and same and attributed:
+                groups[-1].append(span)
+                continue
+        groups.append([span])
+    return groups
+
+
+def _direct_attribution(art: AnalyzedArticle, group: Sequence[QuoteSpan]) -> Attribution:
+    first, last = group[0], group[-1]
+    text = art.article.text
+    lead = next((s for s in group if s.speaker is not None or s.speaker_phrase is not None), first)
+    return Attribution(
+        article=art.id,
+        kind="direct",
+        content=text[first.start : last.end],
+        start=first.start,
+        end=last.end,
+        speaker=lead.speaker,
+        cue=lead.cue,
+        speaker_start=lead.speaker_start,
+        speaker_end=lead.speaker_end,
+        speaker_phrase=lead.speaker_phrase,
+        sentence=first.sentence,
+    )
+
+
+def extract_attributions(
+    art: AnalyzedArticle,
+    *,
+    story: SpeakerContext | None = None,
+    table: CueTable | None = None,
+    max_gap_words: int = 6,
+) -> tuple[list[QuoteSpan], list[Attribution], list[NonQuote]]:
+    """Direct quotations, all attributions (direct, indirect, mixed) and non-quotations of one
+    article.
+
+    Steps:
+
+    1. Direct quotations as in :func:`extract_quotes`; fragments of one statement around their
+       cue join into one direct attribution (:func:`join_quote_fragments`).
+    2. Cue candidates (:func:`cue_candidates`) outside quotations are scored by the learned cue
+       table; those at or above its threshold are kept, except a candidate whose cue lies inside
+       the content of a better one (PolNeAR's attributions do not nest).
+    3. A kept candidate whose content words are all quoted is the cue of a direct quotation
+       (already found); one whose content is partly quoted is ``mixed`` and absorbs the direct
+       attributions inside it; otherwise it is ``indirect``.
+    4. The speaker is the cue's subject, resolved as for quotations (pronouns, descriptions,
+       surnames); the object of "according to" for that frame.
+    5. Quotation marks around one or two words that no attribution holds are scare quotes.
+    """
+    prep = _prepare(art, story)
+    doc, att, inside = art.doc, prep.att, prep.inside
+    text = art.article.text
+    table = table if table is not None else load_cue_table()
+    # 1. direct quotations and their statements
+    quotes = _extract(prep)
+    directs = [
+        _direct_attribution(art, g) for g in join_quote_fragments(quotes, text, max_gap_words=max_gap_words)
+    ]
+    # 2. scored cue candidates, outermost first among equals
+    scored = []
+    for cand in cue_candidates(doc):
+        if inside[cand.cue]:
+            continue
+        w = table.weight(cand.key(doc))
+        if w >= table.threshold:
+            scored.append((w, cand))
+    scored.sort(key=lambda x: (-x[0], x[1].content[0] - x[1].content[1], x[1].cue))
+    kept: list[CueCandidate] = []
+    for _, cand in scored:
+        if any(k.content[0] <= cand.cue < k.content[1] for k in kept):
+            continue
+        kept = [k for k in kept if not cand.content[0] <= k.cue < cand.content[1]] + [cand]
+    # 3. kinds, 4. speakers
+    out: list[Attribution] = []
+    mixed_spans: list[tuple[int, int]] = []
+    for cand in sorted(kept, key=lambda c: c.content[0]):
+        lo, hi = cand.content
+        words = [i for i in range(lo, hi) if not doc[i].is_punct]
+        n_in = sum(inside[i] for i in words)
+        if not words or n_in == len(words):
+            continue
+        kind: AttributionKind = "mixed" if n_in else "indirect"
+        tok = doc[cand.cue]
+        if cand.frame == "according":
+            objs = [c for c in doc[cand.cue + 1].children if c.dep_ == "pobj"]
+            name, s_start, s_end = att.name_of(objs[0]) if objs else (None, None, None)
+            cue_end = doc[cand.cue + 1].idx + len(doc[cand.cue + 1])
+            cue = "according to"
+        else:
+            name, s_start, s_end = att.speaker_of_cue(tok)
+            cue_end = tok.idx + len(tok)
+            cue = _cue_text(tok)
+        speaker, phrase = _named_speaker(doc, name, s_start, s_end)
+        start, end = doc[lo].idx, doc[hi - 1].idx + len(doc[hi - 1])
+        if kind == "mixed":
+            # the content runs to the end of the quotations it holds (their closing words)
+            end = max([end, *(d.end for d in directs if start <= d.start < end)])
+            mixed_spans.append((start, end))
+        out.append(
+            Attribution(
+                article=art.id,
+                kind=kind,
+                content=text[start:end],
+                start=start,
+                end=end,
+                speaker=speaker,
+                cue=cue,
+                cue_start=tok.idx,
+                cue_end=cue_end,
+                speaker_start=s_start,
+                speaker_end=s_end,
+                speaker_phrase=phrase,
+                sentence=_sentence_index(art, start),
+            )
+        )
+    out += [d for d in directs if not any(lo <= d.start < hi for lo, hi in mixed_spans)]
+    out.sort(key=lambda a: (a.start, a.end))
+    # 5. scare quotes: short quoted words no attribution holds
+    non_quotes = list(prep.non_quotes)
+    return quotes, out, non_quotes
+
+
+def quoted_token_mask(doc: Doc) -> list[bool]:
+    """For each token of ``doc``, whether it lies inside a quotation (:func:`find_quote_marks`)."""
+    inside = [False] * len(doc)
+    for m in find_quote_marks(doc.text):
+        first, last = _token_range(doc, m)
+        for i in range(first, last + 1):
+            inside[i] = True
+    return inside
+
+
+# --- 5. the story: statements across outlets, and whose voice each outlet carries ----------------------
+
+
+def _content_keys(text: str) -> set[str]:
+    from parallax.features import STOP_WORDS
+
+    return {k for k in (fold_word(w) for w in _WORD_RE.findall(text)) if len(k) > 2 and k not in STOP_WORDS}
+
+
+def group_statements(
+    attributions: Sequence[Attribution],
+    quotes: Sequence[Quote] = (),
+    *,
+    order: Mapping[str, int] | None = None,
+    min_shared: float = 0.3,
+    min_shared_unknown: float = 0.6,
+) -> list[Statement]:
+    """Group the attributions of several articles into statements.
+
+    Steps:
+
+    1. Fullest contents first (ties: article order, offset), so the result does not depend on the
+       input order.
+    2. Content words (stop words dropped, spelling folded) are indexed; an attribution joins the
+       group sharing the largest fraction of its words through the index (no pass over all
+       pairs): at least ``min_shared`` when the speakers agree, ``min_shared_unknown`` when either
+       is unknown, never when both are named and differ. A group takes one attribution per article.
+    3. A statement's speaker is the majority named speaker; ``quote`` links it to the grouped
+       :class:`Quote` holding one of its direct renderings.
+    """
+    rank = dict(order or {})
+    for a in attributions:
+        rank.setdefault(a.article, len(rank))
+    # 1. fullest first
+    items = sorted(
+        ((a, _content_keys(a.content)) for a in attributions),
+        key=lambda x: (-len(x[1]), rank[x[0].article], x[0].start),
+    )
+    # 2. indexed grouping
+    groups: list[list[tuple[Attribution, set[str]]]] = []
+    index: dict[str, list[int]] = {}
+    for att, keys in items:
+        shared: Counter[int] = Counter()
+        for k in keys:
+            shared.update(index.get(k, ()))
+        best: int | None = None
+        best_frac = 0.0
+        for g, n in shared.items():
+            ref, ref_keys = groups[g][0]
+            frac = n / max(1, min(len(keys), len(ref_keys)))
+            if ref.speaker and att.speaker and ref.speaker != att.speaker:
+                continue
+            need = min_shared if ref.speaker and att.speaker else min_shared_unknown
+            if frac >= need and frac > best_frac and all(a.article != att.article for a, _ in groups[g]):
+                best, best_frac = g, frac
+        if best is None:
+            best = len(groups)
+            groups.append([])
+            for k in keys:
+                index.setdefault(k, []).append(best)
+        groups[best].append((att, keys))
+    # 3. speakers and quote links
+    quote_of: dict[tuple[str, int], str] = {}
+    for q in quotes:
+        for r in q.renderings:
+            quote_of[(r.article, r.start)] = q.id
+    built = []
+    for group in groups:
+        members = sorted((a for a, _ in group), key=lambda a: (rank[a.article], a.start))
+        votes = Counter(a.speaker for a in members if a.speaker)
+        speaker = max(sorted(votes), key=lambda s: votes[s]) if votes else None
+        quote = next(
+            (quote_of[(a.article, a.start)] for a in members if (a.article, a.start) in quote_of), None
+        )
+        built.append(
+            ((rank[members[0].article], members[0].start), members, group[0][0].content, speaker, quote)
+        )
+    built.sort(key=lambda b: b[0])
+    return [
+        Statement(id=f"s{n}", speaker=speaker, text=text, attributions=tuple(members), quote=quote)
+        for n, (_, members, text, speaker, quote) in enumerate(built, start=1)
+    ]
+
+
+def count_voices(attributions: Sequence[Attribution], outlets: Mapping[str, str]) -> list[Voice]:
+    """Attributions per speaker per article: ``direct`` counts quotations (mixed ones included:
+    they quote words), ``indirect`` paraphrases; unnamed sources are counted under None."""
+    counts: dict[tuple[str, str | None], list[int]] = {}
+    for a in attributions:
+        box = counts.setdefault((a.article, a.speaker), [0, 0])
+        box[a.kind == "indirect"] += 1
+    order = {aid: n for n, aid in enumerate(outlets)}
+    return [
+        Voice(article=aid, outlet=outlets.get(aid, aid), speaker=speaker, direct=d, indirect=i)
+        for (aid, speaker), (d, i) in sorted(
+            counts.items(), key=lambda x: (order.get(x[0][0], len(order)), x[0][1] is None, x[0][1] or "")
+        )
+    ]
+
+
+def _canonical_speakers(
+    items: Sequence[QuoteSpan] | Sequence[Attribution], canonical: Callable[[str], str] | None
+) -> list[Any]:
+    if canonical is None:
+        return list(items)
+    return [replace(x, speaker=canonical(x.speaker)) if x.speaker else x for x in items]
+
+
+def find_attributions(
+    analyzed: Sequence[AnalyzedArticle],
+    *,
+    canonical: Callable[[str], str] | None = None,
+    table: CueTable | None = None,
+) -> Attributions:
+    """The quotes stage: quotations grouped across articles, every attribution, statements across
+    outlets, voices per outlet and the quoted words that are not quotations.
+
+    ``canonical`` maps a speaker name to the story's canonical name for that person ("Rice" ->
+    "Susan E. Rice"); it is applied to every speaker before grouping and counting.
+    """
+    story = speaker_context(analyzed)
+    spans: list[QuoteSpan] = []
+    attributions: list[Attribution] = []
+    non_quotes: list[NonQuote] = []
+    for art in analyzed:
+        q, a, nq = extract_attributions(art, story=story, table=table)
+        log.debug("%s: %d quotations, %d attributions", art.id, len(q), len(a))
+        spans += _canonical_speakers(q, canonical)
+        attributions += _canonical_speakers(a, canonical)
+        non_quotes += nq
+    texts = {a.id: a.article.text for a in analyzed}
+    quotes = group_quotes(spans, texts)
+    order = {aid: n for n, aid in enumerate(texts)}
+    return Attributions(
+        quotes=tuple(quotes),
+        attributions=tuple(attributions),
+        statements=tuple(group_statements(attributions, quotes, order=order)),
+        voices=tuple(count_voices(attributions, {a.id: a.article.outlet for a in analyzed})),
+        non_quotes=tuple(non_quotes),
+    )
