@@ -933,6 +933,7 @@ class _Attributor:
         self._person_ents = sorted((e.start, self.resolve(e.text)) for e in doc.ents if e.label_ == "PERSON")
         self.mentions = self._collect_mentions()
         self._starts = [m.start for m in self.mentions]
+        self._mention_sents = [m.sent for m in self.mentions]
 
     # --- names of noun phrases
 
@@ -996,8 +997,16 @@ class _Attributor:
         ``avoid`` holds persons named inside the quotation: a pronoun seldom refers to them.
         """
         doc = self.doc
-        if tok.lower_ in ("who", "that") and tok.head.head is not tok.head:
-            tok = tok.head.head  # relative clause: "Milano, who said ..." -> Milano
+        if (
+            tok.lower_ in ("who", "that", "which")
+            and tok.head.dep_ == "relcl"
+            and tok.head.head is not tok.head
+        ):
+            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"
+            name, start, end = self.name_of(tok.head.head, avoid=avoid)
+            if _named_speaker(doc, name, start, end)[0] is None:
+                return name, start, end
+            return name, tok.idx, tok.idx + len(tok.text)
         if tok.pos_ == "PRON" or tok.lower_ in _PERSON_PRONOUNS:
             span = (tok.idx, tok.idx + len(tok.text))
             gender = _PERSON_PRONOUNS.get(tok.lower_)
@@ -1123,10 +1132,13 @@ class _Attributor:
         """The person the he/she pronoun at token ``i`` refers to (see :meth:`_rank`)."""
         return self._rank(i, gender, avoid)
 
-    def subjects(self, k: int) -> list[tuple[str, int]]:
-        """Person subjects of sentence ``k`` outside quotes, main-clause subjects first."""
-        found = [m for m in self.mentions if m.sent == k and m.subject]
-        return [(m.name, m.start) for m in sorted(found, key=lambda m: (not m.main, m.start))]
+    def subjects(self, k: int) -> list[tuple[str, int, int]]:
+        """Person subjects of sentence ``k`` outside quotes, main-clause subjects first:
+        (name, first token, head token). Mentions are in text order, so a bisection finds them."""
+        lo = bisect.bisect_left(self._mention_sents, k)
+        hi = bisect.bisect_right(self._mention_sents, k)
+        found = [m for m in self.mentions[lo:hi] if m.subject]
+        return [(m.name, m.start, m.head) for m in sorted(found, key=lambda m: (not m.main, m.start))]
 
     def named_in(self, first: int, last: int) -> frozenset[str]:
         """Persons named between tokens ``first`` and ``last`` (a quotation), by a PERSON entity or
@@ -1224,6 +1236,7 @@ class _Prepared:
     inside: list[bool]
     att: _Attributor
     non_quotes: list[NonQuote]
+    cue_lemmas: frozenset[str] = frozenset()
 
 
 def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
@@ -1254,7 +1267,7 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
             for i in range(span.start, span.end):
                 inside[i] = True
     att = _Attributor(art, inside, story if story is not None else speaker_context([art]))
-    return _Prepared(art, marked, tok_ranges, inside, att, non_quotes)
+    return _Prepared(art, marked, tok_ranges, inside, att, non_quotes, _speech_lemmas())
 
 
 def _token_range(doc: Doc, m: MarkedQuote) -> tuple[int, int]:
@@ -1287,7 +1300,9 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
         # 3. cue candidates
         candidates: list[tuple[int, int, Token]] = []
         for tok in window:
-            if tok.lemma_.lower() in REPORTING_VERBS and tok.pos_ in ("VERB", "AUX"):
+            if tok.pos_ in ("VERB", "AUX") and (
+                tok.lemma_.lower() in REPORTING_VERBS or tok.lemma_.lower() in prep.cue_lemmas
+            ):
                 dist = min(abs(tok.i - first), abs(tok.i - last))
                 linked = any(first <= a.i <= last for a in tok.ancestors) or any(
                     tok in doc[i].ancestors for i in range(first, last + 1)
@@ -1333,7 +1348,7 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
             prep.non_quotes.append(NonQuote(art.id, kind, text[m.start : m.end], m.start, m.end))
             continue
         if speaker is None and phrases[n] is None:
-            speaker = _inherited_speaker(att, named, tok_ranges, n, text, marked)
+            speaker, s_start, s_end = _inherited_speaker(att, named, tok_ranges, n, text, marked)
         spans.append(
             QuoteSpan(
                 article=art.id,
@@ -1411,8 +1426,10 @@ def _named_speaker(
         t.lower_ in _PERSON_PRONOUNS or t.lower_ in _OTHER_PRONOUNS for t in span
     ):
         return None, local
-    if span.root.pos_ == "PROPN" or any(t.ent_type_ in _NAME_ENTS for t in span):
+    if any(t.ent_type_ in _NAME_ENTS for t in span):
         return speaker, None
+    if span.root.pos_ == "PROPN" and not span.root.ent_type_:
+        return speaker, None  # a proper name the model did not label ("Rourke")
     return None, local
 
 
@@ -1423,23 +1440,26 @@ def _inherited_speaker(
     n: int,
     text: str,
     marked: Sequence[MarkedQuote],
-) -> str | None:
+) -> tuple[str | None, int | None, int | None]:
+    """Step 5 of :func:`extract_quotes`: (speaker, start, end of the mention it is taken from)."""
     first, _ = tok_ranges[n]
     k = att.sent_of[first]
     if n > 0:
-        prev_speaker = results[n - 1][0]
+        prev_speaker, _, p_start, p_end = results[n - 1]
         prev_last = tok_ranges[n - 1][1]
         if prev_speaker and k - att.sent_of[prev_last] <= 2:
-            return prev_speaker
+            return prev_speaker, p_start, p_end
     if k > 0:
-        for name, _ in att.subjects(k - 1):
-            return name
+        for name, start, head in att.subjects(k - 1):
+            doc = att.doc
+            lo, hi = min(start, head), max(start, head)
+            return name, doc[lo].idx, doc[hi].idx + len(doc[hi])
     if n + 1 < len(results):
-        nxt_speaker = results[n + 1][0]
+        nxt_speaker, _, n_start, n_end = results[n + 1]
         gap = text[marked[n].close_mark : marked[n + 1].open_mark]
         if nxt_speaker and "\n" not in gap:
-            return nxt_speaker
-    return None
+            return nxt_speaker, n_start, n_end
+    return None, None, None
 
 
 def _colon_speaker(
@@ -1845,6 +1865,15 @@ class CueTable:
             box[0] += pos
             box[1] += n
 
+    def speech_lemmas(self, *, min_weight: float = 0.3) -> frozenset[str]:
+        """Lemmas that introduce a person's words as often as not ("beam", "quip"): those whose
+        clause-taking frames with a person subject weigh at least ``min_weight``."""
+        return frozenset(
+            k.split("|")[0]
+            for k in self.counts
+            if k.endswith(("|ccomp|agent", "|parataxis|agent")) and self.weight(k) >= min_weight
+        )
+
     def weight(self, key: str) -> float:
         """Smoothed P(cue | lemma, frame, subject) (see the class docstring)."""
         cached = self._cache.get(key)
@@ -1877,6 +1906,11 @@ def load_cue_table(path: Path = CUE_TABLE_PATH) -> CueTable:
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise AnalysisError(f"{path}: unreadable attribution cue table: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def _speech_lemmas() -> frozenset[str]:
+    return load_cue_table().speech_lemmas()
 
 
 _AGENT_PRONOUNS = frozenset({"he", "she", "they", "we", "i", "you", "who"})
@@ -2071,9 +2105,14 @@ def extract_attributions(
         speaker, phrase = _named_speaker(doc, name, s_start, s_end)
         start, end = doc[lo].idx, doc[hi - 1].idx + len(doc[hi - 1])
         if kind == "mixed":
+            held = [d for d in directs if start <= d.start < end]
             # the content runs to the end of the quotations it holds (their closing words)
-            end = max([end, *(d.end for d in directs if start <= d.start < end)])
+            end = max([end, *(d.end for d in held)])
             mixed_spans.append((start, end))
+            if speaker is None and phrase is None and held:
+                # no subject for the cue: the speaker found for the quotation it holds
+                speaker, phrase = held[0].speaker, held[0].speaker_phrase
+                s_start, s_end = held[0].speaker_start, held[0].speaker_end
         out.append(
             Attribution(
                 article=art.id,
