@@ -949,6 +949,11 @@ class _Attributor:
         ORG by small models) whose word is a surname of a person named in the article or story."""
         ent = _entity_of(tok, ("PERSON",))
         if ent is not None:
+            # the small model sometimes swallows a fronted participle: "Following Flores"
+            first = ent.start
+            while first < ent.end - 1 and ent.doc[first].pos_ in ("VERB", "ADP", "DET", "SCONJ"):
+                first += 1
+            ent = ent.doc[first : ent.end]
             return self.resolve(ent.text), ent.start_char, ent.end_char
         if tok.pos_ == "PROPN":
             key = _clean_name(tok.text).lower()
@@ -1249,6 +1254,9 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
     for m in find_quote_marks(text):
         if _shouted(text, m):
             continue
+        if _is_nickname(text, m):
+            non_quotes.append(NonQuote(art.id, "term", text[m.start : m.end], m.start, m.end))
+            continue
         if _is_title(text[m.start : m.end]):
             non_quotes.append(NonQuote(art.id, "title", text[m.start : m.end], m.start, m.end))
             continue
@@ -1392,14 +1400,20 @@ def _non_quote_kind(text: str, m: MarkedQuote, *, linked: bool) -> NonQuoteKind 
     if n_words > 4 or quoted.rstrip()[-1:] in ".?!":
         return None
     before = text[max(0, m.open_mark - 14) : m.open_mark].lower().rstrip()
-    after = text[m.close_mark + 1 : m.close_mark + 3]
-    prev_word = re.findall(r"[^\W_]+$", text[max(0, m.open_mark - 30) : m.open_mark].rstrip())
-    nickname = bool(prev_word) and prev_word[0][:1].isupper() and after[:1] == " " and after[1:2].isupper()
-    if nickname or before.endswith(_TERM_CUES):
+    if _is_nickname(text, m) or before.endswith(_TERM_CUES):
         return "term"
     if n_words <= 2 and not linked:
         return "scare"
     return None
+
+
+def _is_nickname(text: str, m: MarkedQuote) -> bool:
+    """A quoted nickname inside a name: a capitalised word right before the opening mark and
+    right after the closing one ("Dwayne “The Rock” Johnson")."""
+    before = text[max(0, m.open_mark - 30) : m.open_mark]
+    after = text[m.close_mark + 1 : m.close_mark + 3]
+    prev_word = re.findall(r"[^\W_]+$", before.rstrip()) if before.endswith(" ") else []
+    return bool(prev_word) and prev_word[0][:1].isupper() and after[:1] == " " and after[1:2].isupper()
 
 
 _POSSESSIVES = frozenset({"his", "her", "their", "its", "our", "my", "your"})
@@ -2161,8 +2175,10 @@ def group_statements(
     quotes: Sequence[Quote] = (),
     *,
     order: Mapping[str, int] | None = None,
-    min_shared: float = 0.3,
+    min_shared: float = 0.4,
     min_shared_unknown: float = 0.6,
+    min_words: int = 3,
+    max_df: float = 0.25,
 ) -> list[Statement]:
     """Group the attributions of several articles into statements.
 
@@ -2172,17 +2188,23 @@ def group_statements(
        input order.
     2. Content words (stop words dropped, spelling folded) are indexed; an attribution joins the
        group sharing the largest fraction of its words through the index (no pass over all
-       pairs): at least ``min_shared`` when the speakers agree, ``min_shared_unknown`` when either
-       is unknown, never when both are named and differ. A group takes one attribution per article.
+       pairs): at least ``min_words`` words and ``min_shared`` of the shorter content when the
+       speakers agree, ``min_shared_unknown`` when either is unknown, never when both are named
+       and differ. Words found in more than ``max_df`` of the attributions are not counted. A
+       group takes one attribution per article.
     3. A statement's speaker is the majority named speaker; ``quote`` links it to the grouped
        :class:`Quote` holding one of its direct renderings.
     """
     rank = dict(order or {})
     for a in attributions:
         rank.setdefault(a.article, len(rank))
-    # 1. fullest first
+    # 1. fullest first; words in more than ``max_df`` of the story's attributions (the story's
+    # protagonists) say nothing about which statement it is
+    keyed = [(a, _content_keys(a.content)) for a in attributions]
+    df = Counter(k for _, keys in keyed for k in keys)
+    limit = max(3.0, max_df * len(keyed))
     items = sorted(
-        ((a, _content_keys(a.content)) for a in attributions),
+        ((a, {k for k in keys if df[k] <= limit}) for a, keys in keyed),
         key=lambda x: (-len(x[1]), rank[x[0].article], x[0].start),
     )
     # 2. indexed grouping
@@ -2197,7 +2219,7 @@ def group_statements(
         for g, n in shared.items():
             ref, ref_keys = groups[g][0]
             frac = n / max(1, min(len(keys), len(ref_keys)))
-            if ref.speaker and att.speaker and ref.speaker != att.speaker:
+            if n < min_words or (ref.speaker and att.speaker and ref.speaker != att.speaker):
                 continue
             need = min_shared if ref.speaker and att.speaker else min_shared_unknown
             if frac >= need and frac > best_frac and all(a.article != att.article for a, _ in groups[g]):

@@ -535,6 +535,8 @@ def stylesheet() -> str:
 
 
 def _story_context(report: StoryReport) -> dict[str, Any]:
+    from parallax.render.voices import cited_differently, voice_table
+
     labels = outlet_labels(report)
     facts = {f.id: f for f in report.facts}
     # Where each fact is told in each article: the first mention's anchor.
@@ -572,6 +574,8 @@ def _story_context(report: StoryReport) -> dict[str, Any]:
         "chart": timeline_chart(report),
         "status_counts": {s: sum(1 for f in report.facts if f.status == s) for s in STATUS_ORDER},
         "omissions": {o.article: o.facts for o in report.omissions},
+        "voices": voice_table(report),
+        "cited_differently": cited_differently(report),
     }
 
 
