@@ -1339,6 +1339,9 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
         if speaker is None:
             speaker, s_start, s_end = _colon_speaker(doc, att, m, first)
             governed[-1] = governed[-1] or speaker is not None
+        if speaker is None:
+            speaker, s_start, s_end = _trailing_speaker(doc, att, last)
+            governed[-1] = governed[-1] or speaker is not None
         results.append((speaker, cue, s_start, s_end))
     # 5. speakers from neighbouring quotes and sentences; unresolved phrases are not names
     named: list[tuple[str | None, str | None, int | None, int | None]] = []
@@ -1348,6 +1351,7 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
         named.append((name, cue, s_start, s_end))
         phrases.append(phrase)
     spans: list[QuoteSpan] = []
+    sentence_of = _sentence_finder(art)
     for n, m in enumerate(marked):
         speaker, cue, s_start, s_end = named[n]
         # words set off by the writer, not reported: no cue governs them (step 1 of the module)
@@ -1365,7 +1369,7 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
                 end=m.end,
                 speaker=speaker,
                 cue=cue,
-                sentence=_sentence_index(art, m.start),
+                sentence=sentence_of(m.start),
                 speaker_start=s_start,
                 speaker_end=s_end,
                 speaker_phrase=phrases[n],
@@ -1476,6 +1480,41 @@ def _inherited_speaker(
     return None, None, None
 
 
+_NP_START = frozenset({"DET", "PROPN", "NOUN", "PRON", "ADJ", "NUM"})
+
+
+def _trailing_speaker(
+    doc: Doc, att: _Attributor, last: int, *, reach: int = 6
+) -> tuple[str | None, int | None, int | None]:
+    """'“...,” beamed Ann Lee' or '“...,” the crowd chanted' with a verb the model does not
+    take as a cue: right after a quotation ending in , ? or !, a verb next to a noun phrase
+    (either order, within ``reach`` tokens of the closing mark) makes the noun phrase the speaker."""
+    if last < 1 or doc[last - 1].text not in (",", "?", "!", "…"):
+        return None, None, None
+    window = [t for t in doc[last + 1 : last + 1 + reach] if not att.inside[t.i]]
+    if not window or window[0].is_sent_start:
+        return None, None, None
+    first = window[0]
+    if first.pos_ == "VERB":
+        # inverted: the noun phrase after the verb, up to its head
+        for tok in window[1:]:
+            if tok.pos_ in ("PROPN", "NOUN", "PRON"):
+                while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i:
+                    tok = tok.head
+                return att.name_of(tok)
+            if tok.pos_ not in _NP_START:
+                break
+        return None, None, None
+    if first.pos_ in _NP_START:
+        for tok in window[1:]:
+            if tok.pos_ == "VERB":
+                head = doc[tok.i - 1]
+                if head.pos_ in ("PROPN", "NOUN", "PRON"):
+                    return att.name_of(head)
+                return None, None, None
+    return None, None, None
+
+
 def _colon_speaker(
     doc: Doc, att: _Attributor, m: MarkedQuote, first: int
 ) -> tuple[str | None, int | None, int | None]:
@@ -1522,11 +1561,16 @@ def _shouted(text: str, m: MarkedQuote) -> bool:
     return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.8
 
 
-def _sentence_index(art: AnalyzedArticle, offset: int) -> int | None:
-    for sent in art.sentences:
-        if sent.start <= offset < sent.end:
-            return sent.index
-    return None
+def _sentence_finder(art: AnalyzedArticle) -> Callable[[int], int | None]:
+    """A lookup of the sentence index holding a character offset (a bisection, not a scan)."""
+    sents = sorted(art.sentences, key=lambda s: s.start)
+    starts = [s.start for s in sents]
+
+    def find(offset: int) -> int | None:
+        k = bisect.bisect_right(starts, offset) - 1
+        return sents[k].index if k >= 0 and offset < sents[k].end else None
+
+    return find
 
 
 # --- 3. words, fidelity and grouping ----------------------------------------------------------------
@@ -2091,14 +2135,19 @@ def extract_attributions(
         if w >= table.threshold:
             scored.append((w, cand))
     scored.sort(key=lambda x: (-x[0], x[1].content[0] - x[1].content[1], x[1].cue))
-    kept: list[CueCandidate] = []
+    # candidates nest only within a sentence: the check stays local (no pass over all pairs)
+    kept_in: dict[int, list[CueCandidate]] = {}
     for _, cand in scored:
-        if any(k.content[0] <= cand.cue < k.content[1] for k in kept):
+        box = kept_in.setdefault(att.sent_of[cand.cue], [])
+        if any(k.content[0] <= cand.cue < k.content[1] for k in box):
             continue
-        kept = [k for k in kept if not cand.content[0] <= k.cue < cand.content[1]] + [cand]
+        box[:] = [k for k in box if not cand.content[0] <= k.cue < cand.content[1]] + [cand]
+    kept = [c for box in kept_in.values() for c in box]
     # 3. kinds, 4. speakers
     out: list[Attribution] = []
-    mixed_spans: list[tuple[int, int]] = []
+    direct_starts = [d.start for d in directs]
+    absorbed: set[int] = set()
+    sentence_of = _sentence_finder(art)
     for cand in sorted(kept, key=lambda c: c.content[0]):
         lo, hi = cand.content
         words = [i for i in range(lo, hi) if not doc[i].is_punct]
@@ -2119,10 +2168,11 @@ def extract_attributions(
         speaker, phrase = _named_speaker(doc, name, s_start, s_end)
         start, end = doc[lo].idx, doc[hi - 1].idx + len(doc[hi - 1])
         if kind == "mixed":
-            held = [d for d in directs if start <= d.start < end]
+            lo_d, hi_d = bisect.bisect_left(direct_starts, start), bisect.bisect_left(direct_starts, end)
+            held = directs[lo_d:hi_d]
+            absorbed.update(range(lo_d, hi_d))
             # the content runs to the end of the quotations it holds (their closing words)
             end = max([end, *(d.end for d in held)])
-            mixed_spans.append((start, end))
             if speaker is None and phrase is None and held:
                 # no subject for the cue: the speaker found for the quotation it holds
                 speaker, phrase = held[0].speaker, held[0].speaker_phrase
@@ -2141,10 +2191,10 @@ def extract_attributions(
                 speaker_start=s_start,
                 speaker_end=s_end,
                 speaker_phrase=phrase,
-                sentence=_sentence_index(art, start),
+                sentence=sentence_of(start),
             )
         )
-    out += [d for d in directs if not any(lo <= d.start < hi for lo, hi in mixed_spans)]
+    out += [d for n, d in enumerate(directs) if n not in absorbed]
     out.sort(key=lambda a: (a.start, a.end))
     # 5. scare quotes: short quoted words no attribution holds
     non_quotes = list(prep.non_quotes)

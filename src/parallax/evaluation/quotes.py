@@ -17,7 +17,8 @@ it overlaps it. The gold speaker is the ``Source`` span of the same attribution.
 matching is one-to-one, greedy by overlap length. Precision, recall and F1 count matches.
 ``speaker_accuracy`` is, over matched quotations, the fraction whose predicted speaker is right:
 the local speaker mention overlaps the gold Source span, or the head (last) word of either the
-predicted speaker or the gold Source occurs in the other. ``speaker_accuracy_all`` divides the
+predicted speaker or the gold Source occurs in the other (a possessive 's is not a word: the
+Source "Clinton’s" has the head "Clinton"). ``speaker_accuracy_all`` divides the
 same count by all gold quotations. ``precision_any`` (reported, not gated) counts a prediction
 as right when it overlaps *some* gold quotation, so that a gold content interrupted by its cue
 ("“A,” she said. “B.”": one Content, two quotations) does not count against the extractor.
@@ -32,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,12 +192,15 @@ def _overlap(a: tuple[int, int], frags: Iterable[tuple[int, int]]) -> int:
     return sum(max(0, min(a[1], hi) - max(a[0], lo)) for lo, hi in frags)
 
 
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in re.findall(r"[^\W_]+", text)}
+    return {w.lower() for w in re.findall(r"[^\W_]+", _POSSESSIVE.sub("", text))}
 
 
 def _head(text: str | None) -> str | None:
-    words = re.findall(r"[^\W_]+", text or "")
+    words = re.findall(r"[^\W_]+", _POSSESSIVE.sub("", text or ""))
     return words[-1].lower() if words else None
 
 
@@ -397,16 +401,37 @@ def _as_quote(a: GoldAttribution) -> GoldQuote:
     return GoldQuote(content=a.content, source=a.source, source_text=a.source_text)
 
 
+def flat_figures(result: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric figures of a result with nested blocks as dotted keys ("indirect.recall"),
+    the form the floors of ``baselines/quotes.json`` use."""
+    out: dict[str, float] = {}
+    for key, value in result.items():
+        if isinstance(value, Mapping):
+            out.update({f"{key}.{k}": v for k, v in flat_figures(value).items()})
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
+
+
 def _table(result: dict[str, Any]) -> str:
     keys = ("precision", "recall", "f1", "speaker_accuracy", "speaker_accuracy_all")
-    rows = [("system", *keys), ("parallax", *(f"{result[k]:.3f}" for k in keys))]
-    for name, figs in result.get("peers", {}).items():
-        rows.append((name, *(f"{figs[k]:.3f}" for k in keys)))
+    peers = result.get("peers", {})
+    rows: list[tuple[str, ...]] = [("system", *keys)]
+    rows.append(("parallax direct", *(f"{result['direct'][k]:.3f}" for k in keys)))
+    if "textacy" in peers:
+        rows.append(("textacy direct", *(f"{peers['textacy'][k]:.3f}" for k in keys)))
+    rows.append(("parallax indirect", *(f"{result['indirect'][k]:.3f}" for k in keys)))
+    if "cue_ccomp" in peers:
+        rows.append(("cue+ccomp indirect", *(f"{peers['cue_ccomp'][k]:.3f}" for k in keys)))
+    rows.append(("parallax all", *(f"{result['all'][k]:.3f}" for k in keys)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lines.append(f"documents: {result['documents']}, gold direct quotes: {result['gold_quotes']}")
-    for name, figs in result.get("peers", {}).items():
-        lines.append(f"{name} raised on {figs['errors']} documents (counted as no predictions)")
+    lines.append(
+        f"documents: {result['documents']}, gold direct: {result['direct']['gold']}, "
+        f"gold indirect: {result['indirect']['gold']}"
+    )
+    if "textacy" in peers:
+        lines.append(f"textacy raised on {peers['textacy']['errors']} documents (counted as no predictions)")
     return "\n".join(lines)
 
 
@@ -421,14 +446,30 @@ def _table(result: dict[str, Any]) -> str:
     help="Output format.",
 )
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score only the first N texts.")
-@click.option("--no-peers", is_flag=True, help="Skip the textacy peer.")
-def command(directory: Path, fmt: str, limit: int | None, no_peers: bool) -> None:
-    """Score direct quotation extraction on a PolNeAR split folder DIRECTORY (e.g. polnear/dev)."""
+@click.option("--no-peers", is_flag=True, help="Skip the peers (textacy, cue verb + clausal complement).")
+@click.option(
+    "--learn",
+    "learn_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Instead of scoring, learn the attribution cue table from DIRECTORY (a training split) into this file.",
+)
+def command(directory: Path, fmt: str, limit: int | None, no_peers: bool, learn_to: Path | None) -> None:
+    """Score direct and indirect attributions on a PolNeAR split folder DIRECTORY (e.g. polnear/dev)."""
 
     def progress(n: int, total: int) -> None:
         if n % 20 == 0 or n == total:
             click.echo(f"  {n}/{total} texts", err=True)
 
+    if learn_to is not None:
+        from parallax.nlp import load_pipeline
+
+        golds = load_split(directory, limit=limit)
+        docs = list(load_pipeline().pipe(g.text for g in golds))
+        table = learn_cue_table(golds, docs)
+        learn_to.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"wrote {learn_to}: {len(table['counts'])} keys, threshold {table['threshold']}", err=True)
+        return
     result = evaluate(directory, limit=limit, peers=not no_peers, progress=progress)
     click.echo(json.dumps(result, indent=2) if fmt == "json" else _table(result))
 
