@@ -1337,7 +1337,7 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
                 speaker, s_start, s_end, cue = name, ns, ne, _cue_text(tok)
                 break
         if speaker is None:
-            speaker, s_start, s_end = _colon_speaker(doc, att, m, first)
+            speaker, s_start, s_end = _colon_speaker(doc, text, att, m, first)
             governed[-1] = governed[-1] or speaker is not None
         if speaker is None:
             speaker, s_start, s_end = _trailing_speaker(doc, att, last)
@@ -1433,12 +1433,13 @@ def _named_speaker(
     """
     if speaker is None or start is None or end is None:
         return speaker, None
-    local = doc.text[start:end]
+    # the local words from their tokens (``doc.text`` would join the whole document every call)
+    span = doc.char_span(start, end) or doc.char_span(start, end, alignment_mode="expand")
+    if span is None or not len(span):
+        return speaker, None
+    local = span.text
     if speaker != local:
         return speaker, None  # resolved to a name written elsewhere
-    span = doc.char_span(start, end, alignment_mode="expand")
-    if span is None or not len(span):
-        return None, local
     first = span[0].lower_
     if first in _POSSESSIVES or any(
         t.lower_ in _PERSON_PRONOUNS or t.lower_ in _OTHER_PRONOUNS for t in span
@@ -1516,10 +1517,10 @@ def _trailing_speaker(
 
 
 def _colon_speaker(
-    doc: Doc, att: _Attributor, m: MarkedQuote, first: int
+    doc: Doc, text: str, att: _Attributor, m: MarkedQuote, first: int
 ) -> tuple[str | None, int | None, int | None]:
     """'X: “...”' with no verb: the noun phrase right before the colon speaks."""
-    before = doc.text[: m.open_mark].rstrip()
+    before = text[: m.open_mark].rstrip()
     if not before.endswith(":"):
         return None, None, None
     colon = doc.char_span(len(before) - 1, len(before), alignment_mode="expand")
