@@ -524,6 +524,8 @@ def test_indirect_and_mixed_attributions(  # type: ignore[no-untyped-def]
         ("Her comments said the plan would fail.", "Her comments"),
         ("Tom Hill spoke on Monday. His aides said the plan would fail.", "His aides"),
         ("Many others said the plan would fail.", "Many others"),
+        ("Tom Hill spoke on Monday. Clinton’s aides said the plan would fail.", "Clinton’s aides"),
+        ("A White House official said the plan would fail.", "A White House official"),
     ],
 )
 def test_unresolved_speaker_is_a_phrase_never_a_name(make_analyzed, text: str, phrase: str) -> None:  # type: ignore[no-untyped-def]

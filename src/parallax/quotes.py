@@ -1428,8 +1428,9 @@ def _named_speaker(
     doc: Doc, speaker: str | None, start: int | None, end: int | None
 ) -> tuple[str | None, str | None]:
     """(speaker name, speaker phrase): a speaker is a name only when it was resolved (a pronoun or
-    description to a person, a surname to a full name) or its local words hold a named person or
-    group; anything else ("they", "Her comments", "a source", "many others") is kept as a phrase.
+    description to a person, a surname to a full name) or its local words are headed by a named
+    person or group; anything else ("they", "Her comments", "a source", "many others", "a White
+    House official") is kept as a phrase.
     """
     if speaker is None or start is None or end is None:
         return speaker, None
@@ -1445,9 +1446,12 @@ def _named_speaker(
         t.lower_ in _PERSON_PRONOUNS or t.lower_ in _OTHER_PRONOUNS for t in span
     ):
         return None, local
-    if any(t.ent_type_ in _NAME_ENTS for t in span):
+    # the head word must be the name: "a White House official", "Clinton’s aides" and "a Fox News
+    # poll" hold a name but describe someone (or something) else
+    root = span.root
+    if root.ent_type_ in _NAME_ENTS:
         return speaker, None
-    if span.root.pos_ == "PROPN" and not span.root.ent_type_:
+    if root.pos_ == "PROPN" and not root.ent_type_:
         return speaker, None  # a proper name the model did not label ("Rourke")
     return None, local
 
