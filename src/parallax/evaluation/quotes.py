@@ -536,7 +536,7 @@ def learn_cue_table(
     *,
     smoothing: float = 2.0,
     min_count: int = 1,
-    min_precision: float = 0.75,
+    min_precision: float = 0.65,
 ) -> dict[str, Any]:
     """The cue table (counts per "lemma|frame|subject") and its threshold, from a training split.
 
