@@ -6,7 +6,7 @@ Stages, in order (each a function from typed records to typed records):
 2. clean    - strip boilerplate, infer the outlet (``parallax.clean``)
 3. analyze  - spaCy sentences and entities (``parallax.nlp``)
 4. align    - sentences across articles into facts; omissions (``parallax.align``)
-5. quotes   - direct quotations, speakers, renderings and fidelity (``parallax.quotes``)
+5. quotes   - quotations and attributions (direct, indirect, mixed), speakers, voices (``parallax.quotes``)
 6. conflicts- disagreements on checkable values (``parallax.conflicts``)
 7. framing  - labels, attribution verbs, loaded wording (``parallax.framing``)
 8. timeline - dated events (``parallax.timeline``)

@@ -8,7 +8,12 @@ Three steps, each a plain function:
 * :func:`group_quotes` merges the same quotation across articles into one :class:`Quote` with
   one :class:`QuoteRendering` per article, each classed by its fidelity to the fullest wording.
 
-:func:`find_quotes` is what :mod:`parallax.pipeline` calls.
+:func:`find_quotes` groups the quotations of a story; :func:`find_attributions` (what
+:mod:`parallax.pipeline` calls) adds every attribution, direct, indirect ("X said that ...",
+"according to X") or mixed, found by :func:`extract_attributions` with a cue table learned on
+PolNeAR train (:func:`load_cue_table`), groups them into statements across outlets
+(:func:`group_statements`), counts whose voice each article carries (:func:`count_voices`), and
+lists the quoted words that are not quotations (titles, scare quotes, terms and nicknames).
 
 Conventions chosen here (they matter to downstream readers):
 
@@ -20,7 +25,8 @@ Conventions chosen here (they matter to downstream readers):
 * ``QuoteSpan.cue`` is the cue verb's lemma plus its particle when it has one ("say",
   "tell", "point out"); the object ("told *the paper*") is not stored.
 * ``QuoteSpan.speaker`` is the resolved speaker (a person's full name as first mentioned in the
-  article, an organisation, or the subject noun phrase such as "a source");
+  article, or a named organisation or group); a speaker that cannot be resolved to a name (a
+  pronoun, "a source", "Her comments") is None, its words kept in ``speaker_phrase``;
   ``speaker_start``/``speaker_end`` locate the *local* mention that names it (the pronoun in
   "she said", the name in "Lappos told").
 """
@@ -2120,7 +2126,9 @@ def extract_attributions(
        attributions inside it; otherwise it is ``indirect``.
     4. The speaker is the cue's subject, resolved as for quotations (pronouns, descriptions,
        surnames); the object of "according to" for that frame.
-    5. Quotation marks around one or two words that no attribution holds are scare quotes.
+    5. Quoted words that are not quotations are returned apart (found in step 1 and by
+       :func:`_non_quote_kind`): titles, nicknames and named terms, and scare quotes (one or two
+       words no cue governs).
     """
     prep = _prepare(art, story)
     doc, att, inside = art.doc, prep.att, prep.inside
@@ -2201,9 +2209,8 @@ def extract_attributions(
         )
     out += [d for n, d in enumerate(directs) if n not in absorbed]
     out.sort(key=lambda a: (a.start, a.end))
-    # 5. scare quotes: short quoted words no attribution holds
-    non_quotes = list(prep.non_quotes)
-    return quotes, out, non_quotes
+    # 5. the quoted words that are not quotations
+    return quotes, out, list(prep.non_quotes)
 
 
 def quoted_token_mask(doc: Doc) -> list[bool]:
