@@ -9,15 +9,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parallax.quotes import (
+    CueTable,
+    count_voices,
+    cue_candidates,
+    extract_attributions,
     extract_quotes,
+    find_attributions,
     find_quote_marks,
     find_quotes,
     fold_word,
     group_quotes,
+    group_statements,
+    join_quote_fragments,
+    load_cue_table,
     render_against,
     speaker_context,
 )
-from parallax.records import Article, QuoteSpan
+from parallax.records import Article, Attribution, QuoteSpan
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -214,17 +222,18 @@ def test_pronoun_salience_and_gender(make_analyzed, text: str, speaker: str) -> 
             "Mark Stone",
             "the former governor",
         ),
-        # no one in the story is labelled a spokesman: the description stays as written
-        ("Tom Hill spoke on Monday.\n“We will win this state,” the spokesman said.", "the spokesman", None),
+        # no one in the story is labelled a spokesman: no speaker, the description kept as a phrase
+        ("Tom Hill spoke on Monday.\n“We will win this state,” the spokesman said.", None, "the spokesman"),
     ],
 )
 def test_definite_description_resolves_to_labelled_person(
-    make_analyzed, text: str, speaker: str, local: str | None
+    make_analyzed, text: str, speaker: str | None, local: str | None
 ) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", text))
     (span,) = extract_quotes(art)
     assert span.speaker == speaker
     assert text[span.speaker_start : span.speaker_end] == (local or speaker)
+    assert span.speaker_phrase == (None if speaker else local)
 
 
 def test_surname_maps_to_full_name_named_elsewhere_in_story(make_analyzed) -> None:  # type: ignore[no-untyped-def]
@@ -435,3 +444,246 @@ def test_seed_biden_pledge_and_description(seed_quotes) -> None:  # type: ignore
 def test_seed_milano_speaker(seed_quotes, words: str) -> None:  # type: ignore[no-untyped-def]
     quotes, _ = seed_quotes
     assert all(r.speaker == "Alyssa Milano" for r in _renderings_with(quotes, words))
+
+
+# --- attributions: indirect, mixed, speakers, non-quotations ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "speaker", "cue", "content"),
+    [
+        (
+            "Mary Jones warned that prices would rise sharply next year.",
+            "indirect",
+            "Mary Jones",
+            "warn",
+            "prices would rise sharply next year",
+        ),
+        (
+            "Mary Jones argued the tax cut would help small firms.",
+            "indirect",
+            "Mary Jones",
+            "argue",
+            "the tax cut would help small firms",
+        ),
+        (
+            "Tom Hill told reporters the vote would be delayed until June.",
+            "indirect",
+            "Tom Hill",
+            "tell",
+            "the vote would be delayed until June",
+        ),
+        (
+            "According to Anna Berg, the deal was done by May.",
+            "indirect",
+            "Anna Berg",
+            "according to",
+            "the deal was done by May",
+        ),
+        (
+            "Tom Hill denied the report about the vote on Monday.",
+            "indirect",
+            "Tom Hill",
+            "deny",
+            "the report about the vote on Monday",
+        ),
+        (
+            "Tom Hill spoke on Monday. He said the plan would fail.",
+            "indirect",
+            "Tom Hill",
+            "say",
+            "the plan would fail",
+        ),
+        (
+            "Biden spokesman Bill Russo said the plan was “dead on arrival” on Monday.",
+            "mixed",
+            "Bill Russo",
+            "say",
+            "the plan was “dead on arrival” on Monday",
+        ),
+    ],
+)
+def test_indirect_and_mixed_attributions(  # type: ignore[no-untyped-def]
+    make_analyzed, text: str, kind: str, speaker: str, cue: str, content: str
+) -> None:
+    (art,) = make_analyzed(("a", text))
+    _, found, _ = extract_attributions(art)
+    (att,) = [a for a in found if a.kind != "direct"]
+    assert (att.kind, att.speaker, att.cue) == (kind, speaker, cue)
+    assert att.content == content == text[att.start : att.end]
+    cue_words = {"warn": "warned", "argue": "argued", "tell": "told", "deny": "denied", "say": "said"}
+    assert text[att.cue_start : att.cue_end] == cue_words.get(cue, "According to")
+    # a mixed attribution stands for the quotation it holds
+    assert not [a for a in found if a.kind == "direct"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("“The plan is dead,” they said.", "they"),
+        ("Her comments said the plan would fail.", "Her comments"),
+        ("Tom Hill spoke on Monday. His aides said the plan would fail.", "His aides"),
+        ("Many others said the plan would fail.", "Many others"),
+        ("Tom Hill spoke on Monday. Clinton’s aides said the plan would fail.", "Clinton’s aides"),
+        ("A White House official said the plan would fail.", "A White House official"),
+    ],
+)
+def test_unresolved_speaker_is_a_phrase_never_a_name(make_analyzed, text: str, phrase: str) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    _, found, _ = extract_attributions(art)
+    assert found
+    for att in found:
+        assert att.speaker is None
+        assert att.speaker_phrase == phrase == text[att.speaker_start : att.speaker_end]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "words"),
+    [
+        ("He appeared on “Meet the Press” on Sunday.", "title", "Meet the Press"),
+        ("The so-called “deal” was signed on Friday.", "term", "deal"),
+        ("Dwayne “The Rock” Johnson spoke at the rally.", "term", "The Rock"),
+        ("The “experts” were wrong about the vote.", "scare", "experts"),
+    ],
+)
+def test_non_quotations_are_classed_and_kept_out(make_analyzed, text: str, kind: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    quotes, found, non_quotes = extract_attributions(art)
+    assert quotes == [] and [a for a in found if a.kind == "direct"] == []
+    assert [(n.kind, n.text) for n in non_quotes] == [(kind, words)]
+    assert text[non_quotes[0].start : non_quotes[0].end] == words
+    assert extract_quotes(art) == []
+
+
+def test_short_quotation_governed_by_a_cue_is_a_quotation(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", "Tom Hill called the plan “reckless” on Monday."))
+    quotes, _, non_quotes = extract_attributions(art)
+    assert [q.text for q in quotes] == ["reckless"] and non_quotes == []
+
+
+def test_quotation_fragments_around_their_cue_are_one_attribution(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "“We will win this race,” Ann Lee said, “and we will win it in June.”\n“Taxes rose.”"
+    (art,) = make_analyzed(("a", text))
+    quotes, found, _ = extract_attributions(art)
+    assert len(quotes) == 3
+    groups = join_quote_fragments(quotes, text)
+    assert [len(g) for g in groups] == [2, 1]  # a paragraph break ends a statement
+    first = found[0]
+    assert (first.kind, first.speaker) == ("direct", "Ann Lee")
+    assert first.content.startswith("We will win") and first.content.endswith("in June.")
+
+
+def test_candidates_cover_the_frames(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", "Tom Hill said that taxes rose. According to Ann Lee, the vote failed."))
+    doc = art.doc
+    frames = {c.key(doc) for c in cue_candidates(doc)}
+    assert {"say|ccomp|agent", "according|according|agent"} <= frames
+
+
+def test_cue_table_backs_off_to_lemma_and_frame() -> None:
+    table = CueTable(
+        counts={"say|ccomp|agent": (9, 10), "have|dobj|noun": (0, 50)},
+        threshold=0.5,
+        frame_prior={"ccomp": 0.8, "dobj": 0.5},
+    )
+    assert table.weight("say|ccomp|agent") > 0.8
+    assert 0.8 < table.weight("say|ccomp|noun") < table.weight("say|ccomp|agent")  # backs off to say|ccomp
+    assert table.weight("whisper|ccomp|agent") == pytest.approx(0.8)  # unseen reporting verb: the prior
+    assert table.weight("have|dobj|noun") < 0.05 and table.weight("eat|dobj|agent") == 0.0
+    shipped = load_cue_table()
+    assert 0 < shipped.threshold < 1 and shipped.weight("say|ccomp|agent") > shipped.threshold
+
+
+def _att(article: str, content: str, speaker: str | None, kind: str = "direct") -> Attribution:
+    return Attribution(
+        article=article,
+        kind=kind,
+        content=content,
+        start=0,
+        end=len(content),  # type: ignore[arg-type]
+        speaker=speaker,
+        cue="say",
+    )
+
+
+def test_statements_group_quotation_and_paraphrase_across_outlets() -> None:
+    atts = [
+        _att(
+            "a",
+            "the staffers never had an inkling that Flores had been uncomfortable at the rally",
+            "Bill Russo",
+        ),
+        _att("b", "staffers had no inkling Flores was uncomfortable at the rally", "Bill Russo", "indirect"),
+        _att(
+            "c", "the staffers never had an inkling that Flores had been uncomfortable", "Ann Lee", "indirect"
+        ),
+        _att("c", "the budget passed in June after a long fight", None, "indirect"),
+    ]
+    order = {"a": 0, "b": 1, "c": 2}
+    statements = group_statements(atts, order=order)
+    russo = next(s for s in statements if s.speaker == "Bill Russo")
+    assert sorted((a.article, a.kind) for a in russo.attributions) == [("a", "direct"), ("b", "indirect")]
+    # another named speaker's words are never the same statement
+    assert len(statements) == 3
+    assert group_statements(list(reversed(atts)), order=order) == statements
+
+
+def test_voices_count_direct_and_indirect_per_article() -> None:
+    atts = [
+        _att("a", "x", "Bill Russo"),
+        _att("a", "y", "Bill Russo", "indirect"),
+        _att("a", "z", "Bill Russo", "mixed"),
+        _att("b", "w", None, "indirect"),
+    ]
+    voices = count_voices(atts, {"a": "Fox", "b": "CNN"})
+    assert [(v.outlet, v.speaker, v.direct, v.indirect) for v in voices] == [
+        ("Fox", "Bill Russo", 2, 1),
+        ("CNN", None, 0, 1),
+    ]
+
+
+def test_canonical_hook_names_every_speaker(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    arts = make_analyzed(("a", "“We will win this race,” said Susan Rice. Rice said that taxes rose."))
+    canon = {"Susan Rice": "Susan E. Rice"}
+    found = find_attributions(arts, canonical=lambda n: canon.get(n, n))
+    assert {a.speaker for a in found.attributions} == {"Susan E. Rice"}
+    assert [q.speaker for q in found.quotes] == ["Susan E. Rice"]
+    assert [q.speaker for q in find_quotes(arts, canonical=lambda n: canon.get(n, n))] == ["Susan E. Rice"]
+    assert {v.speaker for v in found.voices} == {"Susan E. Rice"}
+
+
+_PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "him", "her", "them", "who", "which", "that"}
+
+
+@pytest.fixture(scope="module")
+def seed_attributions(nlp):  # type: ignore[no-untyped-def]
+    from parallax.nlp import analyze
+
+    arts = [
+        Article(id=p.stem, source_path=str(p), text=p.read_text(encoding="utf-8"), outlet=p.stem)
+        for p in sorted(EXAMPLES.glob("*.txt"))
+    ]
+    return find_attributions(analyze(arts, nlp=nlp))
+
+
+def test_seed_russo_statement_is_attributed_to_him(seed_attributions) -> None:  # type: ignore[no-untyped-def]
+    found = [
+        a
+        for a in seed_attributions.attributions
+        if a.article.startswith("000") and a.content.startswith("the former leader and staffers")
+    ]
+    assert len(found) == 1
+    (att,) = found
+    assert (att.speaker, att.cue, att.kind) == ("Bill Russo", "say", "mixed")
+
+
+def test_seed_speakers_are_never_pronouns_or_possessive_phrases(seed_attributions) -> None:  # type: ignore[no-untyped-def]
+    named = [a.speaker for a in seed_attributions.attributions if a.speaker]
+    named += [r.speaker for q in seed_attributions.quotes for r in q.renderings if r.speaker]
+    assert named
+    for name in named:
+        first = name.split()[0].lower()
+        assert name.lower() not in _PRONOUNS and first not in {"his", "her", "their", "its"}, name
+    assert {"Alyssa Milano", "Bill Russo", "Lucy Flores", "Amy Lappos", "Joe Biden"} <= {
+        v.speaker for v in seed_attributions.voices
+    }

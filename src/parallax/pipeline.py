@@ -6,7 +6,7 @@ Stages, in order (each a function from typed records to typed records):
 2. clean    - strip boilerplate, infer the outlet (``parallax.clean``)
 3. analyze  - spaCy sentences and entities (``parallax.nlp``)
 4. align    - sentences across articles into facts; omissions (``parallax.align``)
-5. quotes   - direct quotations, speakers, renderings and fidelity (``parallax.quotes``)
+5. quotes   - quotations and attributions (direct, indirect, mixed), speakers, voices (``parallax.quotes``)
 6. conflicts- disagreements on checkable values (``parallax.conflicts``)
 7. framing  - labels, attribution verbs, loaded wording (``parallax.framing``)
 8. timeline - dated events (``parallax.timeline``)
@@ -33,7 +33,7 @@ from parallax import quotes as quotes_stage
 from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
-from parallax.entities import PeopleIndex, canonical_speakers, group_entities
+from parallax.entities import PeopleIndex, group_entities
 from parallax.errors import AnalysisError, InputError
 from parallax.nlp import analyze, load_pipeline
 from parallax.outlets import table_for
@@ -148,7 +148,8 @@ class Parallax:
             )
         with timer.stage("quotes"):
             people = PeopleIndex.build(analyzed)
-            quotes = canonical_speakers(quotes_stage.find_quotes(analyzed), people)
+            found = quotes_stage.find_attributions(analyzed, canonical=people.canonical)
+            quotes = list(found.quotes)  # speakers already canonical through the hook
         with timer.stage("conflicts"):
             conflicts = conflicts_stage.find_conflicts(analyzed, alignment.facts, quotes)
         with timer.stage("framing"):
@@ -177,6 +178,9 @@ class Parallax:
                 framing=framing,
                 timeline=tuple(timeline),
                 entities=people.entities() + group_entities(framing.labels),
+                statements=found.statements,
+                voices=found.voices,
+                non_quotes=found.non_quotes,
             )
             report = build_report(analysis)
         report.timings = {k: round(v, 4) for k, v in timer.seconds.items()}

@@ -8,7 +8,12 @@ Three steps, each a plain function:
 * :func:`group_quotes` merges the same quotation across articles into one :class:`Quote` with
   one :class:`QuoteRendering` per article, each classed by its fidelity to the fullest wording.
 
-:func:`find_quotes` is what :mod:`parallax.pipeline` calls.
+:func:`find_quotes` groups the quotations of a story; :func:`find_attributions` (what
+:mod:`parallax.pipeline` calls) adds every attribution, direct, indirect ("X said that ...",
+"according to X") or mixed, found by :func:`extract_attributions` with a cue table learned on
+PolNeAR train (:func:`load_cue_table`), groups them into statements across outlets
+(:func:`group_statements`), counts whose voice each article carries (:func:`count_voices`), and
+lists the quoted words that are not quotations (titles, scare quotes, terms and nicknames).
 
 Conventions chosen here (they matter to downstream readers):
 
@@ -20,7 +25,8 @@ Conventions chosen here (they matter to downstream readers):
 * ``QuoteSpan.cue`` is the cue verb's lemma plus its particle when it has one ("say",
   "tell", "point out"); the object ("told *the paper*") is not stored.
 * ``QuoteSpan.speaker`` is the resolved speaker (a person's full name as first mentioned in the
-  article, an organisation, or the subject noun phrase such as "a source");
+  article, or a named organisation or group); a speaker that cannot be resolved to a name (a
+  pronoun, "a source", "Her comments") is None, its words kept in ``speaker_phrase``;
   ``speaker_start``/``speaker_end`` locate the *local* mention that names it (the pronoun in
   "she said", the name in "Lappos told").
 """
@@ -33,14 +39,30 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from parallax.errors import AnalysisError
 from parallax.framing import PERSON_ROLE_NOUNS
-from parallax.records import AnalyzedArticle, DiffKind, DiffOp, Fidelity, Quote, QuoteRendering, QuoteSpan
+from parallax.records import (
+    AnalyzedArticle,
+    Attribution,
+    AttributionKind,
+    Attributions,
+    DiffKind,
+    DiffOp,
+    Fidelity,
+    NonQuote,
+    NonQuoteKind,
+    Quote,
+    QuoteRendering,
+    QuoteSpan,
+    Statement,
+    Voice,
+)
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -49,11 +71,19 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "REPORTING_VERBS",
+    "CueTable",
     "SpeakerContext",
+    "count_voices",
+    "cue_candidates",
+    "extract_attributions",
     "extract_quotes",
+    "find_attributions",
     "find_quote_marks",
     "find_quotes",
     "group_quotes",
+    "group_statements",
+    "join_quote_fragments",
+    "load_cue_table",
     "render_against",
     "speaker_context",
 ]
@@ -909,6 +939,7 @@ class _Attributor:
         self._person_ents = sorted((e.start, self.resolve(e.text)) for e in doc.ents if e.label_ == "PERSON")
         self.mentions = self._collect_mentions()
         self._starts = [m.start for m in self.mentions]
+        self._mention_sents = [m.sent for m in self.mentions]
 
     # --- names of noun phrases
 
@@ -924,6 +955,11 @@ class _Attributor:
         ORG by small models) whose word is a surname of a person named in the article or story."""
         ent = _entity_of(tok, ("PERSON",))
         if ent is not None:
+            # the small model sometimes swallows a fronted participle: "Following Flores"
+            first = ent.start
+            while first < ent.end - 1 and ent.doc[first].pos_ in ("VERB", "ADP", "DET", "SCONJ"):
+                first += 1
+            ent = ent.doc[first : ent.end]
             return self.resolve(ent.text), ent.start_char, ent.end_char
         if tok.pos_ == "PROPN":
             key = _clean_name(tok.text).lower()
@@ -972,8 +1008,16 @@ class _Attributor:
         ``avoid`` holds persons named inside the quotation: a pronoun seldom refers to them.
         """
         doc = self.doc
-        if tok.lower_ in ("who", "that") and tok.head.head is not tok.head:
-            tok = tok.head.head  # relative clause: "Milano, who said ..." -> Milano
+        if (
+            tok.lower_ in ("who", "that", "which")
+            and tok.head.dep_ == "relcl"
+            and tok.head.head is not tok.head
+        ):
+            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"
+            name, start, end = self.name_of(tok.head.head, avoid=avoid)
+            if _named_speaker(doc, name, start, end)[0] is None:
+                return name, start, end
+            return name, tok.idx, tok.idx + len(tok.text)
         if tok.pos_ == "PRON" or tok.lower_ in _PERSON_PRONOUNS:
             span = (tok.idx, tok.idx + len(tok.text))
             gender = _PERSON_PRONOUNS.get(tok.lower_)
@@ -1099,10 +1143,13 @@ class _Attributor:
         """The person the he/she pronoun at token ``i`` refers to (see :meth:`_rank`)."""
         return self._rank(i, gender, avoid)
 
-    def subjects(self, k: int) -> list[tuple[str, int]]:
-        """Person subjects of sentence ``k`` outside quotes, main-clause subjects first."""
-        found = [m for m in self.mentions if m.sent == k and m.subject]
-        return [(m.name, m.start) for m in sorted(found, key=lambda m: (not m.main, m.start))]
+    def subjects(self, k: int) -> list[tuple[str, int, int]]:
+        """Person subjects of sentence ``k`` outside quotes, main-clause subjects first:
+        (name, first token, head token). Mentions are in text order, so a bisection finds them."""
+        lo = bisect.bisect_left(self._mention_sents, k)
+        hi = bisect.bisect_right(self._mention_sents, k)
+        found = [m for m in self.mentions[lo:hi] if m.subject]
+        return [(m.name, m.start, m.head) for m in sorted(found, key=lambda m: (not m.main, m.start))]
 
     def named_in(self, first: int, last: int) -> frozenset[str]:
         """Persons named between tokens ``first`` and ``last`` (a quotation), by a PERSON entity or
@@ -1187,27 +1234,72 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
        two sentences earlier (a quote continuing after "she said."), else the person subject of the
        previous sentence, else the speaker of the next quote in the same paragraph.
     """
+    return _extract(_prepare(art, story))
+
+
+@dataclass
+class _Prepared:
+    """One article's quotation marks mapped to tokens, and its speaker finder."""
+
+    art: AnalyzedArticle
+    marked: list[MarkedQuote]
+    tok_ranges: list[tuple[int, int]]
+    inside: list[bool]
+    att: _Attributor
+    non_quotes: list[NonQuote]
+    cue_lemmas: frozenset[str] = frozenset()
+
+
+def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
+    """Steps 1-2 of :func:`extract_quotes`, shared with :func:`extract_attributions`."""
     text = art.article.text
     doc = art.doc
-    # 1. pair marks, drop shouted lines
-    marked = [
-        m for m in find_quote_marks(text) if not _shouted(text, m) and not _is_title(text[m.start : m.end])
-    ]
-    if not marked:
-        return []
-    # 2. tokens inside quotations
+    # 1. pair marks, drop shouted lines, set titles apart
+    marked: list[MarkedQuote] = []
+    non_quotes: list[NonQuote] = []
+    for m in find_quote_marks(text):
+        if _shouted(text, m):
+            continue
+        if _is_nickname(text, m):
+            non_quotes.append(NonQuote(art.id, "term", text[m.start : m.end], m.start, m.end))
+            continue
+        if _is_title(text[m.start : m.end]):
+            non_quotes.append(NonQuote(art.id, "title", text[m.start : m.end], m.start, m.end))
+            continue
+        marked.append(m)
+    # 2. tokens inside quotations (titles included: they never act as cue or speaker)
     inside = [False] * len(doc)
     tok_ranges: list[tuple[int, int]] = []
     for m in marked:
-        span = doc.char_span(m.open_mark, m.close_mark + 1, alignment_mode="expand")
-        if span is None or len(span) == 0:
-            span = doc.char_span(m.start, m.end, alignment_mode="expand")
-        first, last = (span.start, span.end - 1) if span is not None and len(span) else (0, 0)
+        first, last = _token_range(doc, m)
         tok_ranges.append((first, last))
         for i in range(first, last + 1):
             inside[i] = True
+    for nq in non_quotes:
+        span = doc.char_span(nq.start, nq.end, alignment_mode="expand")
+        if span is not None:
+            for i in range(span.start, span.end):
+                inside[i] = True
     att = _Attributor(art, inside, story if story is not None else speaker_context([art]))
+    return _Prepared(art, marked, tok_ranges, inside, att, non_quotes, _speech_lemmas())
+
+
+def _token_range(doc: Doc, m: MarkedQuote) -> tuple[int, int]:
+    span = doc.char_span(m.open_mark, m.close_mark + 1, alignment_mode="expand")
+    if span is None or len(span) == 0:
+        span = doc.char_span(m.start, m.end, alignment_mode="expand")
+    return (span.start, span.end - 1) if span is not None and len(span) else (0, 0)
+
+
+def _extract(prep: _Prepared) -> list[QuoteSpan]:
+    """Steps 3-5 of :func:`extract_quotes`."""
+    art, marked, tok_ranges, inside, att = prep.art, prep.marked, prep.tok_ranges, prep.inside, prep.att
+    text = art.article.text
+    doc = art.doc
+    if not marked:
+        return []
     results: list[tuple[str | None, str | None, int | None, int | None]] = []
+    governed: list[bool] = []
     for m, (first, last) in zip(marked, tok_ranges, strict=True):
         para_lo = text.rfind("\n", 0, m.open_mark) + 1
         para_hi = text.find("\n", m.close_mark)
@@ -1222,7 +1314,9 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
         # 3. cue candidates
         candidates: list[tuple[int, int, Token]] = []
         for tok in window:
-            if tok.lemma_.lower() in REPORTING_VERBS and tok.pos_ in ("VERB", "AUX"):
+            if tok.pos_ in ("VERB", "AUX") and (
+                tok.lemma_.lower() in REPORTING_VERBS or tok.lemma_.lower() in prep.cue_lemmas
+            ):
                 dist = min(abs(tok.i - first), abs(tok.i - last))
                 linked = any(first <= a.i <= last for a in tok.ancestors) or any(
                     tok in doc[i].ancestors for i in range(first, last + 1)
@@ -1234,6 +1328,7 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                     dist = min(abs(tok.i - first), abs(tok.i - last))
                     candidates.append((0, dist, objs[0]))
         candidates.sort(key=lambda c: (c[0], c[1], c[2].i))
+        governed.append(bool(candidates) and candidates[0][0] == 0)
         # 4. speaker of the best cue that has one
         avoid = att.named_in(first, last)
         for _, _, tok in candidates:
@@ -1248,14 +1343,30 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                 speaker, s_start, s_end, cue = name, ns, ne, _cue_text(tok)
                 break
         if speaker is None:
-            speaker, s_start, s_end = _colon_speaker(doc, att, m, first)
-        results.append((speaker, cue, s_start, s_end))
-    # 5. speakers from neighbouring quotes and sentences
-    spans: list[QuoteSpan] = []
-    for n, m in enumerate(marked):
-        speaker, cue, s_start, s_end = results[n]
+            speaker, s_start, s_end = _colon_speaker(doc, text, att, m, first)
+            governed[-1] = governed[-1] or speaker is not None
         if speaker is None:
-            speaker = _inherited_speaker(att, results, tok_ranges, n, text, marked)
+            speaker, s_start, s_end = _trailing_speaker(doc, att, last)
+            governed[-1] = governed[-1] or speaker is not None
+        results.append((speaker, cue, s_start, s_end))
+    # 5. speakers from neighbouring quotes and sentences; unresolved phrases are not names
+    named: list[tuple[str | None, str | None, int | None, int | None]] = []
+    phrases: list[str | None] = []
+    for speaker, cue, s_start, s_end in results:
+        name, phrase = _named_speaker(doc, speaker, s_start, s_end)
+        named.append((name, cue, s_start, s_end))
+        phrases.append(phrase)
+    spans: list[QuoteSpan] = []
+    sentence_of = _sentence_finder(art)
+    for n, m in enumerate(marked):
+        speaker, cue, s_start, s_end = named[n]
+        # words set off by the writer, not reported: no cue governs them (step 1 of the module)
+        kind = _non_quote_kind(text, m, linked=governed[n])
+        if kind is not None:
+            prep.non_quotes.append(NonQuote(art.id, kind, text[m.start : m.end], m.start, m.end))
+            continue
+        if speaker is None and phrases[n] is None:
+            speaker, s_start, s_end = _inherited_speaker(att, named, tok_ranges, n, text, marked)
         spans.append(
             QuoteSpan(
                 article=art.id,
@@ -1264,12 +1375,91 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
                 end=m.end,
                 speaker=speaker,
                 cue=cue,
-                sentence=_sentence_index(art, m.start),
+                sentence=sentence_of(m.start),
                 speaker_start=s_start,
                 speaker_end=s_end,
+                speaker_phrase=phrases[n],
             )
         )
     return spans
+
+
+#: Words before a quoted term that name it as a term or nickname, not as someone's words.
+_TERM_CUES = (
+    "so-called",
+    "so called",
+    "dubbed",
+    "nicknamed",
+    "known as",
+    "the term",
+    "the word",
+    "the phrase",
+    "the slogan",
+    "the hashtag",
+    "branded",
+    "labeled",
+    "labelled",
+)
+
+
+def _non_quote_kind(text: str, m: MarkedQuote, *, linked: bool) -> NonQuoteKind | None:
+    """``term`` for a quoted nickname or named term ("Donald “The Donald” Trump", "the so-called
+    “deal”"), ``scare`` for one or two quoted words no cue governs, else None (a quotation)."""
+    quoted = text[m.start : m.end]
+    n_words = len(_WORD_RE.findall(quoted))
+    if n_words > 4 or quoted.rstrip()[-1:] in ".?!":
+        return None
+    before = text[max(0, m.open_mark - 14) : m.open_mark].lower().rstrip()
+    if _is_nickname(text, m) or before.endswith(_TERM_CUES):
+        return "term"
+    if n_words <= 2 and not linked:
+        return "scare"
+    return None
+
+
+def _is_nickname(text: str, m: MarkedQuote) -> bool:
+    """A quoted nickname inside a name: a capitalised word right before the opening mark and
+    right after the closing one ("Dwayne “The Rock” Johnson")."""
+    before = text[max(0, m.open_mark - 30) : m.open_mark]
+    after = text[m.close_mark + 1 : m.close_mark + 3]
+    prev_word = re.findall(r"[^\W_]+$", before.rstrip()) if before.endswith(" ") else []
+    return bool(prev_word) and prev_word[0][:1].isupper() and after[:1] == " " and after[1:2].isupper()
+
+
+_POSSESSIVES = frozenset({"his", "her", "their", "its", "our", "my", "your"})
+_NAME_ENTS = ("PERSON", "ORG", "NORP", "GPE")
+
+
+def _named_speaker(
+    doc: Doc, speaker: str | None, start: int | None, end: int | None
+) -> tuple[str | None, str | None]:
+    """(speaker name, speaker phrase): a speaker is a name only when it was resolved (a pronoun or
+    description to a person, a surname to a full name) or its local words are headed by a named
+    person or group; anything else ("they", "Her comments", "a source", "many others", "a White
+    House official") is kept as a phrase.
+    """
+    if speaker is None or start is None or end is None:
+        return speaker, None
+    # the local words from their tokens (``doc.text`` would join the whole document every call)
+    span = doc.char_span(start, end) or doc.char_span(start, end, alignment_mode="expand")
+    if span is None or not len(span):
+        return speaker, None
+    local = span.text
+    if speaker != local:
+        return speaker, None  # resolved to a name written elsewhere
+    first = span[0].lower_
+    if first in _POSSESSIVES or any(
+        t.lower_ in _PERSON_PRONOUNS or t.lower_ in _OTHER_PRONOUNS for t in span
+    ):
+        return None, local
+    # the head word must be the name: "a White House official", "Clinton’s aides" and "a Fox News
+    # poll" hold a name but describe someone (or something) else
+    root = span.root
+    if root.ent_type_ in _NAME_ENTS:
+        return speaker, None
+    if root.pos_ == "PROPN" and not root.ent_type_:
+        return speaker, None  # a proper name the model did not label ("Rourke")
+    return None, local
 
 
 def _inherited_speaker(
@@ -1279,30 +1469,68 @@ def _inherited_speaker(
     n: int,
     text: str,
     marked: Sequence[MarkedQuote],
-) -> str | None:
+) -> tuple[str | None, int | None, int | None]:
+    """Step 5 of :func:`extract_quotes`: (speaker, start, end of the mention it is taken from)."""
     first, _ = tok_ranges[n]
     k = att.sent_of[first]
     if n > 0:
-        prev_speaker = results[n - 1][0]
+        prev_speaker, _, p_start, p_end = results[n - 1]
         prev_last = tok_ranges[n - 1][1]
         if prev_speaker and k - att.sent_of[prev_last] <= 2:
-            return prev_speaker
+            return prev_speaker, p_start, p_end
     if k > 0:
-        for name, _ in att.subjects(k - 1):
-            return name
+        for name, start, head in att.subjects(k - 1):
+            doc = att.doc
+            lo, hi = min(start, head), max(start, head)
+            return name, doc[lo].idx, doc[hi].idx + len(doc[hi])
     if n + 1 < len(results):
-        nxt_speaker = results[n + 1][0]
+        nxt_speaker, _, n_start, n_end = results[n + 1]
         gap = text[marked[n].close_mark : marked[n + 1].open_mark]
         if nxt_speaker and "\n" not in gap:
-            return nxt_speaker
-    return None
+            return nxt_speaker, n_start, n_end
+    return None, None, None
+
+
+_NP_START = frozenset({"DET", "PROPN", "NOUN", "PRON", "ADJ", "NUM"})
+
+
+def _trailing_speaker(
+    doc: Doc, att: _Attributor, last: int, *, reach: int = 6
+) -> tuple[str | None, int | None, int | None]:
+    """'“...,” beamed Ann Lee' or '“...,” the crowd chanted' with a verb the model does not
+    take as a cue: right after a quotation ending in , ? or !, a verb next to a noun phrase
+    (either order, within ``reach`` tokens of the closing mark) makes the noun phrase the speaker."""
+    if last < 1 or doc[last - 1].text not in (",", "?", "!", "…"):
+        return None, None, None
+    window = [t for t in doc[last + 1 : last + 1 + reach] if not att.inside[t.i]]
+    if not window or window[0].is_sent_start:
+        return None, None, None
+    first = window[0]
+    if first.pos_ == "VERB":
+        # inverted: the noun phrase after the verb, up to its head
+        for tok in window[1:]:
+            if tok.pos_ in ("PROPN", "NOUN", "PRON"):
+                while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i:
+                    tok = tok.head
+                return att.name_of(tok)
+            if tok.pos_ not in _NP_START:
+                break
+        return None, None, None
+    if first.pos_ in _NP_START:
+        for tok in window[1:]:
+            if tok.pos_ == "VERB":
+                head = doc[tok.i - 1]
+                if head.pos_ in ("PROPN", "NOUN", "PRON"):
+                    return att.name_of(head)
+                return None, None, None
+    return None, None, None
 
 
 def _colon_speaker(
-    doc: Doc, att: _Attributor, m: MarkedQuote, first: int
+    doc: Doc, text: str, att: _Attributor, m: MarkedQuote, first: int
 ) -> tuple[str | None, int | None, int | None]:
     """'X: “...”' with no verb: the noun phrase right before the colon speaks."""
-    before = doc.text[: m.open_mark].rstrip()
+    before = text[: m.open_mark].rstrip()
     if not before.endswith(":"):
         return None, None, None
     colon = doc.char_span(len(before) - 1, len(before), alignment_mode="expand")
@@ -1344,11 +1572,16 @@ def _shouted(text: str, m: MarkedQuote) -> bool:
     return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.8
 
 
-def _sentence_index(art: AnalyzedArticle, offset: int) -> int | None:
-    for sent in art.sentences:
-        if sent.start <= offset < sent.end:
-            return sent.index
-    return None
+def _sentence_finder(art: AnalyzedArticle) -> Callable[[int], int | None]:
+    """A lookup of the sentence index holding a character offset (a bisection, not a scan)."""
+    sents = sorted(art.sentences, key=lambda s: s.start)
+    starts = [s.start for s in sents]
+
+    def find(offset: int) -> int | None:
+        k = bisect.bisect_right(starts, offset) - 1
+        return sents[k].index if k >= 0 and offset < sents[k].end else None
+
+    return find
 
 
 # --- 3. words, fidelity and grouping ----------------------------------------------------------------
@@ -1613,6 +1846,7 @@ def group_quotes(spans: Sequence[QuoteSpan], texts: Mapping[str, str] | None = N
                     cue=s.cue,
                     fidelity=fidelity,
                     diff=diff,
+                    speaker_phrase=s.speaker_phrase,
                 )
             )
         votes = Counter(s.speaker for s in members if s.speaker)
@@ -1636,12 +1870,504 @@ def group_quotes(spans: Sequence[QuoteSpan], texts: Mapping[str, str] | None = N
     ]
 
 
-def find_quotes(analyzed: Sequence[AnalyzedArticle]) -> list[Quote]:
-    """Extract the quotations of every article and group them across articles (stage 5)."""
+def find_quotes(
+    analyzed: Sequence[AnalyzedArticle], *, canonical: Callable[[str], str] | None = None
+) -> list[Quote]:
+    """Extract the quotations of every article and group them across articles (stage 5).
+
+    ``canonical`` (see :func:`find_attributions`) maps each speaker to the story's canonical name.
+    """
     spans: list[QuoteSpan] = []
     story = speaker_context(analyzed)
     for art in analyzed:
         found = extract_quotes(art, story=story)
         log.debug("%s: %d quotations", art.id, len(found))
-        spans.extend(found)
+        spans.extend(_canonical_speakers(found, canonical))
     return group_quotes(spans, {a.id: a.article.text for a in analyzed})
+
+
+# --- 4. attributions: direct, indirect and mixed ----------------------------------------------------
+
+#: Learned cue table: per "lemma|frame", how often a word in that frame was an attribution cue in
+#: the PolNeAR training split (counts computed by Parallax; see ``parallax eval quotes --learn``).
+CUE_TABLE_PATH = Path(__file__).parent / "data" / "attribution_cues.json"
+
+#: Frames in which a word can introduce reported content (what the content is, syntactically).
+CUE_FRAMES = ("ccomp", "xcomp", "dobj", "parataxis", "according")
+
+
+@dataclass(frozen=True, slots=True)
+class CueCandidate:
+    """A word that may introduce reported content: ``frame`` names the syntactic pattern,
+    ``subject`` the kind of its subject (``agent``: a person, group or personal pronoun; ``noun``:
+    another noun phrase; ``none``), and ``content`` the token range ``[lo, hi)`` it would attribute."""
+
+    cue: int
+    frame: str
+    content: tuple[int, int]
+    subject: str = "none"
+
+    def key(self, doc: Doc) -> str:
+        """The cue table key "lemma|frame|subject"."""
+        lemma = "according" if self.frame == "according" else doc[self.cue].lemma_.lower()
+        return f"{lemma}|{self.frame}|{self.subject}"
+
+
+@dataclass(frozen=True)
+class CueTable:
+    """Cue counts by "lemma|frame|subject" (``[cues, occurrences]``) and the acceptance threshold.
+
+    :meth:`weight` is P(cue | key) smoothed towards P(cue | lemma, frame), itself smoothed
+    towards the frame's rate among reporting verbs (0 for other unseen lemmas).
+    """
+
+    counts: Mapping[str, Sequence[int]]
+    threshold: float
+    frame_prior: Mapping[str, float]
+    smoothing: float = 2.0
+    _base: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for key, (pos, n) in self.counts.items():
+            box = self._base.setdefault(key.rpartition("|")[0], [0, 0])
+            box[0] += pos
+            box[1] += n
+
+    def speech_lemmas(self, *, min_weight: float = 0.3) -> frozenset[str]:
+        """Lemmas that introduce a person's words as often as not ("beam", "quip"): those whose
+        clause-taking frames with a person subject weigh at least ``min_weight``."""
+        return frozenset(
+            k.split("|")[0]
+            for k in self.counts
+            if k.endswith(("|ccomp|agent", "|parataxis|agent")) and self.weight(k) >= min_weight
+        )
+
+    def weight(self, key: str) -> float:
+        """Smoothed P(cue | lemma, frame, subject) (see the class docstring)."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        base_key = key.rpartition("|")[0]
+        lemma, _, frame = base_key.partition("|")
+        s = self.smoothing
+        prior = self.frame_prior.get(frame, 0.0) if lemma in REPORTING_VERBS else 0.0
+        pos, n = self._base.get(base_key, (0, 0))
+        base = (pos + s * prior) / (n + s)
+        pos, n = self.counts.get(key, (0, 0))
+        w = (pos + s * base) / (n + s)
+        self._cache[key] = w
+        return w
+
+
+@lru_cache(maxsize=4)
+def load_cue_table(path: Path = CUE_TABLE_PATH) -> CueTable:
+    """Read the cue table (written by :func:`parallax.evaluation.quotes.learn_cue_table`)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return CueTable(
+            counts={str(k): (int(v[0]), int(v[1])) for k, v in data["counts"].items()},
+            threshold=float(data["threshold"]),
+            frame_prior={str(k): float(v) for k, v in data["frame_prior"].items()},
+            smoothing=float(data["smoothing"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise AnalysisError(f"{path}: unreadable attribution cue table: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def _speech_lemmas() -> frozenset[str]:
+    return load_cue_table().speech_lemmas()
+
+
+_AGENT_PRONOUNS = frozenset({"he", "she", "they", "we", "i", "you", "who"})
+
+
+def _subject_kind(tok: Token) -> str:
+    """``agent``/``noun``/``none`` for the subject of verb ``tok`` (climbing from conjuncts and
+    participles to the governing verb, as speaker finding does)."""
+    node = tok
+    for _ in range(3):
+        subj = next((c for c in node.children if c.dep_ in _SUBJECT_DEPS or c.dep_ == "agent"), None)
+        if subj is not None:
+            if subj.dep_ == "agent":
+                subj = next((c for c in subj.children if c.dep_ == "pobj"), subj)
+            if subj.lower_ in _AGENT_PRONOUNS or subj.ent_type_ in _NAME_ENTS or subj.pos_ == "PROPN":
+                return "agent"
+            return "noun"
+        if node.dep_ not in ("conj", "advcl", "xcomp", "acl") or node.head is node:
+            break
+        node = node.head
+    return "none"
+
+
+_CONTENT_TRIM = frozenset({"that", "whether", "if", ",", ":", ";", "—", "–", "-", "."})
+
+
+def _trim_content(doc: Doc, lo: int, hi: int) -> tuple[int, int]:
+    """Drop a leading complementiser or punctuation and trailing punctuation from ``[lo, hi)``."""
+    while lo < hi and (doc[lo].lower_ in _CONTENT_TRIM or (doc[lo].is_punct and not doc[lo].is_quote)):
+        lo += 1
+    while hi > lo and doc[hi - 1].is_punct and not doc[hi - 1].is_quote:
+        hi -= 1
+    return lo, hi
+
+
+def cue_candidates(doc: Doc, *, sent_bounds: Sequence[tuple[int, int]] | None = None) -> list[CueCandidate]:
+    """Every word of ``doc`` in a frame that can introduce reported content, with that content.
+
+    Frames: 1. ``ccomp``/``xcomp``: a verb with a clausal complement ("said (that) X", "urged them
+    to X"), the complement is the content; 2. ``dobj``: a verb with a direct object ("denied the
+    report"), the object is the content; 3. ``parataxis``: a verb set beside its clause ("X, he
+    said"), the clause is the content; 4. ``according``: "according to S, X", the clause the
+    phrase modifies is the content. Each verb yields its first frame in that order. One linear
+    pass over the tokens; subtrees are read by their left and right edges.
+    """
+    out: list[CueCandidate] = []
+    for tok in doc:
+        if tok.lower_ == "according" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+            head = tok.head
+            if head is tok:
+                continue
+            lo, hi = head.left_edge.i, head.right_edge.i + 1
+            pp_lo, pp_hi = tok.left_edge.i, tok.right_edge.i + 1
+            # the content is the side of the clause without the "according to" phrase
+            left, right = (lo, pp_lo), (pp_hi, hi)
+            a, b = _trim_content(doc, *(right if right[1] - right[0] >= left[1] - left[0] else left))
+            if b > a:
+                out.append(CueCandidate(tok.i, "according", (a, b), "agent"))
+            continue
+        if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
+            continue
+        found: CueCandidate | None = None
+        for frame in ("ccomp", "xcomp", "dobj"):
+            comp = next((c for c in tok.children if c.dep_ == frame), None)
+            if comp is not None:
+                a, b = _trim_content(doc, comp.left_edge.i, comp.right_edge.i + 1)
+                if b > a:
+                    found = CueCandidate(tok.i, frame, (a, b), _subject_kind(tok))
+                    break
+        if found is None and tok.dep_ == "parataxis" and tok.head is not tok:
+            head = tok.head
+            lo, hi = head.left_edge.i, head.right_edge.i + 1
+            v_lo = tok.left_edge.i
+            a, b = _trim_content(doc, lo, min(v_lo, hi) if v_lo > lo else hi)
+            if v_lo > lo and b > a:
+                found = CueCandidate(tok.i, "parataxis", (a, b), _subject_kind(tok))
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def join_quote_fragments(
+    spans: Sequence[QuoteSpan], text: str, *, max_gap_words: int = 6
+) -> list[list[QuoteSpan]]:
+    """Group an article's quotations into the statements they are fragments of.
+
+    "“A,” she said, “B.”" is one statement cut by its cue: two quotations in one paragraph join
+    when the words between them are at most ``max_gap_words`` (the cue and speaker only), the
+    later one has no speaker of its own or the same one, and it is not a new cue's quotation.
+    """
+    groups: list[list[QuoteSpan]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if groups:
+            prev = groups[-1][-1]
+            gap = text[prev.end : span.start]
+            words = len(_WORD_RE.findall(gap))
+            same = span.speaker is None or span.speaker == prev.speaker
+            attributed = prev.speaker is not None or prev.speaker_phrase is not None
+            if "\n" not in gap and 0 < words <= max_gap_words and same and attributed:
+                groups[-1].append(span)
+                continue
+        groups.append([span])
+    return groups
+
+
+def _direct_attribution(art: AnalyzedArticle, group: Sequence[QuoteSpan]) -> Attribution:
+    first, last = group[0], group[-1]
+    text = art.article.text
+    lead = next((s for s in group if s.speaker is not None or s.speaker_phrase is not None), first)
+    return Attribution(
+        article=art.id,
+        kind="direct",
+        content=text[first.start : last.end],
+        start=first.start,
+        end=last.end,
+        speaker=lead.speaker,
+        cue=lead.cue,
+        speaker_start=lead.speaker_start,
+        speaker_end=lead.speaker_end,
+        speaker_phrase=lead.speaker_phrase,
+        sentence=first.sentence,
+    )
+
+
+def extract_attributions(
+    art: AnalyzedArticle,
+    *,
+    story: SpeakerContext | None = None,
+    table: CueTable | None = None,
+    max_gap_words: int = 6,
+) -> tuple[list[QuoteSpan], list[Attribution], list[NonQuote]]:
+    """Direct quotations, all attributions (direct, indirect, mixed) and non-quotations of one
+    article.
+
+    Steps:
+
+    1. Direct quotations as in :func:`extract_quotes`; fragments of one statement around their
+       cue join into one direct attribution (:func:`join_quote_fragments`).
+    2. Cue candidates (:func:`cue_candidates`) outside quotations are scored by the learned cue
+       table; those at or above its threshold are kept, except a candidate whose cue lies inside
+       the content of a better one (PolNeAR's attributions do not nest).
+    3. A kept candidate whose content words are all quoted is the cue of a direct quotation
+       (already found); one whose content is partly quoted is ``mixed`` and absorbs the direct
+       attributions inside it; otherwise it is ``indirect``.
+    4. The speaker is the cue's subject, resolved as for quotations (pronouns, descriptions,
+       surnames); the object of "according to" for that frame.
+    5. Quoted words that are not quotations are returned apart (found in step 1 and by
+       :func:`_non_quote_kind`): titles, nicknames and named terms, and scare quotes (one or two
+       words no cue governs).
+    """
+    prep = _prepare(art, story)
+    doc, att, inside = art.doc, prep.att, prep.inside
+    text = art.article.text
+    table = table if table is not None else load_cue_table()
+    # 1. direct quotations and their statements
+    quotes = _extract(prep)
+    directs = [
+        _direct_attribution(art, g) for g in join_quote_fragments(quotes, text, max_gap_words=max_gap_words)
+    ]
+    # 2. scored cue candidates, outermost first among equals
+    scored = []
+    for cand in cue_candidates(doc):
+        if inside[cand.cue]:
+            continue
+        w = table.weight(cand.key(doc))
+        if w >= table.threshold:
+            scored.append((w, cand))
+    scored.sort(key=lambda x: (-x[0], x[1].content[0] - x[1].content[1], x[1].cue))
+    # candidates nest only within a sentence: the check stays local (no pass over all pairs)
+    kept_in: dict[int, list[CueCandidate]] = {}
+    for _, cand in scored:
+        box = kept_in.setdefault(att.sent_of[cand.cue], [])
+        if any(k.content[0] <= cand.cue < k.content[1] for k in box):
+            continue
+        box[:] = [k for k in box if not cand.content[0] <= k.cue < cand.content[1]] + [cand]
+    kept = [c for box in kept_in.values() for c in box]
+    # 3. kinds, 4. speakers
+    out: list[Attribution] = []
+    direct_starts = [d.start for d in directs]
+    absorbed: set[int] = set()
+    sentence_of = _sentence_finder(art)
+    for cand in sorted(kept, key=lambda c: c.content[0]):
+        lo, hi = cand.content
+        words = [i for i in range(lo, hi) if not doc[i].is_punct]
+        n_in = sum(inside[i] for i in words)
+        if not words or n_in == len(words):
+            continue
+        kind: AttributionKind = "mixed" if n_in else "indirect"
+        tok = doc[cand.cue]
+        if cand.frame == "according":
+            objs = [c for c in doc[cand.cue + 1].children if c.dep_ == "pobj"]
+            name, s_start, s_end = att.name_of(objs[0]) if objs else (None, None, None)
+            cue_end = doc[cand.cue + 1].idx + len(doc[cand.cue + 1])
+            cue = "according to"
+        else:
+            name, s_start, s_end = att.speaker_of_cue(tok)
+            cue_end = tok.idx + len(tok)
+            cue = _cue_text(tok)
+        speaker, phrase = _named_speaker(doc, name, s_start, s_end)
+        start, end = doc[lo].idx, doc[hi - 1].idx + len(doc[hi - 1])
+        if kind == "mixed":
+            lo_d, hi_d = bisect.bisect_left(direct_starts, start), bisect.bisect_left(direct_starts, end)
+            held = directs[lo_d:hi_d]
+            absorbed.update(range(lo_d, hi_d))
+            # the content runs to the end of the quotations it holds (their closing words)
+            end = max([end, *(d.end for d in held)])
+            if speaker is None and phrase is None and held:
+                # no subject for the cue: the speaker found for the quotation it holds
+                speaker, phrase = held[0].speaker, held[0].speaker_phrase
+                s_start, s_end = held[0].speaker_start, held[0].speaker_end
+        out.append(
+            Attribution(
+                article=art.id,
+                kind=kind,
+                content=text[start:end],
+                start=start,
+                end=end,
+                speaker=speaker,
+                cue=cue,
+                cue_start=tok.idx,
+                cue_end=cue_end,
+                speaker_start=s_start,
+                speaker_end=s_end,
+                speaker_phrase=phrase,
+                sentence=sentence_of(start),
+            )
+        )
+    out += [d for n, d in enumerate(directs) if n not in absorbed]
+    out.sort(key=lambda a: (a.start, a.end))
+    # 5. the quoted words that are not quotations
+    return quotes, out, list(prep.non_quotes)
+
+
+def quoted_token_mask(doc: Doc) -> list[bool]:
+    """For each token of ``doc``, whether it lies inside a quotation (:func:`find_quote_marks`)."""
+    inside = [False] * len(doc)
+    for m in find_quote_marks(doc.text):
+        first, last = _token_range(doc, m)
+        for i in range(first, last + 1):
+            inside[i] = True
+    return inside
+
+
+# --- 5. the story: statements across outlets, and whose voice each outlet carries ----------------------
+
+
+def _content_keys(text: str) -> set[str]:
+    from parallax.features import STOP_WORDS
+
+    return {k for k in (fold_word(w) for w in _WORD_RE.findall(text)) if len(k) > 2 and k not in STOP_WORDS}
+
+
+def group_statements(
+    attributions: Sequence[Attribution],
+    quotes: Sequence[Quote] = (),
+    *,
+    order: Mapping[str, int] | None = None,
+    min_shared: float = 0.4,
+    min_shared_unknown: float = 0.6,
+    min_words: int = 3,
+    max_df: float = 0.25,
+) -> list[Statement]:
+    """Group the attributions of several articles into statements.
+
+    Steps:
+
+    1. Fullest contents first (ties: article order, offset), so the result does not depend on the
+       input order.
+    2. Content words (stop words dropped, spelling folded) are indexed; an attribution joins the
+       group sharing the largest fraction of its words through the index (no pass over all
+       pairs): at least ``min_words`` words and ``min_shared`` of the shorter content when the
+       speakers agree, ``min_shared_unknown`` when either is unknown, never when both are named
+       and differ. Words found in more than ``max_df`` of the attributions are not counted. A
+       group takes one attribution per article.
+    3. A statement's speaker is the majority named speaker; ``quote`` links it to the grouped
+       :class:`Quote` holding one of its direct renderings.
+    """
+    rank = dict(order or {})
+    for a in attributions:
+        rank.setdefault(a.article, len(rank))
+    # 1. fullest first; words in more than ``max_df`` of the story's attributions (the story's
+    # protagonists) say nothing about which statement it is
+    keyed = [(a, _content_keys(a.content)) for a in attributions]
+    df = Counter(k for _, keys in keyed for k in keys)
+    limit = max(3.0, max_df * len(keyed))
+    items = sorted(
+        ((a, {k for k in keys if df[k] <= limit}) for a, keys in keyed),
+        key=lambda x: (-len(x[1]), rank[x[0].article], x[0].start),
+    )
+    # 2. indexed grouping
+    groups: list[list[tuple[Attribution, set[str]]]] = []
+    index: dict[str, list[int]] = {}
+    for att, keys in items:
+        shared: Counter[int] = Counter()
+        for k in keys:
+            shared.update(index.get(k, ()))
+        best: int | None = None
+        best_frac = 0.0
+        for g, n in shared.items():
+            ref, ref_keys = groups[g][0]
+            frac = n / max(1, min(len(keys), len(ref_keys)))
+            if n < min_words or (ref.speaker and att.speaker and ref.speaker != att.speaker):
+                continue
+            need = min_shared if ref.speaker and att.speaker else min_shared_unknown
+            if frac >= need and frac > best_frac and all(a.article != att.article for a, _ in groups[g]):
+                best, best_frac = g, frac
+        if best is None:
+            best = len(groups)
+            groups.append([])
+            for k in keys:
+                index.setdefault(k, []).append(best)
+        groups[best].append((att, keys))
+    # 3. speakers and quote links
+    quote_of: dict[tuple[str, int], str] = {}
+    for q in quotes:
+        for r in q.renderings:
+            quote_of[(r.article, r.start)] = q.id
+    built = []
+    for group in groups:
+        members = sorted((a for a, _ in group), key=lambda a: (rank[a.article], a.start))
+        votes = Counter(a.speaker for a in members if a.speaker)
+        speaker = max(sorted(votes), key=lambda s: votes[s]) if votes else None
+        quote = next(
+            (quote_of[(a.article, a.start)] for a in members if (a.article, a.start) in quote_of), None
+        )
+        built.append(
+            ((rank[members[0].article], members[0].start), members, group[0][0].content, speaker, quote)
+        )
+    built.sort(key=lambda b: b[0])
+    return [
+        Statement(id=f"s{n}", speaker=speaker, text=text, attributions=tuple(members), quote=quote)
+        for n, (_, members, text, speaker, quote) in enumerate(built, start=1)
+    ]
+
+
+def count_voices(attributions: Sequence[Attribution], outlets: Mapping[str, str]) -> list[Voice]:
+    """Attributions per speaker per article: ``direct`` counts quotations (mixed ones included:
+    they quote words), ``indirect`` paraphrases; unnamed sources are counted under None."""
+    counts: dict[tuple[str, str | None], list[int]] = {}
+    for a in attributions:
+        box = counts.setdefault((a.article, a.speaker), [0, 0])
+        box[a.kind == "indirect"] += 1
+    order = {aid: n for n, aid in enumerate(outlets)}
+    return [
+        Voice(article=aid, outlet=outlets.get(aid, aid), speaker=speaker, direct=d, indirect=i)
+        for (aid, speaker), (d, i) in sorted(
+            counts.items(), key=lambda x: (order.get(x[0][0], len(order)), x[0][1] is None, x[0][1] or "")
+        )
+    ]
+
+
+def _canonical_speakers(
+    items: Sequence[QuoteSpan] | Sequence[Attribution], canonical: Callable[[str], str] | None
+) -> list[Any]:
+    if canonical is None:
+        return list(items)
+    return [replace(x, speaker=canonical(x.speaker)) if x.speaker else x for x in items]
+
+
+def find_attributions(
+    analyzed: Sequence[AnalyzedArticle],
+    *,
+    canonical: Callable[[str], str] | None = None,
+    table: CueTable | None = None,
+) -> Attributions:
+    """The quotes stage: quotations grouped across articles, every attribution, statements across
+    outlets, voices per outlet and the quoted words that are not quotations.
+
+    ``canonical`` maps a speaker name to the story's canonical name for that person ("Rice" ->
+    "Susan E. Rice"); it is applied to every speaker before grouping and counting.
+    """
+    story = speaker_context(analyzed)
+    spans: list[QuoteSpan] = []
+    attributions: list[Attribution] = []
+    non_quotes: list[NonQuote] = []
+    for art in analyzed:
+        q, a, nq = extract_attributions(art, story=story, table=table)
+        log.debug("%s: %d quotations, %d attributions", art.id, len(q), len(a))
+        spans += _canonical_speakers(q, canonical)
+        attributions += _canonical_speakers(a, canonical)
+        non_quotes += nq
+    texts = {a.id: a.article.text for a in analyzed}
+    quotes = group_quotes(spans, texts)
+    order = {aid: n for n, aid in enumerate(texts)}
+    return Attributions(
+        quotes=tuple(quotes),
+        attributions=tuple(attributions),
+        statements=tuple(group_statements(attributions, quotes, order=order)),
+        voices=tuple(count_voices(attributions, {a.id: a.article.outlet for a in analyzed})),
+        non_quotes=tuple(non_quotes),
+    )

@@ -197,6 +197,9 @@ class QuoteSpan:
     sentence: int | None = None
     speaker_start: int | None = None
     speaker_end: int | None = None
+    #: the local words naming the speaker when they could not be resolved to a named person or
+    #: group ("the spokesman", "a source", "they"); ``speaker`` is then None
+    speaker_phrase: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,7 @@ class QuoteRendering:
     cue: str | None
     fidelity: Fidelity
     diff: tuple[DiffOp, ...] = ()
+    speaker_phrase: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,83 @@ class Quote:
     speaker: str | None
     text: str  # the reference wording (the fullest rendering)
     renderings: tuple[QuoteRendering, ...]
+
+
+AttributionKind = Literal["direct", "indirect", "mixed"]
+NonQuoteKind = Literal["title", "scare", "term"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """One attribution in one article: a source (speaker), a cue and the content attributed.
+
+    ``direct``: the content is a quotation (or several quotation fragments around one cue, "“A,”
+    she said, “B.”": ``start``/``end`` then run from the first fragment to the last);
+    ``indirect``: reported speech without quotation marks ("Russo said that ...", "according to
+    Russo, ..."); ``mixed``: reported speech quoting some of its words ("Russo said the plan was
+    “dead on arrival”"). Offsets index the article's cleaned text; ``speaker`` is a named person
+    or group of the story, or None with the local words kept in ``speaker_phrase``.
+    """
+
+    article: str
+    kind: AttributionKind
+    content: str
+    start: int
+    end: int
+    speaker: str | None
+    cue: str | None
+    cue_start: int | None = None
+    cue_end: int | None = None
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    speaker_phrase: str | None = None
+    sentence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NonQuote:
+    """Words between quotation marks that are not a quotation: a title of a show, book or article,
+    a scare quote (one or two words set off by the writer), or a term or nickname."""
+
+    article: str
+    kind: NonQuoteKind
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """The attributions of one statement across articles: one outlet may quote it, another
+    paraphrase it (each attribution's ``kind`` tells which)."""
+
+    id: str
+    speaker: str | None
+    text: str  # the fullest content
+    attributions: tuple[Attribution, ...]
+    quote: str | None = None  # id of the grouped Quote of its direct renderings, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How often one outlet's article gives ``speaker`` a voice (None: unnamed sources)."""
+
+    article: str
+    outlet: str
+    speaker: str | None
+    direct: int
+    indirect: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attributions:
+    """Everything the quotes stage found in a story."""
+
+    quotes: tuple[Quote, ...] = ()
+    attributions: tuple[Attribution, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    voices: tuple[Voice, ...] = ()
+    non_quotes: tuple[NonQuote, ...] = ()
 
 
 # --- discrepancies (issue: conflicts, framing, timeline) --------------------------------------
@@ -354,3 +435,6 @@ class StoryAnalysis:
     copies: tuple[tuple[str, tuple[str, ...]], ...] = ()
     timings: tuple[tuple[str, float], ...] = ()
     entities: tuple[StoryEntity, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    voices: tuple[Voice, ...] = ()
+    non_quotes: tuple[NonQuote, ...] = ()

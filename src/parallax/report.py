@@ -95,6 +95,9 @@ class RenderingModel(_Model):
     cue: str | None
     fidelity: Literal["verbatim", "spelling", "bracketed", "trimmed", "altered"]
     diff: list[DiffOpModel]
+    speaker_phrase: str | None = Field(
+        default=None, description="the local words naming an unresolved speaker; speaker is then null"
+    )
 
 
 class QuoteModel(_Model):
@@ -102,6 +105,58 @@ class QuoteModel(_Model):
     speaker: str | None
     text: str
     renderings: list[RenderingModel]
+
+
+class AttributionModel(_Model):
+    """One attribution in one article; offsets index the article's cleaned text."""
+
+    article: str
+    kind: Literal["direct", "indirect", "mixed"] = Field(
+        description="direct: quoted; indirect: reported without quotation marks; mixed: reported, partly quoted"
+    )
+    content: str
+    start: int
+    end: int
+    speaker: str | None = Field(description="a named person or group of the story; null when unresolved")
+    cue: str | None
+    cue_start: int | None = None
+    cue_end: int | None = None
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    speaker_phrase: str | None = Field(
+        default=None, description="the local words naming an unresolved speaker (a pronoun, 'a source')"
+    )
+    sentence: int | None = None
+
+
+class StatementModel(_Model):
+    """One statement as the articles attribute it: quoted by some, paraphrased by others."""
+
+    id: str
+    speaker: str | None
+    text: str
+    attributions: list[AttributionModel]
+    quote: str | None = Field(default=None, description="id of the quote holding its direct renderings")
+
+
+class VoiceModel(_Model):
+    """Attributions to one speaker in one article (speaker null: unnamed sources)."""
+
+    article: str
+    outlet: str
+    speaker: str | None
+    direct: int = Field(description="quotations, mixed attributions included")
+    indirect: int
+
+
+class NonQuoteModel(_Model):
+    """Words in quotation marks that are not a quotation (kept out of the quote comparison)."""
+
+    article: str
+    kind: Literal["title", "scare", "term"]
+    text: str
+    start: int
+    end: int
 
 
 class SummaryEntryModel(_Model):
@@ -216,6 +271,9 @@ class StoryReport(_Model):
     entities: list[EntityModel] = Field(
         default_factory=list, description="the people of the story, one canonical name each"
     )
+    statements: list[StatementModel] = []
+    voices: list[VoiceModel] = []
+    non_quotes: list[NonQuoteModel] = []
     timings: dict[str, float] = Field(
         default_factory=dict, description="seconds per stage; not part of golden files"
     )
@@ -251,6 +309,9 @@ def build_report(analysis: StoryAnalysis) -> StoryReport:
             EntityModel(id=e.id, name=e.name, kind=e.kind, aliases=list(e.aliases), mentions=dict(e.mentions))
             for e in analysis.entities
         ],
+        statements=[StatementModel.model_validate(s) for s in analysis.statements],
+        voices=[VoiceModel.model_validate(v) for v in analysis.voices],
+        non_quotes=[NonQuoteModel.model_validate(n) for n in analysis.non_quotes],
         timings=dict(analysis.timings),
     )
 

@@ -625,6 +625,8 @@ def stylesheet() -> str:
 
 
 def _story_context(report: StoryReport) -> dict[str, Any]:
+    from parallax.render.voices import cited_differently, voice_table
+
     labels = outlet_labels(report)
     facts = {f.id: f for f in report.facts}
     # Where each fact is told in each article: the first mention's anchor.
@@ -676,6 +678,8 @@ def _story_context(report: StoryReport) -> dict[str, Any]:
         "titles": {a.id: article_title(a) for a in report.articles},
         "also": {},
         "names": lambda text: display.with_names(text, report.articles, labels),
+        "voices": voice_table(report),
+        "cited_differently": cited_differently(report),
     }
 
 

@@ -211,6 +211,39 @@ def _quotes(report: StoryReport, ctx: _Context) -> list[str]:
     return out
 
 
+def _voices(report: StoryReport, ctx: _Context) -> list[str]:
+    """Who speaks in each outlet (quoted / paraphrased), and statements cited differently."""
+    from parallax.render.voices import cited_differently, voice_table
+
+    table = voice_table(report)
+    out: list[str] = ["## Who speaks", ""]
+    if not table.rows:
+        return [*out, "_No attributions found._", ""]
+    out += ["Attributions per speaker in each outlet: quoted / paraphrased; — never cited.", ""]
+    header = ["speaker", *(ctx.esc_label.get(a, md_escape(a)) for a in table.articles)]
+    rows = [
+        [
+            md_escape(row.speaker) if row.speaker else "_unnamed sources_",
+            *(f"{c[0]} / {c[1]}" if c else "—" for c in row.cells),
+        ]
+        for row in table.rows
+    ]
+    out += [*_table(header, rows), ""]
+    if table.more:
+        out += [f"_{table.more} more speakers not shown._", ""]
+    for s in cited_differently(report):
+        speaker = md_escape(s.speaker) if s.speaker else "unknown speaker"
+        out += [f"### {speaker} · {md_code(s.id)}", ""]
+        for a in s.attributions:
+            how = "quotes" if a.kind != "indirect" else "paraphrases"
+            cue = f" ({md_escape(a.cue)})" if a.cue else ""
+            out.append(
+                f"- {ctx.esc_label.get(a.article, md_escape(a.article))} {how}{cue}: {md_escape(a.content)}"
+            )
+        out.append("")
+    return out
+
+
 def _conflicts(report: StoryReport, ctx: _Context) -> list[str]:
     """Competing values side by side, with outlets and evidence in context."""
     outlets, cites, context = ctx.outlets, ctx.cites, ctx.context
@@ -348,6 +381,7 @@ _SECTIONS: tuple[Callable[[StoryReport, _Context], list[str]], ...] = (
     _summary,
     _coverage,
     _quotes,
+    _voices,
     _conflicts,
     _framing,
     _timeline,
