@@ -29,11 +29,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import email.utils
-import glob
 import gzip
 import html
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from parallax.errors import (
     RecordInputError,
     TooLargeInputError,
     UnsupportedInputError,
+    safe_text,
 )
 from parallax.records import RawDocument
 from parallax.settings import Settings
@@ -240,7 +241,7 @@ def decode_bytes(data: bytes, *, path: str | Path, line: int | None = None, reco
     except UnicodeDecodeError:
         text = ""
     if text and _looks_like_text(text):
-        log.info("%s: not UTF-8, read as cp1252", path)
+        log.info("%s: not UTF-8, read as cp1252", safe_text(str(path)))
         return _newlines(text)
     raise EncodingInputError(
         f"the bytes are not UTF-8 (invalid byte at offset {utf8_error.start}) nor clean cp1252; "
@@ -278,26 +279,137 @@ def check_not_binary(
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[Path | InputError]:
+    """The files under ``paths`` in order, each real file once, whatever the links between them.
+
+    A directory is walked recursively in sorted order (hidden entries and licence/read-me files
+    skipped); a glob (``*``, ``?``, ``[...]``, recursive ``**``) is matched by the same walk. The
+    walk follows symbolic links to directories but enters each real directory once, so a link
+    loop cannot make it run for ever, and a file met twice (by two names, links, or two
+    arguments) is read once: files and directories are known by ``(st_dev, st_ino)``.
+    """
+    seen: set[tuple[int, int]] = set()
+
+    def first_time(path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return True  # let the reader report why it cannot be read
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            log.info("%s: already read under another name; skipped", safe_text(str(path)))
+            return False
+        seen.add(key)
+        return True
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not _DOC_FILE.search(p.name.split(".")[0])
-            )
+            files = (p for p in _walk(path) if not _DOC_FILE.search(p.name.split(".")[0]))
+            yield from (p for p in files if first_time(p))
         elif path.is_file():
-            yield path
+            if first_time(path):
+                yield path
         elif _GLOB_CHARS & set(str(raw)):
-            matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=True))
-            files = [m for m in matches if m.is_file() and not m.name.startswith(".")]
-            if not files:
+            matches = _glob(str(raw))
+            if not matches:
                 yield InputError("no file matches this pattern; check the pattern and quoting", path=raw)
-            yield from files
+            yield from (p for p in matches if first_time(p))
         else:
             yield InputError("no such file or directory; check the path", path=raw)
+
+
+def _walk(root: Path, *, max_depth: int | None = None) -> list[Path]:
+    """The non-hidden files under ``root``, sorted, each real directory entered once (no link loops).
+
+    ``max_depth`` bounds how many directory levels below ``root`` are read (``None``: all).
+    """
+    found: list[Path] = []
+    entered: set[tuple[int, int]] = set()
+
+    def visit(folder: Path, depth: int) -> None:
+        try:
+            st = folder.stat()
+            if (st.st_dev, st.st_ino) in entered:
+                return  # a link back to a directory already walked
+            entered.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            log.warning(
+                "%s: cannot list the folder (%s); skipped", safe_text(str(folder)), exc.strerror or exc
+            )
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = folder / entry.name
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()  # both follow links
+            except OSError:
+                continue
+            if is_dir:
+                if max_depth is None or depth < max_depth:
+                    visit(child, depth + 1)
+            elif is_file:
+                found.append(child)
+
+    visit(root, 0)
+    return sorted(found)
+
+
+def _glob(pattern: str) -> list[Path]:
+    """The files matching a glob ``pattern`` (``**`` spans any number of folders), sorted.
+
+    1. The folders before the first component with a wildcard are the root of the walk.
+    2. The walk goes as deep as the pattern has components (any depth when it holds ``**``).
+    3. Each file's path below the root is matched against the pattern, translated to a regular
+       expression in which ``*`` and ``?`` never cross a ``/`` and ``**/`` matches zero or more folders.
+    """
+    parts = Path(pattern).parts
+    # 1. root
+    fixed = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+    root = Path(*parts[:fixed]) if fixed else Path(".")
+    rest = parts[fixed:]
+    if not rest or not root.is_dir():
+        return []
+    # 2. walk
+    depth = None if "**" in rest else len(rest) - 1
+    # 3. match
+    regex = re.compile(_glob_regex(rest))
+    return [p for p in _walk(root, max_depth=depth) if regex.fullmatch(p.relative_to(root).as_posix())]
+
+
+def _glob_regex(parts: Sequence[str]) -> str:
+    out = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        out.append(_segment_regex(part))
+        if not last:
+            out.append("/")
+    return "".join(out)
+
+
+def _segment_regex(part: str) -> str:
+    """One glob path component as a regular expression that never matches ``/``."""
+    out, i = [], 0
+    while i < len(part):
+        char = part[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and (end := part.find("]", i + 2)) != -1:
+            body = part[i + 1 : end]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            out.append(("[^/" if negate else "[") + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
 
 
 def _unique(doc: RawDocument, seen: set[str]) -> RawDocument:
@@ -402,11 +514,12 @@ def _read_whole(path: Path, settings: Settings, *, gz: bool) -> bytes:
 
 
 def _file_stem(path: Path | str) -> str:
+    """The file name without its format suffixes, escaped (:func:`~parallax.errors.safe_text`): an id."""
     name = Path(path).name
     for suffix in (".gz", ".warc"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
-    return Path(name).stem if "." in name else name
+    return safe_text(Path(name).stem if "." in name else name)
 
 
 def _check_length(text: str, settings: Settings, *, path: Path, line: int | None, record: str | None) -> None:
@@ -427,7 +540,7 @@ def _text_document(text: str, *, path: Path, settings: Settings) -> RawDocument:
     if not text.strip():
         raise EmptyInputError("the file has no text; remove it or add the article text", path=path)
     _check_length(text, settings, path=path, line=None, record=None)
-    return RawDocument(source_path=str(path), text=text, id=_file_stem(path))
+    return RawDocument(source_path=safe_text(str(path)), text=text, id=_file_stem(path))
 
 
 # --- HTML ----------------------------------------------------------------------------------------
@@ -470,7 +583,7 @@ def extract_html(
         sitename = None
     outlet, outlet_source = (sitename, "html") if sitename else (outlet_from_url(meta_url), "url")
     return RawDocument(
-        source_path=str(path),
+        source_path=safe_text(str(path)),
         text=_newlines(text),
         id=doc_id or _file_stem(path),
         record=int(record) if record is not None and record.isdigit() else None,
@@ -637,7 +750,7 @@ def _record_document(
     if raw_id is None:
         raw_id = _file_stem(path) + (f"#{number}" if number is not None else "")
     return RawDocument(
-        source_path=str(path),
+        source_path=safe_text(str(path)),
         text=_newlines(text),
         id=raw_id,
         record=number,
@@ -812,7 +925,7 @@ def _feed_document(
         published = normalize_published(entry.get("published") or entry.get("updated"))
     guid = _as_text(entry.get("id"))
     return RawDocument(
-        source_path=str(path),
+        source_path=safe_text(str(path)),
         text=text,
         id=f"{stem}#{index}",
         record=index,

@@ -33,7 +33,7 @@ from parallax import quotes as quotes_stage
 from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
-from parallax.errors import AnalysisError, InputError
+from parallax.errors import AnalysisError, InputError, NoUsableInputError
 from parallax.nlp import analyze, load_pipeline
 from parallax.records import Article, RawDocument, StoryAnalysis
 from parallax.report import StoryReport, build_report
@@ -110,6 +110,9 @@ class Parallax:
         errors = (*result.errors, *clean_errors)
         if strict and errors:
             raise errors[0]
+        if not articles:
+            first = f"; first: {errors[0]}" if errors else ""
+            raise NoUsableInputError(f"no usable article in the {len(errors)} input(s) given{first}")
         report = self.compare_articles(articles, timer=timer)
         return CompareResult(report=report, errors=errors)
 
