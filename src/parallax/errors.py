@@ -14,6 +14,7 @@ record) involved, what was wrong and what to do about it::
     │   ├── NoArticleBodyError       an HTML page with no extractable article body
     │   ├── TooLargeInputError       the file or record exceeds the size limit
     │   ├── UnsupportedInputError    a file type Parallax does not read
+    │   ├── TruncatedInputError      an archive or gzip stream ends in the middle of a record
     │   └── NoUsableInputError       not one input could be used (all missing or bad)
     ├── AnalysisError            a stage cannot run on what it was given
     │   └── ReportPendingError       a report is still being computed (the server answers 503)
@@ -157,6 +158,13 @@ class UnsupportedInputError(InputError):
 
     code = "PX207"
     reason = "unsupported"
+
+
+class TruncatedInputError(InputError):
+    """A WARC or gzip file ends in the middle of a record (a download cut short)."""
+
+    code = "PX209"
+    reason = "truncated"
 
 
 class NoUsableInputError(InputError):

@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -50,6 +51,7 @@ from parallax.errors import (
     NoArticleBodyError,
     RecordInputError,
     TooLargeInputError,
+    TruncatedInputError,
     UnsupportedInputError,
     safe_text,
 )
@@ -503,7 +505,11 @@ def _read_whole(path: Path, settings: Settings, *, gz: bool) -> bytes:
     try:
         with gzip.open(path, "rb") as fh:
             data = fh.read(limit + 1)
-    except (OSError, EOFError) as exc:
+    except EOFError as exc:
+        raise TruncatedInputError(
+            "truncated: the gzip data ends early; nothing of it is used, download the file again", path=path
+        ) from exc
+    except (OSError, zlib.error) as exc:
         raise BinaryInputError(f"not a readable gzip file ({exc}); check the file", path=path) from exc
     if len(data) > limit:
         raise TooLargeInputError(
@@ -610,7 +616,7 @@ def _read_json(text: str, path: Path, settings: Settings) -> Iterator[RawDocumen
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordInputError(
-            f"invalid JSON ({exc.msg} at column {exc.colno}); fix the file", path=path, line=exc.lineno
+            f"invalid JSON ({_json_problem(exc)}); fix the file", path=path, line=exc.lineno
         ) from exc
     if isinstance(data, dict):
         yield _record_document(data, path=path, settings=settings, line=None, record=None)
@@ -628,10 +634,25 @@ def _read_json(text: str, path: Path, settings: Settings) -> Iterator[RawDocumen
         )
 
 
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    """``"Unterminated string starting at column 9"``: the decoder's message ends in "at" for some errors."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def _read_jsonl(path: Path, settings: Settings, *, gz: bool) -> Iterator[RawDocument | InputError]:
+    """The records of a JSONL file, one per line, each bad line its own error.
+
+    A binary file is one error for the file, not one per "line"; a gzip stream that ends early
+    keeps the lines before the cut and reports the cut once.
+    """
     any_line = False
+    lineno = 0
     with _open_binary(path, gz=gz) as fh:
         try:
+            head = fh.read(_BINARY_SAMPLE)
+            if not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                check_not_binary(head, path=path)
+            fh.seek(0)
             for lineno, raw in enumerate(_bounded_lines(fh, settings.max_input_bytes), start=1):
                 if raw is None:
                     yield TooLargeInputError(
@@ -649,14 +670,21 @@ def _read_jsonl(path: Path, settings: Settings, *, gz: bool) -> Iterator[RawDocu
                         obj = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise RecordInputError(
-                            f"invalid JSON ({exc.msg} at column {exc.colno}); fix or remove this line",
+                            f"invalid JSON ({_json_problem(exc)}); fix or remove this line",
                             path=path,
                             line=lineno,
                         ) from exc
                     yield _record_document(obj, path=path, settings=settings, line=lineno, record=None)
                 except InputError as exc:
                     yield exc
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
+            if gz and any_line:
+                yield TruncatedInputError(
+                    f"truncated: the gzip data ends early after line {lineno}; the complete lines "
+                    "before it were read, download the file again for the rest",
+                    path=path,
+                )
+                return
             raise BinaryInputError(
                 f"the file cannot be read to its end ({exc}); check it", path=path
             ) from exc
@@ -772,27 +800,73 @@ def _record_document(
 
 
 def _read_warc(path: Path, settings: Settings) -> Iterator[RawDocument | InputError]:
+    """The HTML response records of a WARC file (gzipped or not), streamed.
+
+    A file cut short (an interrupted download) keeps its complete records; the record that ends
+    early becomes one :class:`TruncatedInputError` ("truncated: record N ends early") and is never
+    stored in part: a record counts as complete only when all the bytes its ``Content-Length``
+    announces were read.
+    """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     stem = _file_stem(path)
     found = False
+    index = 0
     with path.open("rb") as fh:
-        try:
-            for index, rec in enumerate(ArchiveIterator(fh), start=1):
-                if rec.rec_type not in ("response", "resource"):
-                    continue
+        archive = ArchiveIterator(fh)
+        records = iter(archive)
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                # warcio ends quietly on a record whose headers are cut: bytes after the start of
+                # the record it could not read mean a cut file (a few are the CRLF trailer)
+                if os.fstat(fh.fileno()).st_size - int(archive.offset) > 4:
+                    yield _truncated(path, index + 1)
+                    found = True
+                break
+            except ArchiveLoadFailed as exc:
+                if index == 0:
+                    raise UnsupportedInputError(
+                        f"not a readable WARC file ({exc}); check the file", path=path
+                    ) from exc
+                yield _truncated(path, index + 1, exc)
+                found = True  # the cut is the one error of this file
+                break
+            except Exception as exc:  # warcio raises assorted errors on a cut stream
+                yield _truncated(path, index + 1, exc)
+                found = True  # the cut is the one error of this file
+                break
+            index += 1
+            if rec.rec_headers.get_header("Content-Length") is None:
+                # every WARC record has one: a record whose headers are cut short
+                yield _truncated(path, index)
                 found = True
-                try:
-                    yield _warc_document(rec, path=path, index=index, stem=stem, settings=settings)
-                except InputError as exc:
-                    yield exc
-        except ArchiveLoadFailed as exc:
-            raise UnsupportedInputError(
-                f"not a readable WARC file ({exc}); check the file", path=path
-            ) from exc
+                break
+            if rec.rec_type not in ("response", "resource"):
+                continue
+            found = True
+            try:
+                yield _warc_document(rec, path=path, index=index, stem=stem, settings=settings)
+            except InputError as exc:
+                yield exc
+            except (OSError, EOFError, zlib.error) as exc:
+                yield _truncated(path, index, exc)
+                break
     if not found:
         raise EmptyInputError("the WARC file holds no response records; nothing to read", path=path)
+
+
+def _truncated(path: Path, record: int, exc: BaseException | None = None) -> TruncatedInputError:
+    if exc is not None:
+        log.debug("%s: record %d: %r", safe_text(str(path)), record, exc)
+    return TruncatedInputError(
+        f"truncated: record {record} ends early; the complete records before it were read, "
+        "download the file again for the rest",
+        path=path,
+        record=str(record),
+    )
 
 
 def _warc_document(rec: Any, *, path: Path, index: int, stem: str, settings: Settings) -> RawDocument:
@@ -816,6 +890,9 @@ def _warc_document(rec: Any, *, path: Path, index: int, stem: str, settings: Set
             record=record,
         )
     data = rec.content_stream().read(settings.max_input_bytes + 1)
+    if len(data) <= settings.max_input_bytes and getattr(rec.raw_stream, "limit", 0) > 0:
+        # the stream ended before the record's Content-Length: a cut file, never stored in part
+        raise _truncated(path, index)
     if len(data) > settings.max_input_bytes:
         raise TooLargeInputError(
             f"the page {uri} is larger than the limit of {settings.max_input_bytes} bytes",
