@@ -622,3 +622,21 @@ def test_extraction_cli_table(tmp_path: Path) -> None:
     assert set(data["peers"]) == {"trafilatura-default"}
     table = CliRunner().invoke(cli, ["eval", "extraction", str(tmp_path), "--format", "table"])
     assert table.exit_code == 0 and "trafilatura-default" in table.output
+
+
+def test_a_page_of_very_many_paragraphs_takes_the_linear_path_and_keeps_them_all(tmp_path: Path) -> None:
+    from parallax.ingest import LONG_PAGE_PARAGRAPHS
+
+    n = LONG_PAGE_PARAGRAPHS + 1
+    paras = "".join(f"<p>Paragraph {i}: the council met again and postponed the vote.</p>" for i in range(n))
+    page = tmp_path / "long.html"
+    page.write_text(
+        "<html><head><title>Council diary</title><script>var x = 1;</script></head><body>"
+        f"<nav><a href='/'>Home</a></nav><article><h1>Council diary</h1>{paras}</article>"
+        "<footer>Copyright the paper</footer></body></html>"
+    )
+    (doc,) = read_one(page, Settings(max_article_chars=10_000_000)).documents
+    lines = doc.text.split("\n")
+    assert lines[0] == "Council diary" and doc.title == "Council diary"
+    assert len(lines) == n + 1 and lines[-1].startswith(f"Paragraph {n - 1}:")
+    assert "Home" not in doc.text and "Copyright" not in doc.text and "var x" not in doc.text
