@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from parallax.errors import NotFoundError, StoreBusyError, StoreError
+from parallax.errors import NotFoundError, StoreBusyError, StoreError, safe_text
 from parallax.records import Article, RemovedLine
 
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
@@ -327,9 +327,9 @@ class WriterLock:
         return fd
 
     def _busy(self, wait: float, holder: str) -> StoreBusyError:
-        waited = f"after waiting {wait:g} s" if wait > 0 else "now"
+        state = f"still holds this store after waiting {wait:g} s" if wait > 0 else "is writing to this store"
         return StoreBusyError(
-            f"{self.store_path}: another writer ({holder}) is adding to this store {waited}; "
+            f"{safe_text(str(self.store_path))}: another writer ({holder}) {state}; "
             "run one ingest at a time, or pass --wait SECONDS to queue behind it"
         )
 
