@@ -201,3 +201,36 @@ def test_a_killed_writer_frees_the_store_and_its_run_is_marked_interrupted(tmp_p
     assert done.returncode == 0, done.stderr
     runs = sqlite3.connect(db).execute("SELECT status FROM ingest_runs ORDER BY id").fetchall()
     assert runs == [("interrupted",), ("done",)]
+
+
+def test_a_reader_never_sees_a_half_created_store(tmp_path: Path) -> None:
+    """While stores are being created, a reader finds either no store or a complete one."""
+    from parallax.errors import StoreError
+
+    dbs = [tmp_path / f"new-{i}.db" for i in range(20)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    creator = ctx.Process(target=_create_all, args=([str(d) for d in dbs], barrier, results))
+    creator.start()
+    barrier.wait(timeout=120)
+    seen: dict[str, int] = {}
+    while creator.is_alive() or len(seen) < len(dbs):
+        for db in dbs:
+            try:
+                with Store(db, readonly=True) as reader:
+                    seen[str(db)] = reader.schema_version
+            except StoreError as exc:
+                assert "no store here" in str(exc), exc  # never "not a Parallax store" or "differs"
+        if not creator.is_alive() and len(seen) < len(dbs):
+            creator.join()
+            break
+    assert results.get(timeout=60) == "done"
+    with Store(dbs[0]) as store:
+        assert len(seen) == len(dbs) and set(seen.values()) == {store.schema_version}
+
+
+def _create_all(dbs: list[str], barrier: Any, results: Any) -> None:
+    barrier.wait(timeout=120)
+    for db in dbs:
+        Store(db).close()
+    results.put("done")
