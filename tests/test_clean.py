@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import shared_path
 
 from parallax.clean import (
     RULES,
@@ -367,3 +370,87 @@ def test_caps_ratio_ascii_fast_path_counts_like_the_general_one(line: str) -> No
     letters = [c for c in line if c.isalpha()]
     expected = 0.0 if len(letters) < 8 else sum(c.isupper() for c in letters) / len(letters)
     assert _caps_ratio(line) == expected
+
+
+# --- cleaning never empties a real article: every shared corpus, as written and in capitals -------
+
+
+def _corpus_articles(name: str) -> Iterator[tuple[str, str, str | None]]:
+    """``(id, text, title)`` of every article of one shared corpus (skips when it is absent)."""
+    if name.endswith(".jsonl"):
+        folder = "newswcl50" if name.startswith("newswcl50") else "clustering"
+        for line in shared_path(folder, name).read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            yield rec["id"], rec["text"], rec.get("title")
+    elif name == "basil":
+        for path in sorted(shared_path("basil", "articles").glob("*/*.json")):
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            paras = [" ".join(p) if isinstance(p, list) else p for p in rec["body-paragraphs"]]
+            yield path.stem, "\n\n".join(paras), rec.get("title")
+    elif name == "polnear":
+        for path in sorted(shared_path("polnear").glob("*/text/*.txt")):
+            yield path.stem, path.read_text(encoding="utf-8"), None
+    elif name == "extraction":
+        truth = json.loads(shared_path("extraction", "ground-truth.json").read_text(encoding="utf-8"))
+        for key, rec in sorted(truth.items()):
+            yield key, rec["articleBody"], None
+    elif name == "seeds":
+        for path in sorted(shared_path("seeds").glob("*.txt")):
+            yield path.stem, path.read_text(encoding="utf-8"), None
+    elif name == "timebank":
+        for path in sorted(shared_path("timebank").glob("*/*.tml")):
+            body = re.search(r"<TEXT>(.*)</TEXT>", path.read_text(encoding="utf-8"), re.DOTALL)
+            if body:
+                yield path.stem, re.sub(r"<[^>]+>", "", body.group(1)), None
+
+
+def _kept_share(text: str, title: str | None) -> float:
+    """Share of the article's words cleaning keeps; a first line repeating the title is not article text."""
+    try:
+        article = clean_document(RawDocument(source_path="corpus.txt", text=text, id="x", title=title))
+    except EmptyInputError:
+        return 0.0
+    kept = len(article.text.split())
+    lost = sum(len(r.text.split()) for r in article.removed if r.reason != "headline")
+    return kept / (kept + lost) if kept + lost else 1.0
+
+
+@pytest.mark.parametrize(
+    "corpus",
+    [
+        "basil-2010-2015.jsonl",
+        "ecbplus-topics-1-35.jsonl",
+        "newswcl50-events-0-4.jsonl",
+        "basil",
+        "polnear",
+        "extraction",
+        "seeds",
+        "timebank",
+    ],
+)
+@pytest.mark.parametrize("capitals", [False, True], ids=["as-written", "in-capitals"])
+def test_cleaning_keeps_most_of_every_real_article(corpus: str, capitals: bool) -> None:
+    """At least 60% of each article's words survive, also when the whole article is in capitals."""
+    shares = {}
+    for aid, text, title in _corpus_articles(corpus):
+        if capitals:
+            text, title = text.upper(), title.upper() if title else None
+        shares[aid] = _kept_share(text, title)
+    assert shares
+    worst = min(shares, key=shares.__getitem__)
+    assert shares[worst] >= 0.6, (worst, shares[worst])
+
+
+def test_an_article_in_capitals_is_kept_but_a_capital_promo_line_still_goes() -> None:
+    lines = [
+        "THE CITY COUNCIL VOTED ON TUESDAY TO CLOSE THE HARBOUR BRIDGE FOR REPAIRS NEXT MONTH.",
+        "THE WORK WILL TAKE SIX WEEKS AND TRAFFIC WILL BE SENT THROUGH THE OLD TUNNEL, OFFICIALS SAID.",
+        "RESIDENTS OF THE NORTH SHORE SAID THE DETOUR WOULD ADD AN HOUR TO THEIR DAILY COMMUTE.",
+    ]
+    assert clean_text("\n".join(lines)).text == "\n".join(lines)
+    normal = (
+        "The council voted on Tuesday to close the harbour bridge for repairs next month, officials said."
+    )
+    promo = "THESE ARE THE TEN BEST BRIDGES YOU MUST SEE BEFORE YOU DIE THIS YEAR"
+    result = clean_text(f"{normal}\n{promo}\n{normal}")
+    assert [r.reason for r in result.removed] == ["all-caps promo headline"]

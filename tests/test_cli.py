@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from parallax.cli import cli
+from parallax.cli import ExitCode, cli, main
 
 
 def _all_commands(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
@@ -58,11 +58,20 @@ def test_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.STRICT_SKIP
     assert "Traceback" not in proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, proc.stderr
     assert "empty.txt" in lines[0]
+
+
+def test_compare_with_nothing_usable_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(tmp_path), str(tmp_path / "missing.txt")])
+    assert exit_info.value.code == ExitCode.NOTHING_USABLE
+    assert "no usable article in the 3 input(s)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args", [["compare"], ["compare", "--format", "pdf", "x.txt"]])

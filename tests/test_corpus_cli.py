@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from tests.test_corpus import corpus_records, write_jsonl
 
-from parallax.cli import cli
+from parallax.cli import ExitCode, cli, main
+from parallax.store import Store
 
 
 @pytest.fixture()
@@ -114,3 +119,107 @@ def test_report_and_export(db: Path, tmp_path: Path, runner: CliRunner) -> None:
         assert (pq_out / f"{name}.parquet").exists()
     assert pq.read_table(pq_out / "stories.parquet").num_rows == 3
     assert pq.read_table(pq_out / "facts.parquet").num_rows == len(facts)
+
+
+# --- exit codes, file names, --db paths ---------------------------------------------------------
+
+
+def _main(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.mark.parametrize(
+    ("files", "strict", "expected"),
+    [
+        ({}, False, ExitCode.NOTHING_USABLE),  # a missing path only
+        ({"bin.txt": b"\x00\x01" * 500, "empty.txt": b"", "blank.jsonl": b"\n\n"}, False, ExitCode.NOTHING_USABLE),
+        ({"ok.txt": b"The council approved the new park on Tuesday, the mayor said.", "empty.txt": b""}, False, ExitCode.OK),
+        ({"ok.txt": b"The council approved the new park on Tuesday, the mayor said.", "empty.txt": b""}, True, ExitCode.STRICT_SKIP),
+    ],
+    ids=["missing", "all-bad", "some-bad", "some-bad-strict"],
+)  # fmt: skip
+def test_ingest_exit_codes(
+    tmp_path: Path, files: dict[str, bytes], strict: bool, expected: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    paths = [str(folder)] if files else [str(tmp_path / "nonexistent.txt")]
+    assert (
+        _main(["ingest", *paths, "--db", str(tmp_path / "s.db"), *(["--strict"] if strict else [])])
+        == expected
+    )
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if expected == ExitCode.NOTHING_USABLE:
+        assert "nothing usable was ingested" in err
+
+
+def test_ingest_help_documents_the_exit_codes(runner: CliRunner) -> None:
+    text = runner.invoke(cli, ["ingest", "--help"]).output
+    for code in ("0 all inputs used", "3 nothing usable", "4 --strict", "5 another writer", "--wait"):
+        assert code in text
+
+
+@pytest.mark.parametrize("bad", ["/proc/nope/x.db", "/dev/null/x.db"])
+def test_a_bad_db_path_is_one_line(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.txt").write_text("The council approved the new park on Tuesday, the mayor said.")
+    assert _main(["ingest", str(tmp_path / "a.txt"), "--db", bad]) == ExitCode.ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and bad in lines[0] and "use another --db" in lines[0]
+
+
+def test_file_names_that_are_not_utf8_go_through_ingest_and_compare(tmp_path: Path) -> None:
+    folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"d\xe9p\xeache\nnew")))
+    folder.mkdir()
+    texts = [
+        "The council approved the new harbour park on Tuesday after a long debate, the mayor said.",
+        "Councillors voted on Tuesday to approve a new park by the harbour, officials announced.",
+    ]
+    for name, text in zip((b"caf\xe9.txt", b"tab\there.txt"), texts, strict=True):
+        Path(os.fsdecode(os.path.join(os.fsencode(folder), name))).write_text(text)
+    db = tmp_path / "s.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "parallax.cli", "ingest", os.fsencode(folder), "--db", str(db), "--json"],
+        capture_output=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    ids = sorted(str(r[0]) for r in sqlite3.connect(db).execute("SELECT id FROM articles"))
+    assert ids == ["caf\\xe9", "tab\\there"]
+    out = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"out\xff.json")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "parallax.cli", "compare", os.fsencode(folder), "--embedder", "hashing",
+         "-o", os.fsencode(out)],
+        capture_output=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert {a["source_path"].rsplit("/", 1)[-1] for a in report["articles"]} == {
+        "caf\\xe9.txt",
+        "tab\\there.txt",
+    }
+    assert b"Traceback" not in proc.stderr and b"out\\xff.json" in proc.stderr
+
+
+def test_stories_limit_zero_lists_all(db: Path, runner: CliRunner) -> None:
+    every = json.loads(
+        runner.invoke(cli, ["stories", "--db", str(db), "--format", "json", "--limit", "0"]).output
+    )
+    one = json.loads(
+        runner.invoke(cli, ["stories", "--db", str(db), "--format", "json", "--limit", "1"]).output
+    )
+    assert len(every["stories"]) == every["total"] > 1 and len(one["stories"]) == 1
+
+
+def test_a_killed_ingest_run_is_marked_interrupted(db: Path, tmp_path: Path, runner: CliRunner) -> None:
+    with Store(db) as store:
+        store.start_run(["crashed"])  # as a writer killed with -9 leaves it
+    src = write_jsonl(tmp_path / "b.jsonl", corpus_records()[:1])
+    assert runner.invoke(cli, ["ingest", str(src), "--db", str(db)]).exit_code == 0
+    statuses = [r[0] for r in sqlite3.connect(db).execute("SELECT status FROM ingest_runs ORDER BY id")]
+    assert statuses == ["done", "interrupted", "done"]

@@ -19,6 +19,7 @@ from parallax.errors import (
     NoArticleBodyError,
     RecordInputError,
     TooLargeInputError,
+    TruncatedInputError,
     UnsupportedInputError,
 )
 from parallax.ingest import (
@@ -371,6 +372,110 @@ def test_warc_html_records_and_non_html_error(tmp_path: Path, name: str) -> None
     assert "https://www.riverside.example/logo.png" in str(err) and "image/png" in str(err)
 
 
+def _page(n: int) -> bytes:
+    body = f"Paragraph {n} of a report on the harbour bridge repairs and the closures they need. " * 6
+    return f"<html><head><title>Bridge {n}</title></head><body><article><p>{body}</p></article></body></html>".encode()
+
+
+@pytest.mark.parametrize("name", ["cut.warc", "cut.warc.gz"])
+def test_truncated_warc_keeps_complete_records_and_never_a_partial_one(tmp_path: Path, name: str) -> None:
+    """Cut the file at many places: only whole records are read, the cut is one named error."""
+    full = tmp_path / ("full" + name.removeprefix("cut"))
+    _warc(full, [(f"https://news.example/{i}", "text/html", _page(i)) for i in range(3)])
+    whole = {d.record: d.text for d in read_one(full).documents}
+    assert len(whole) == 3
+    data = full.read_bytes()
+    from warcio.archiveiterator import ArchiveIterator
+
+    with full.open("rb") as fh:  # where each record ends: a cut there leaves a valid, shorter file
+        records = ArchiveIterator(fh)
+        ends = [records.get_record_offset() + records.get_record_length() for _ in records]
+    cut = tmp_path / name
+    for end in range(40, len(data), max(1, len(data) // 60)):
+        cut.write_bytes(data[:end])
+        result = read_one(cut)
+        for doc in result.documents:
+            assert doc.text == whole[doc.record], (end, doc.record)  # never a partial record
+        # a cut in a record's trailer (CRLF, or gzip's checksum and last block) loses no article byte
+        if any(b - 12 <= end <= b + 4 for b in ends):
+            continue
+        if len(result.documents) < 3:
+            assert len(result.errors) == 1, (end, [str(e) for e in result.errors])
+            (err,) = result.errors
+            assert isinstance(err, TruncatedInputError | UnsupportedInputError | EmptyInputError), (end, err)
+            if isinstance(err, TruncatedInputError):
+                assert f"{name} (record {len(result.documents) + 1}): truncated: record" in str(err)
+                assert "ends early" in str(err)
+
+
+def test_truncated_gzip_jsonl_keeps_complete_lines_and_gzip_text_is_refused(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"a{i}", "text": ARTICLE * 20 + f" Number {i}."}) for i in range(50)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "feed.jsonl.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    result = read_one(path)
+    assert 0 < len(result.documents) < 50
+    assert [d.id for d in result.documents] == [f"a{i}" for i in range(len(result.documents))]
+    (err,) = result.errors
+    assert isinstance(err, TruncatedInputError) and "gzip data ends early" in str(err)
+    text = tmp_path / "article.txt.gz"
+    text.write_bytes(gzip.compress(ARTICLE.encode() * 50)[:100])
+    assert isinstance(only_error(text), TruncatedInputError)
+
+
+def test_binary_jsonl_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "dump.jsonl"
+    path.write_bytes(bytes(range(256)) * 200)
+    assert isinstance(only_error(path), BinaryInputError)
+
+
+def test_broken_json_message_reads_well(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"text": "unterminated')
+    message = str(only_error(path))
+    assert "starting at column 10" in message and "at at" not in message
+
+
+# --- file names and links --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [b"caf\xe9-latin1.txt", b"two\nlines.txt", b"bell\x07\x1b[31m.txt"])
+def test_any_file_name_is_read_and_escaped(tmp_path: Path, name: bytes) -> None:
+    import os
+
+    path = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), name)))
+    path.write_text(ARTICLE)
+    (doc,) = read_one(tmp_path).documents
+    for text in (doc.id, doc.source_path):
+        assert text.isprintable() and "\n" not in text
+        text.encode("utf-8")  # storable and printable
+    assert doc.id == {b"caf\xe9-latin1.txt": "caf\\xe9-latin1", b"two\nlines.txt": "two\\nlines"}.get(
+        name, doc.id
+    )
+    bad = Path(str(path) + ".bin")
+    bad.write_bytes(b"\x00" * 100)
+    err = next(e for e in read_one(tmp_path).errors)
+    assert str(err).isprintable()
+
+
+def test_symlink_loops_end_and_each_file_is_read_once(tmp_path: Path) -> None:
+    root = tmp_path / "dir"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.txt").write_text(ARTICLE)
+    (root / "b.txt").write_text(ARTICLE.replace("park", "library"))
+    (root / "sub" / "loop").symlink_to(root, target_is_directory=True)  # dir/sub/loop -> dir
+    (root / "sub" / "again").symlink_to(root / "sub", target_is_directory=True)
+    (root / "z-alias.txt").symlink_to(root / "b.txt")  # the first name in sorted order is read
+    expected = sorted(["b", "a"])
+    for pattern in (root, f"{root}/**/*.txt", f"{root}/**", f"{root}/*/*.txt"):
+        docs = read_one(pattern).documents  # type: ignore[arg-type]
+        names = sorted(d.id for d in docs)
+        wanted = ["a"] if str(pattern).endswith("/*/*.txt") and "**" not in str(pattern) else expected
+        assert names == wanted, pattern
+    both = read_paths([root, root / "b.txt", f"{root}/*.txt"], settings=SETTINGS)
+    assert sorted(d.id for d in both.documents) == expected and not both.errors
+
+
 # --- feeds ---------------------------------------------------------------------------------------
 
 
@@ -517,3 +622,21 @@ def test_extraction_cli_table(tmp_path: Path) -> None:
     assert set(data["peers"]) == {"trafilatura-default"}
     table = CliRunner().invoke(cli, ["eval", "extraction", str(tmp_path), "--format", "table"])
     assert table.exit_code == 0 and "trafilatura-default" in table.output
+
+
+def test_a_page_of_very_many_paragraphs_takes_the_linear_path_and_keeps_them_all(tmp_path: Path) -> None:
+    from parallax.ingest import LONG_PAGE_PARAGRAPHS
+
+    n = LONG_PAGE_PARAGRAPHS + 1
+    paras = "".join(f"<p>Paragraph {i}: the council met again and postponed the vote.</p>" for i in range(n))
+    page = tmp_path / "long.html"
+    page.write_text(
+        "<html><head><title>Council diary</title><script>var x = 1;</script></head><body>"
+        f"<nav><a href='/'>Home</a></nav><article><h1>Council diary</h1>{paras}</article>"
+        "<footer>Copyright the paper</footer></body></html>"
+    )
+    (doc,) = read_one(page, Settings(max_article_chars=10_000_000)).documents
+    lines = doc.text.split("\n")
+    assert lines[0] == "Council diary" and doc.title == "Council diary"
+    assert len(lines) == n + 1 and lines[-1].startswith(f"Paragraph {n - 1}:")
+    assert "Home" not in doc.text and "Copyright" not in doc.text and "var x" not in doc.text

@@ -261,6 +261,25 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+#: Share of capitals among an article's letters from which it counts as written in capitals (wire
+#: copy, old feeds): its lines are then not promo headlines for being in capitals. Over every
+#: shared corpus (2,521 articles) no article reaches 0.3; a capital promo line in a normal article
+#: adds a few per cent.
+CAPS_TEXT_RATIO = 0.5
+
+
+def caps_share(text: str) -> float:
+    """Share of upper-case letters among the letters of ``text`` (0.0 without letters); linear, in C."""
+    if text.isascii():
+        data = text.encode("ascii")
+        n_letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
+        n_upper = len(data) - len(data.translate(None, _ASCII_LETTERS[:26]))
+    else:
+        n_letters = sum(map(str.isalpha, text))
+        n_upper = sum(map(str.isupper, text))
+    return n_upper / n_letters if n_letters else 0.0
+
+
 @dataclass(frozen=True)
 class CleanResult:
     """Cleaned text, the lines removed from it, and the outlet a staff credit line names (if any)."""
@@ -278,11 +297,23 @@ def clean_text(text: str, *, title: str | None = None, rules: Sequence[Rule] = R
     3. Drop the first text line when it repeats ``title`` (HTML extraction puts the headline there),
        unless it is the only line or reads as a sentence (ends with . ! or ?): inputs whose title
        was made from the lead sentence must keep that sentence.
-    4. Remove each line that matches a row of ``rules``, recording it and any outlet it names.
+    4. Remove each line that matches a row of ``rules``, recording it and any outlet it names. In
+       an article written in capitals (:data:`CAPS_TEXT_RATIO`) capitals mark nothing, so the
+       capital-headline rule is left out: its lines are the article.
     5. Join the kept lines, one blank line per run of paragraph breaks, none at either end.
     """
     # 1. raw lines
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    others = tuple(rule for rule in rules if rule.predicate is not is_caps_headline)
+    if len(others) < len(rules):
+        # the share is measured on the lines the other rules keep, so that cleaning the cleaned
+        # text decides the same way (cleaning is idempotent)
+        body = (" ".join(raw.split()) for raw in raw_lines)
+        if (
+            caps_share("\n".join(ln for ln in body if ln and _classify(ln, others)[0] is None))
+            >= CAPS_TEXT_RATIO
+        ):
+            rules = others
     removed: list[RemovedLine] = []
     kept: list[str] = []
     outlet: str | None = None

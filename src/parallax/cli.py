@@ -1,8 +1,8 @@
 """The ``parallax`` command line: thin click commands over library calls.
 
 Only this module prints. A :class:`~parallax.errors.ParallaxError` becomes a one-line message on
-stderr and exit code 1 (2 for usage errors, as click does); no traceback reaches a user for bad
-input. Subcommands living in other modules are imported lazily so that ``parallax --help``
+stderr and an :class:`ExitCode` (2 for usage errors, as click does); no traceback reaches a user
+for bad input. Subcommands living in other modules are imported lazily so that ``parallax --help``
 stays fast.
 """
 
@@ -12,15 +12,55 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from parallax import __version__
-from parallax.errors import ParallaxError
+from parallax.errors import InputError, NoUsableInputError, ParallaxError, StoreBusyError, safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(IntEnum):
+    """The exit status of every ``parallax`` command, for scripts (documented in the README).
+
+    Without ``--strict`` a bad file or record is skipped, reported on stderr (and in the store's
+    ``skipped`` table) and does not change the status: the user asked Parallax to carry on, and a
+    feed with one broken record must not fail a nightly job. A script that must not lose a record
+    passes ``--strict``, which stops at the first bad one with :attr:`STRICT_SKIP`.
+    """
+
+    OK = 0  #: every input was used (stored, already stored, or compared), or skipped without --strict
+    ERROR = 1  #: Parallax could not do the work (unusable store, analysis failure, ...)
+    USAGE = 2  #: the command line is wrong (click's code)
+    NOTHING_USABLE = 3  #: not one input could be used: missing paths, all binary/empty/broken
+    STRICT_SKIP = 4  #: --strict: a bad input stopped the run (what came before it stays stored)
+    BUSY = 5  #: another writer holds the store (see --wait)
+    INTERRUPTED = 130  #: Ctrl-C (the ingest run is marked interrupted; re-running resumes)
+
+
+def exit_code_of(exc: ParallaxError) -> ExitCode:
+    """The :class:`ExitCode` for an error that ended a command."""
+    if isinstance(exc, NoUsableInputError):
+        return ExitCode.NOTHING_USABLE
+    if isinstance(exc, StoreBusyError):
+        return ExitCode.BUSY
+    if isinstance(exc, InputError):  # without --strict input errors are skipped, never raised
+        return ExitCode.STRICT_SKIP
+    return ExitCode.ERROR
+
+
+def exit_codes_help(*, writes_store: bool) -> str:
+    """The exit codes as a help paragraph (``\\b`` keeps click from re-wrapping it)."""
+    busy = "5 another writer holds the store (see --wait); " if writes_store else ""
+    return (
+        "\b\nExit codes: 0 all inputs used (bad ones skipped and listed, unless --strict);\n"
+        "3 nothing usable (missing paths, all inputs bad); 4 --strict stopped at a bad input;\n"
+        f"{busy}1 other errors; 2 usage; 130 interrupted."
+    )
 
 
 class LazyGroup(click.Group):
@@ -112,7 +152,7 @@ def emit(text: str, output: Path | None) -> None:
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        click.echo(f"wrote {safe_text(str(output))}", err=True)
 
 
 # --- the group ----------------------------------------------------------------------------------
@@ -136,12 +176,12 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-@cli.command()
+@cli.command(epilog=exit_codes_help(writes_store=False))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @format_option("json", "md", "html")
 @output_option
 @click.option("--sentences", type=click.IntRange(1, 50), default=None, help="Summary length (default 5).")
-@click.option("--strict", is_flag=True, help="Stop at the first bad input instead of skipping it.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad input (exit 4) instead of skipping it.")
 @outlet_option
 @model_options
 def compare(
@@ -164,7 +204,7 @@ def compare(
     )
     result = Parallax(settings=settings).compare_paths(list(paths), strict=strict)
     for err in result.errors:
-        click.echo(f"skipped {err}", err=True)
+        click.echo(f"skipped {safe_text(str(err))}", err=True)
     emit(render(result.report, fmt), output)
 
 
@@ -203,13 +243,13 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, prog_name="parallax", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except ParallaxError as exc:
-        click.echo(f"error [{exc.code}]: {exc}", err=True)
-        sys.exit(1)
+        click.echo(f"error [{exc.code}]: {safe_text(str(exc))}", err=True)
+        sys.exit(exit_code_of(exc))
     except BrokenPipeError:
         sys.exit(0)
     if isinstance(rv, int) and rv:

@@ -332,6 +332,8 @@ def ingest(
     checkpoint_seconds: float = 30.0,
     documents: Iterable[RawDocument | InputError] | None = None,
     engine: Engine | None = None,
+    lock_wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestSummary:
     """Ingest the articles under ``paths`` into ``store``; idempotent and resumable.
 
@@ -349,10 +351,20 @@ def ingest(
     With an ``engine`` (:mod:`parallax.engine`), steps 2 and 5 run on its workers for whole batches
     (already stored articles are then featurized too; the result is the same).
     With ``strict``, the first bad input raises its :class:`InputError` (batches before it stay stored).
+
+    The whole run holds the store's writer lock (:meth:`Store.writer`): another writer makes it
+    wait up to ``lock_wait`` seconds (``on_wait`` is told once), then raise
+    :class:`~parallax.errors.StoreBusyError`.
     """
     t0 = time.perf_counter()
     summary = IngestSummary()
-    run_id = store.start_run([str(p) for p in paths])
+    writer = store.writer(wait=lock_wait, on_wait=on_wait)
+    writer.__enter__()
+    try:
+        run_id = store.start_run([str(p) for p in paths])
+    except BaseException:
+        writer.__exit__(None, None, None)
+        raise
     status = "failed"
     try:
         # 1. restore and replay
@@ -437,12 +449,17 @@ def ingest(
                 )
             batch = nxt
         status = "done"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         summary.seconds = time.perf_counter() - t0
         try:
             store.finish_run(run_id, status=status, summary=summary.to_json())
         except StoreError:
             log.warning("could not record the end of ingest run %d", run_id)
+        finally:
+            writer.__exit__(None, None, None)
     return summary
 
 

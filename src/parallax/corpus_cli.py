@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from parallax.cli import db_option, emit, format_option, outlet_option, output_option
-from parallax.corpus import IngestProgress, ingest
+from parallax.cli import db_option, emit, exit_codes_help, format_option, outlet_option, output_option
+from parallax.corpus import IngestProgress, IngestSummary, ingest
 from parallax.engine import engine_options, make_engine
-from parallax.errors import StoreError
+from parallax.errors import NoUsableInputError, StoreError, safe_text
 from parallax.settings import load_settings
 from parallax.store import Store, StorySummary
 
@@ -42,10 +42,18 @@ class _Progress:
         )
 
 
-@click.command("ingest")
+@click.command("ingest", epilog=exit_codes_help(writes_store=True))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
-@click.option("--strict", is_flag=True, help="Stop at the first bad input instead of skipping it.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad input (exit 4) instead of skipping it.")
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(0.0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another writer of the store to finish (0: refuse at once, exit 5).",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
@@ -67,6 +75,7 @@ def ingest_cmd(
     paths: tuple[Path, ...],
     db: Path,
     strict: bool,
+    wait: float,
     batch_size: int,
     checkpoint_seconds: float,
     as_json: bool,
@@ -79,6 +88,9 @@ def ingest_cmd(
 
     Idempotent (an article already stored is skipped by content hash) and resumable after a crash.
     Near-duplicate copies are grouped under their original; articles are clustered into stories.
+    One writer at a time: a second ingest (or the server adding articles) refuses or waits (--wait).
+    Bad files and records are skipped with their reason (listed below the summary and kept in the
+    store's `skipped` table); see docs/guarantees.md.
     """
     settings = load_settings(db=str(db), outlet=outlet)
     # The inline path (no engine) featurizes only articles not yet stored; an engine does whole batches.
@@ -99,13 +111,24 @@ def ingest_cmd(
             checkpoint_seconds=checkpoint_seconds,
             progress=_Progress() if sys.stderr.isatty() or summary_wanted() else None,
             engine=runner,
+            lock_wait=wait,
+            on_wait=lambda message: click.echo(message, err=True),
         )
         total = store.count_articles()
     if as_json:
         click.echo(json.dumps({**summary.to_json(), "articles_in_store": total}, indent=2))
-        return
+    else:
+        _print_summary(db, summary, total)
+    if summary.added + summary.duplicates == 0:
+        raise NoUsableInputError(
+            f"nothing usable was ingested: {sum(summary.skipped.values()):,} input(s) skipped, none stored",
+            path=db,
+        )
+
+
+def _print_summary(db: Path, summary: IngestSummary, total: int) -> None:
     click.echo(
-        f"{db}: added {summary.added:,} articles ({summary.copies:,} near-duplicate copies), "
+        f"{safe_text(str(db))}: added {summary.added:,} articles ({summary.copies:,} near-duplicate copies), "
         f"{summary.duplicates:,} already stored, {sum(summary.skipped.values()):,} skipped; "
         f"{summary.stories_created:,} new stories, {summary.merges:,} merges; "
         f"{total:,} articles in the store ({summary.seconds:.1f} s)"
@@ -146,7 +169,9 @@ def _table(stories: list[StorySummary], total: int) -> str:
 @click.command("stories")
 @db_option
 @format_option("table", "json", default="table")
-@click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Stories to list.")
+@click.option(
+    "--limit", type=click.IntRange(0), default=50, show_default=True, help="Stories to list (0: all of them)."
+)
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many stories first.")
 @click.option("--query", default=None, help="Keep stories whose (article) titles contain this text.")
 @click.option("--outlet", default=None, help="Keep stories this outlet covered.")
@@ -168,7 +193,7 @@ def stories_cmd(
             query=query,
             outlet=outlet,
             sort="size" if sort == "size" else "recent",
-            limit=limit,
+            limit=limit or None,
             offset=offset,
         )
     if fmt == "json":

@@ -13,19 +13,53 @@ record) involved, what was wrong and what to do about it::
     │   ├── RecordInputError         a JSON/JSONL record is broken or lacks fields
     │   ├── NoArticleBodyError       an HTML page with no extractable article body
     │   ├── TooLargeInputError       the file or record exceeds the size limit
-    │   └── UnsupportedInputError    a file type Parallax does not read
+    │   ├── UnsupportedInputError    a file type Parallax does not read
+    │   ├── TruncatedInputError      an archive or gzip stream ends in the middle of a record
+    │   └── NoUsableInputError       not one input could be used (all missing or bad)
     ├── AnalysisError            a stage cannot run on what it was given
+    │   └── ReportPendingError       a report is still being computed (the server answers 503)
     ├── StoreError               the embedded store is unusable
-    │   └── NotFoundError            no story/article with that id
+    │   ├── NotFoundError            no story/article with that id
+    │   └── StoreBusyError           another writer holds the store
     └── EvaluationError          an evaluation data set is missing or malformed
 
-The CLI turns a ``ParallaxError`` into a one-line message and a non-zero exit code;
-no traceback reaches a user for bad input.
+The CLI turns a ``ParallaxError`` into a one-line message and a non-zero exit code
+(:class:`parallax.cli.ExitCode`: 3 nothing usable, 4 a bad input under ``--strict``, 5 store
+busy, 1 anything else); no traceback reaches a user for bad input.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def safe_text(text: str) -> str:
+    """``text`` with everything unprintable escaped, so that it fits on one line and encodes as UTF-8.
+
+    File names are bytes: one that is not valid UTF-8 reaches Python with its bad bytes as lone
+    surrogates (``surrogateescape``), which no UTF-8 output (terminal, JSON, SQLite) accepts; a name
+    may also hold a newline or control bytes, which would break a one-line message. Such a byte
+    is shown as ``\\xNN`` (a newline as ``\\n``), other unprintable characters as ``\\uNNNN``.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+            continue
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
 
 
 class ParallaxError(Exception):
@@ -54,7 +88,7 @@ class InputError(ParallaxError):
         line: int | None = None,
         record: str | None = None,
     ) -> None:
-        self.path = str(path) if path is not None else None
+        self.path = safe_text(str(path)) if path is not None else None
         self.line = line
         self.record = record
         self.detail = message
@@ -126,10 +160,30 @@ class UnsupportedInputError(InputError):
     reason = "unsupported"
 
 
+class TruncatedInputError(InputError):
+    """A WARC or gzip file ends in the middle of a record (a download cut short)."""
+
+    code = "PX209"
+    reason = "truncated"
+
+
+class NoUsableInputError(InputError):
+    """Not one of the inputs could be used: every path was missing, or every record was bad."""
+
+    code = "PX208"
+    reason = "no usable input"
+
+
 class AnalysisError(ParallaxError):
     """A pipeline stage cannot run on what it was given."""
 
     code = "PX300"
+
+
+class ReportPendingError(AnalysisError):
+    """A story's report is still being computed, or too many are queued; ask again shortly."""
+
+    code = "PX301"
 
 
 class StoreError(ParallaxError):
@@ -142,6 +196,12 @@ class NotFoundError(StoreError):
     """No story or article with the requested id exists."""
 
     code = "PX404"
+
+
+class StoreBusyError(StoreError):
+    """Another writer (an ingest, or the server adding articles) holds the store's writer lock."""
+
+    code = "PX409"
 
 
 class EvaluationError(ParallaxError):

@@ -34,7 +34,7 @@ from parallax import summary as summary_stage
 from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
 from parallax.entities import PeopleIndex, group_entities
-from parallax.errors import AnalysisError, InputError
+from parallax.errors import AnalysisError, InputError, NoUsableInputError
 from parallax.nlp import analyze, load_pipeline
 from parallax.outlets import table_for
 from parallax.records import Article, RawDocument, StoryAnalysis
@@ -116,6 +116,9 @@ class Parallax:
         errors = (*result.errors, *clean_errors)
         if strict and errors:
             raise errors[0]
+        if not articles:
+            first = f"; first: {errors[0]}" if errors else ""
+            raise NoUsableInputError(f"no usable article in the {len(errors)} input(s) given{first}")
         report = self.compare_articles(articles, timer=timer)
         return CompareResult(report=report, errors=errors)
 

@@ -17,17 +17,22 @@ two versions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from parallax.errors import NotFoundError, StoreError
+from parallax.errors import NotFoundError, StoreBusyError, StoreError, safe_text
 from parallax.records import Article, RemovedLine
 
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
@@ -205,6 +210,13 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
         sql, data_step = MIGRATIONS[version - 1]
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # Another process may have applied this migration since step 1: the version read under
+            # the write lock decides (two processes opening an old store at once both succeed).
+            now = int(conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0)
+            if now >= version:
+                conn.execute("COMMIT")
+                current = now
+                continue
             for statement in sql.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -218,6 +230,148 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
         log.info("store migrated to schema %d", version)
         current = version
     return current
+
+
+# --- race-free creation and one writer at a time ------------------------------------------------
+
+
+def lock_path(path: Path) -> Path:
+    """The sidecar file whose advisory lock marks the store's one writer: ``<db>.lock``."""
+    return path.with_name(path.name + ".lock")
+
+
+def create_store_file(path: Path) -> None:
+    """Create a fully migrated, empty store at ``path`` atomically; a no-op when one appears first.
+
+    1. build the store in a private temporary file next to ``path`` (same directory, same file
+       system), migrated to the current schema and switched to WAL;
+    2. hard-link it to ``path``: the link fails when the name exists, so of two processes creating
+       the store at once exactly one wins and the other simply opens the winner's file; a reader
+       never sees a half-created store, since the name appears only once the file is complete;
+    3. remove the temporary name.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: cannot create the store's folder ({exc.strerror or exc}); use another --db"
+        ) from exc
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.creating")
+    try:
+        # 1. a complete store under a private name
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            migrate(conn)
+        finally:
+            conn.close()
+        # 2. publish it under its name unless another process did first
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            log.info("%s: created by another process meanwhile; using that one", path)
+        except OSError:
+            # a file system without hard links: take the name only if it is still free
+            if not path.exists():
+                os.replace(tmp, path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot create the store ({exc}); use another --db") from exc
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: cannot create the store ({exc.strerror or exc}); use another --db"
+        ) from exc
+    finally:
+        # 3. drop the private name (and any journal SQLite left beside it)
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+class WriterLock:
+    """One writer at a time: an exclusive advisory lock (``flock``) on the sidecar ``<db>.lock``.
+
+    Why a sidecar lock and not only SQLite's: an ingest spans many transactions (one per batch)
+    and keeps the near-duplicate index and story clusterer in memory between them; a second
+    writer interleaving its batches would cluster against a stale state. The operating system
+    releases the lock when its holder exits in any way (``kill -9`` included), so a crashed writer
+    never leaves the store locked. The holder writes its pid and start time into the file, only
+    for the message a waiting writer prints. Readers never take this lock.
+    """
+
+    #: Seconds between two attempts while waiting.
+    POLL = 0.1
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        self.path = lock_path(store_path)
+        self._thread_lock = threading.Lock()  # threads of one process, which share one flock
+
+    def holder(self) -> str:
+        """Who holds the lock, as written by the holder ("pid 123 since 10:42:01"), or ``"another process"``."""
+        try:
+            info = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return "another process"
+        if not isinstance(info, dict) or "pid" not in info:
+            return "another process"
+        return f"pid {info['pid']} since {info.get('since', '?')}"
+
+    @contextlib.contextmanager
+    def hold(self, *, wait: float = 0.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the lock for the block; wait up to ``wait`` seconds, then raise :class:`StoreBusyError`."""
+        deadline = time.monotonic() + max(0.0, wait)
+        got = (
+            self._thread_lock.acquire(timeout=wait) if wait > 0 else self._thread_lock.acquire(blocking=False)
+        )
+        if not got:
+            raise self._busy(wait, "another thread of this process")
+        try:
+            fd = self._acquire(deadline, wait, on_wait)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+        finally:
+            self._thread_lock.release()
+
+    def _acquire(self, deadline: float, wait: float, on_wait: Callable[[str], None] | None) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot open the store's lock file ({exc.strerror or exc}); "
+                "the folder must be writable"
+            ) from exc
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self.holder()
+                    os.close(fd)
+                    raise self._busy(wait, holder) from None
+                if on_wait is not None and not told:
+                    on_wait(
+                        f"{self.store_path}: waiting up to {wait:g} s for the writer ({self.holder()}) to finish"
+                    )
+                    told = True
+                time.sleep(self.POLL)
+        info = {"pid": os.getpid(), "since": dt.datetime.now().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        return fd
+
+    def _busy(self, wait: float, holder: str) -> StoreBusyError:
+        state = f"still holds this store after waiting {wait:g} s" if wait > 0 else "is writing to this store"
+        return StoreBusyError(
+            f"{safe_text(str(self.store_path))}: another writer ({holder}) {state}; "
+            "run one ingest at a time, or pass --wait SECONDS to queue behind it"
+        )
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -439,7 +593,8 @@ class Store:
                 uri = f"file:{self.path.resolve()}?mode=ro"
                 self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.exists():
+                    create_store_file(self.path)
                 self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 30000")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -451,6 +606,7 @@ class Store:
                 self._check_readonly_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable Parallax store ({exc}); use another --db") from exc
+        self._writer = WriterLock(self.path)
 
     def _check_readonly_version(self) -> None:
         try:
@@ -495,7 +651,7 @@ class Store:
             ).fetchone()
         if row is None:
             raise NotFoundError(
-                f"no article with id {article_id!r} in {self.path}; `parallax stories` lists them"
+                f"no article with id {article_id!r} in this store; `parallax stories` lists them"
             )
         return _row_to_stored(row)
 
@@ -597,10 +753,10 @@ class Store:
         date_from: str | None = None,
         date_to: str | None = None,
         sort: StorySort = "recent",
-        limit: int = 50,
+        limit: int | None = 50,
         offset: int = 0,
     ) -> tuple[list[StorySummary], int]:
-        """One page of stories matching the filters, and how many match in all.
+        """One page of stories matching the filters (``limit=None``: all of them), and how many match in all.
 
         ``query`` matches the story title or any article title (case-insensitive substring);
         ``outlet`` keeps stories covered by that outlet; ``date_from``/``date_to`` (ISO dates) keep
@@ -640,7 +796,7 @@ class Store:
             rows = self._conn.execute(
                 "SELECT s.id, s.title, s.outlets, s.first_published, s.last_published, s.size, s.independent, "
                 f"s.version FROM stories s {clause} ORDER BY {order}, s.id LIMIT ? OFFSET ?",
-                [*params, max(0, limit), max(0, offset)],
+                [*params, -1 if limit is None else max(0, limit), max(0, offset)],
             ).fetchall()
             return self._summaries(rows), total
 
@@ -654,9 +810,7 @@ class Store:
             ).fetchall()
             found = self._summaries(rows)
         if not found:
-            raise NotFoundError(
-                f"no story with id {story_id!r} in {self.path}; `parallax stories` lists them"
-            )
+            raise NotFoundError(f"no story with id {story_id!r} in this store; `parallax stories` lists them")
         return found[0]
 
     def story_stored(self, story_id: str) -> list[StoredArticle]:
@@ -713,6 +867,34 @@ class Store:
     def last_seq(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
+
+    # -- one writer at a time
+
+    @contextlib.contextmanager
+    def writer(self, *, wait: float = 0.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the store's writer lock for the duration of the block (see :class:`WriterLock`).
+
+        Waits up to ``wait`` seconds for another writer (calling ``on_wait`` with a message once),
+        then raises :class:`~parallax.errors.StoreBusyError`. On entry, ingest runs still marked
+        ``running`` belong to writers that died (a live one would hold the lock): they are marked
+        ``interrupted``.
+        """
+        self._require_writable()
+        with self._writer.hold(wait=wait, on_wait=on_wait):
+            self._mark_interrupted_runs()
+            yield
+
+    def _mark_interrupted_runs(self) -> None:
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running' AND finished_at IS NULL"
+            )
+        if cur.rowcount:
+            log.warning(
+                "%s: %d earlier ingest run(s) ended without finishing; marked interrupted",
+                self.path,
+                cur.rowcount,
+            )
 
     # -- writing
 

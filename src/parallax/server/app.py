@@ -31,6 +31,7 @@ file system path: templates have fixed names and request values only reach SQL a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -38,6 +39,8 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -55,7 +58,15 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parallax import __version__
-from parallax.errors import AnalysisError, InputError, NotFoundError, ParallaxError, StoreError
+from parallax.errors import (
+    AnalysisError,
+    InputError,
+    NotFoundError,
+    ParallaxError,
+    ReportPendingError,
+    StoreBusyError,
+    StoreError,
+)
 from parallax.records import Article, RawDocument
 from parallax.report import ArticleModel, StoryReport
 from parallax.settings import Settings, load_settings
@@ -78,6 +89,14 @@ DEFAULT_MAX_BODY_BYTES = 5_000_000
 PAGE_SIZE = 20
 #: Sorting ``/`` by conflicts ranks at most this many matching stories (the most recent ones).
 CONFLICT_SORT_SCAN = 2000
+#: Seconds a client is told to wait (``Retry-After``) when the store is busy or a report is pending.
+RETRY_AFTER_SECONDS = 5
+#: Report computations running at once (spaCy and torch gain nothing from running stories concurrently).
+REPORT_WORKERS = 1
+#: Seconds a request waits for a report being computed before it is answered 503 (the work goes on).
+REPORT_TIMEOUT_SECONDS = 30.0
+#: Report computations waiting for a worker beyond which a new one is refused at once (503).
+REPORT_QUEUE = 16
 #: No script, no external load; inline styles only (the renderer's column layout uses a style attribute).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -151,6 +170,14 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERROR_RESPONSES,
     401: {"model": ErrorResponse, "description": "missing or wrong bearer token"},
     403: {"model": ErrorResponse, "description": "writes are disabled (no token configured)"},
+    503: {"model": ErrorResponse, "description": "another writer holds the store; retry after Retry-After"},
+}
+_REPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERROR_RESPONSES,
+    503: {
+        "model": ErrorResponse,
+        "description": "the report is still being computed; retry after Retry-After",
+    },
 }
 
 
@@ -355,29 +382,71 @@ class _Service:
     token: str | None
     engine: Parallax | None = None
 
+    report_workers: int = REPORT_WORKERS
+    report_timeout: float = REPORT_TIMEOUT_SECONDS
+    report_queue: int = REPORT_QUEUE
+
     def __post_init__(self) -> None:
-        self._compute_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._reports = _LRU(64)
         self._report_json = _LRU(64)
         self._pages = _LRU(64)
         self._outlets: tuple[int, list[tuple[str, int]]] | None = None
         self._conflicts: dict[tuple[str, int], int] = {}
+        # bounded report computation: a small pool, one computation per story version in flight
+        self._pool = ThreadPoolExecutor(max_workers=self.report_workers, thread_name_prefix="parallax-report")
+        self._pending: dict[tuple[str, int], Future[StoryReport]] = {}
+        # re-entrant: a computation that ends before add_done_callback runs its callback right there
+        self._pending_lock = threading.RLock()
+
+    def close(self) -> None:
+        """Stop taking report work; computations already started finish in the background."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def report(self, story: StorySummary) -> StoryReport:
-        """The story's report: memory, then the store's cache, then computed (one at a time)."""
+        """The story's report: memory, then the store's cache, then computed on the bounded pool.
+
+        1. A report in memory or current in the store's cache is returned at once.
+        2. Otherwise the computation of this story version is looked up among those in flight, so
+           that concurrent requests for one story compute it once; a new one is queued on a pool of
+           ``report_workers`` threads, or refused (503) when ``report_queue`` are already waiting.
+        3. The request waits at most ``report_timeout`` seconds; past that it is answered 503
+           with Retry-After while the computation goes on and lands in the cache. One slow story
+           thus holds one worker, never every reader.
+        """
         key = (story.id, story.version)
+        # 1. caches
         found: StoryReport | None = self._reports.get(key)
         if found is not None:
             return found
         report = self.store.cached_report(story.id)
-        if report is None:
-            # Computing loads models and takes a while; two requests for the same story must not
-            # both compute, and spaCy/torch gain nothing from running stories concurrently.
-            with self._compute_lock:
-                report = self.store.get_report(story.id, parallax=self.engine)
-        self._reports.put(key, report)
-        return report
+        if report is not None:
+            self._reports.put(key, report)
+            return report
+        # 2. one computation per story version
+        with self._pending_lock:
+            future = self._pending.get(key)
+            if future is None:
+                if len(self._pending) >= self.report_workers + self.report_queue:
+                    raise ReportPendingError(
+                        f"{len(self._pending)} reports are being computed; retry in a few seconds"
+                    )
+                future = self._pool.submit(self.store.get_report, story.id, parallax=self.engine)
+                self._pending[key] = future
+                future.add_done_callback(functools.partial(self._finished, key))
+        # 3. a bounded wait
+        try:
+            return future.result(timeout=self.report_timeout)
+        except FutureTimeout:
+            raise ReportPendingError(
+                f"the report of story {story.id!r} is being computed; retry in a few seconds"
+            ) from None
+
+    def _finished(self, key: tuple[str, int], future: Future[StoryReport]) -> None:
+        with self._pending_lock:
+            self._pending.pop(key, None)
+        if not future.cancelled() and future.exception() is None:
+            self._reports.put(key, future.result())
 
     def report_json(self, story: StorySummary) -> bytes:
         key = (story.id, story.version)
@@ -554,13 +623,28 @@ def _raw_document(index: int, item: ArticleIn) -> RawDocument:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("parallax.server", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["urlencode"] = url_segment
+    return env
+
+
+def url_segment(value: Any) -> str:
+    """``value`` quoted as ONE path segment (templates' ``urlencode``): ``/`` becomes ``%2F``.
+
+    Jinja's own filter keeps ``/``, so an article id like ``../../x`` made ``/articles/../../x``,
+    which a browser resolves to ``/x``. Mappings and pairs are query strings, as in Jinja.
+    """
+    if isinstance(value, str):
+        return quote(value, safe="")
+    if isinstance(value, dict | list | tuple):
+        return jinja2.filters.do_urlencode(value)
+    return quote(str(value), safe="")
 
 
 @lru_cache(maxsize=1)
@@ -633,9 +717,16 @@ def _wants_html(request: Request) -> bool:
 
 
 def _error_response(
-    request: Request, status: int, message: str, details: Sequence[ErrorDetail] = ()
+    request: Request,
+    status: int,
+    message: str,
+    details: Sequence[ErrorDetail] = (),
+    *,
+    retry_after: int | None = None,
 ) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     if _wants_html(request):
         page = _render(
             "error.html",
@@ -674,19 +765,30 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     settings: Settings | None = None,
     engine: Parallax | None = None,
+    report_workers: int = REPORT_WORKERS,
+    report_timeout: float = REPORT_TIMEOUT_SECONDS,
 ) -> FastAPI:
     """The Parallax web application over ``store`` (or the store at ``db_path``, opened read-write).
 
     ``token`` enables writes (``POST /api/articles``) for clients sending it as a bearer token;
     ``None`` disables writes. ``engine`` is the :class:`~parallax.pipeline.Parallax` used to compute
     reports that are not cached yet (default: the store's own). The caller owns ``store`` and closes
-    it; a store opened from ``db_path`` is closed on shutdown.
+    it; a store opened from ``db_path`` is closed on shutdown. Reports not cached yet are computed
+    by at most ``report_workers`` threads; a request waits for one at most ``report_timeout``
+    seconds, then gets 503 with Retry-After while the computation goes on.
     """
     settings = settings or load_settings()
     own_store = store is None
     if store is None:
         store = Store(Path(db_path or settings.db))
-    service = _Service(store=store, settings=settings, token=token or None, engine=engine)
+    service = _Service(
+        store=store,
+        settings=settings,
+        token=token or None,
+        engine=engine,
+        report_workers=report_workers,
+        report_timeout=report_timeout,
+    )
 
     app = FastAPI(
         title="Parallax",
@@ -697,6 +799,7 @@ def create_app(
     )
     app.add_middleware(_Guard, max_body_bytes=max_body_bytes)
     app.state.service = service
+    app.router.on_shutdown.append(service.close)
     if own_store:
         app.router.on_shutdown.append(store.close)
 
@@ -726,6 +829,12 @@ def create_app(
     async def _parallax_error(request: Request, exc: ParallaxError) -> Response:
         if isinstance(exc, NotFoundError):
             return _error_response(request, 404, str(exc))
+        if isinstance(exc, StoreBusyError):
+            # a CLI ingest (or another request's write) holds the store: a client should retry
+            message = "another writer is adding to the store; retry in a few seconds"
+            return _error_response(request, 503, message, retry_after=RETRY_AFTER_SECONDS)
+        if isinstance(exc, ReportPendingError):
+            return _error_response(request, 503, str(exc), retry_after=RETRY_AFTER_SECONDS)
         if isinstance(exc, InputError):
             return _error_response(request, 422, str(exc))
         if isinstance(exc, StoreError) and service.store.readonly:
@@ -748,7 +857,7 @@ def create_app(
         if not hmac.compare_digest(credentials.credentials.encode(), service.token.encode()):
             raise StarletteHTTPException(401, "the bearer token is not the server's API token")
         if service.store.readonly:
-            raise StarletteHTTPException(403, f"{service.store.path}: the store is open read-only")
+            raise StarletteHTTPException(403, "the store is open read-only; writes are disabled")
 
     # -- JSON API
 
@@ -827,7 +936,7 @@ def create_app(
     @app.get(
         "/api/stories/{story_id}/report",
         response_model=StoryReport,
-        responses=_ERROR_RESPONSES,
+        responses=_REPORT_ERRORS,
         tags=["api"],
         summary="The story's StoryReport (computed on first request, then cached)",
     )
