@@ -285,3 +285,22 @@ def test_large_story_reports_over_one_article_per_outlet_first(store: Store) -> 
     engine = FakeEngine()
     store.get_report("s-big", parallax=engine, max_articles=4)  # type: ignore[arg-type]
     assert engine.calls == [["x0", "x1", "x2", "x3"]]
+
+
+# --- sentence vector cache ------------------------------------------------------------------------
+
+
+def test_sentence_vectors_round_trip(store: Store, tmp_path: Path) -> None:
+    import numpy as np
+
+    vecs = {"h1": np.array([0.5, -1.0, 2.0], dtype=np.float32), "h2": np.zeros(3, dtype=np.float32)}
+    store.put_vectors("minilm-numpy", vecs)
+    store.put_vectors("minilm-numpy", {"h1": np.ones(3, dtype=np.float32)})  # first write wins
+    got = store.get_vectors("minilm-numpy", ["h1", "h2", "h3", "h1"])
+    assert set(got) == {"h1", "h2"}
+    assert np.array_equal(got["h1"], vecs["h1"])
+    assert store.get_vectors("hashing", ["h1"]) == {}  # keyed by embedder too
+    store.close()
+    with Store(tmp_path / "p.db", readonly=True) as ro:
+        ro.put_vectors("minilm-numpy", {"h9": np.ones(3, dtype=np.float32)})  # read-only: ignored
+        assert set(ro.get_vectors("minilm-numpy", ["h1", "h9"])) == {"h1"}

@@ -885,6 +885,7 @@ class _Attributor:
     ) -> None:
         doc = art.doc
         self.doc = doc
+        self.text = art.article.text  # == doc.text, which joins every token on each access
         self.inside = inside
         self.story = story
         self.local = story.local.get(art.id) or _full_names(doc)
@@ -1302,7 +1303,7 @@ def _colon_speaker(
     doc: Doc, att: _Attributor, m: MarkedQuote, first: int
 ) -> tuple[str | None, int | None, int | None]:
     """'X: “...”' with no verb: the noun phrase right before the colon speaks."""
-    before = doc.text[: m.open_mark].rstrip()
+    before = att.text[: m.open_mark].rstrip()
     if not before.endswith(":"):
         return None, None, None
     colon = doc.char_span(len(before) - 1, len(before), alignment_mode="expand")
