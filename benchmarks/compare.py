@@ -152,9 +152,12 @@ def warm(runs: int, long_dir: Path | None, long_runs: int) -> dict[str, Any]:
     return out
 
 
-def peer(runs: int) -> dict[str, float]:
-    """Step 4."""
-    import textacy.extract
+def peer(runs: int) -> dict[str, Any]:
+    """Step 4 (skipped where textacy, from the ``eval`` extra, is not installed)."""
+    try:
+        import textacy.extract
+    except ImportError:
+        return {"skipped": "textacy is not installed (pip install 'news-parallax[eval]')"}
 
     from parallax.nlp import load_pipeline
 
