@@ -78,6 +78,15 @@ def test_batching_and_padding_do_not_change_vectors(encoder: BertEncoder) -> Non
     assert np.allclose(small.encode(SENTENCES[::-1])[::-1], together, atol=1e-4)
 
 
+def test_repeated_sentences_are_encoded_once_with_the_same_vector() -> None:
+    emb = get_embedder(DEFAULT_EMBEDDER)
+    texts = [SENTENCES[0], SENTENCES[1], SENTENCES[0]]
+    vecs = emb.encode(texts)
+    assert vecs.shape == (3, 384)
+    assert np.array_equal(vecs[0], vecs[2])
+    assert np.allclose(vecs[:2], emb.encode(SENTENCES[:2]), atol=1e-6)
+
+
 def test_similar_sentences_score_higher() -> None:
     vecs = get_embedder(DEFAULT_EMBEDDER).encode(SENTENCES[:3])
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]

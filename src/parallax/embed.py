@@ -179,7 +179,14 @@ class NumpyBertEmbedder:
         self.name = name or str(directory)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return _normalise(self._encoder.encode(texts))
+        # each distinct sentence once: wire copies repeat sentences word for word
+        unique = list(dict.fromkeys(texts))
+        if len(unique) == len(texts):
+            return _normalise(self._encoder.encode(texts))
+        vectors = _normalise(self._encoder.encode(unique))
+        row = {t: i for i, t in enumerate(unique)}
+        out: np.ndarray = vectors[[row[t] for t in texts]]
+        return out
 
 
 @lru_cache(maxsize=4)
