@@ -286,3 +286,52 @@ def test_large_story_reports_over_one_article_per_outlet_first(store: Store) -> 
     engine = FakeEngine()
     store.get_report("s-big", parallax=engine, max_articles=4)  # type: ignore[arg-type]
     assert engine.calls == [["x0", "x1", "x2", "x3"]]
+
+
+# --- sentence vector cache ------------------------------------------------------------------------
+
+
+def test_sentence_vectors_round_trip(store: Store, tmp_path: Path) -> None:
+    import numpy as np
+
+    vecs = {"h1": np.array([0.5, -1.0, 2.0], dtype=np.float32), "h2": np.zeros(3, dtype=np.float32)}
+    store.put_vectors("minilm-numpy", vecs)
+    store.put_vectors("minilm-numpy", {"h1": np.ones(3, dtype=np.float32)})  # first write wins
+    got = store.get_vectors("minilm-numpy", ["h1", "h2", "h3", "h1"])
+    assert set(got) == {"h1", "h2"}
+    assert np.array_equal(got["h1"], vecs["h1"])
+    assert store.get_vectors("hashing", ["h1"]) == {}  # keyed by embedder too
+    store.close()
+    with Store(tmp_path / "p.db", readonly=True) as ro:
+        ro.put_vectors("minilm-numpy", {"h9": np.ones(3, dtype=np.float32)})  # read-only: ignored
+        assert set(ro.get_vectors("minilm-numpy", ["h1", "h9"])) == {"h1"}
+
+
+def test_a_story_report_encodes_only_sentences_the_store_has_not_seen(store: Store) -> None:
+    """The second report of a grown story encodes the new article's sentences and no others."""
+    from parallax.embed import HashingEmbedder
+    from parallax.pipeline import Parallax
+
+    class Counting(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__(dim=512)
+            self.name = "counting"
+            self.encoded: list[str] = []
+
+        def encode(self, texts: Sequence[str]) -> Any:
+            self.encoded.extend(texts)
+            return super().encode(texts)
+
+    texts = [
+        "The city council approved the new budget on Tuesday by a vote of seven to two.",
+        "On Tuesday the council passed the budget, seven votes to two, after a long debate.",
+        "Council members voted seven to two on Tuesday to approve next year's budget plan.",
+    ]
+    store.add_articles([new(art(f"b{i}", t, outlet=f"O{i}"), "s-b") for i, t in enumerate(texts[:2])])
+    embedder = Counting()
+    engine = Parallax(embedder=embedder)
+    store.get_report("s-b", parallax=engine)
+    assert sorted(embedder.encoded) == sorted(texts[:2])
+    store.add_articles([new(art("b2", texts[2], outlet="O2"), "s-b")])
+    store.get_report("s-b", parallax=engine)
+    assert sorted(embedder.encoded) == sorted(texts)  # only the new sentence was encoded again

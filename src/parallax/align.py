@@ -239,6 +239,17 @@ def group_sentences(
     return [sorted(g, key=lambda k: (feats[k].article_pos, feats[k].start)) for g in members.values()]
 
 
+def _encode_alignable(embedder: Embedder, feats: Sequence[SentenceFeatures]) -> np.ndarray:
+    """Embeddings of the alignable sentences; zero rows for the rest, whose pairs score 0 anyway."""
+    todo = [k for k, f in enumerate(feats) if f.alignable]
+    if not todo:
+        return np.zeros((len(feats), 1), dtype=np.float32)
+    encoded = embedder.encode([feats[k].text for k in todo])
+    vectors = np.zeros((len(feats), encoded.shape[1]), dtype=np.float32)
+    vectors[todo] = encoded
+    return vectors
+
+
 def align(
     analyzed: Sequence[AnalyzedArticle],
     *,
@@ -262,7 +273,7 @@ def align(
     feats = sentence_features(analyzed, min_content=min_content)
     n_articles = len(analyzed)
     # 2. similarity
-    vectors = embedder.encode([f.text for f in feats]) if feats else np.zeros((0, 1), dtype=np.float32)
+    vectors = _encode_alignable(embedder, feats)
     sim = similarity_matrix(feats, vectors, w_dense=w_dense, w_lexical=w_lexical, w_entity=w_entity)
     # 3. grouping
     groups = group_sentences(feats, sim, threshold=threshold)

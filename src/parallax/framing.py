@@ -1048,9 +1048,14 @@ def attribution_verbs(analyzed: Sequence[AnalyzedArticle], quotes: Sequence[Quot
             if art is None or not r.cue:
                 continue
             cue = r.cue.split()[0].lower()
+            # only the tokens within 400 characters of the rendering: a scan of the whole doc
+            # per rendering is quadratic in article length
+            window = art.doc.char_span(
+                max(0, r.start - 399), min(len(art.article.text), r.start + 400), alignment_mode="expand"
+            )
             near = [
                 t
-                for t in art.doc
+                for t in (window if window is not None else art.doc)
                 if t.lower_ == cue and t.pos_ in {"VERB", "AUX"} and abs(t.idx - r.start) < 400
             ]
             if near:

@@ -100,6 +100,8 @@ def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
 
 def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
     """Sentences of ``doc`` as records (see :func:`sentence_ranges`), with their entities."""
+    # Doc.text joins every token on each access: read it once (per sentence it is quadratic).
+    text = doc.text
     ents = [(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
     out: list[Sentence] = []
     for index, (start, end) in enumerate(sentence_ranges(doc)):
@@ -112,7 +114,7 @@ def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
                 index=index,
                 start=start,
                 end=end,
-                text=doc.text[start:end],
+                text=text[start:end],
                 entities=sent_ents,
             )
         )

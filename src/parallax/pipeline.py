@@ -134,9 +134,14 @@ class Parallax:
         return self.compare_articles(articles, timer=timer)
 
     def compare_articles(
-        self, articles: Sequence[Article], *, timer: StageTimer | None = None, story_id: str | None = None
+        self,
+        articles: Sequence[Article],
+        *,
+        timer: StageTimer | None = None,
+        story_id: str | None = None,
+        embedder: Embedder | None = None,
     ) -> StoryReport:
-        """Run stages 3-10 over cleaned articles."""
+        """Run stages 3-10 over cleaned articles (``embedder`` overrides this instance's, e.g. cached)."""
         timer = timer or StageTimer()
         if not articles:
             raise AnalysisError("no usable articles to compare")
@@ -147,7 +152,7 @@ class Parallax:
             analyzed = analyze(articles, model=self.settings.spacy_model)
         with timer.stage("align"):
             alignment = align_stage.align(
-                analyzed, embedder=self.embedder, threshold=self.settings.align_threshold
+                analyzed, embedder=embedder or self.embedder, threshold=self.settings.align_threshold
             )
         with timer.stage("quotes"):
             people = PeopleIndex.build(analyzed)

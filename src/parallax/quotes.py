@@ -915,6 +915,7 @@ class _Attributor:
     ) -> None:
         doc = art.doc
         self.doc = doc
+        self.text = art.article.text  # == doc.text, which joins every token on each access
         self.inside = inside
         self.story = story
         self.local = story.local.get(art.id) or _full_names(doc)

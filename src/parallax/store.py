@@ -36,6 +36,8 @@ from parallax.errors import NotFoundError, StoreBusyError, StoreError, safe_text
 from parallax.records import Article, RemovedLine
 
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
+    import numpy as np
+
     from parallax.pipeline import Parallax
     from parallax.report import StoryReport
 
@@ -178,12 +180,24 @@ def _canonical_outlets(conn: sqlite3.Connection) -> None:
     _backfill_story_columns(conn)
 
 
+#: Version 5: sentence vectors by embedder and content hash, so that a story's report only
+#: encodes the sentences it has not seen before (see :meth:`Store.get_vectors`).
+_V5_SENTENCE_VECTORS = """
+CREATE TABLE sentence_vectors (
+    embedder TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (embedder, hash)
+) WITHOUT ROWID;
+"""
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_story_columns),
     (_V3, None),
     (_V4, _canonical_outlets),
+    (_V5_SENTENCE_VECTORS, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -1068,7 +1082,7 @@ class Store:
         independent = [s.article for s in stored if s.copy_of is None]
         chosen = _pick_articles(independent, max_articles=max_articles)
         engine = parallax or self._parallax_instance()
-        report = engine.compare_articles(chosen, story_id=story_id)
+        report = self._compare_cached(engine, chosen, story_id=story_id)
         chosen_ids = {a.id for a in chosen}
         groups: dict[str, list[str]] = {}
         for s in stored:
@@ -1085,6 +1099,54 @@ class Store:
                     (story_id, story.version, REPORT_SCHEMA, report.to_json(indent=None), _now()),
                 )
         return report
+
+    # -- sentence vector cache (an ``embed.VectorCache``)
+
+    def _compare_cached(self, engine: Parallax, articles: Sequence[Article], *, story_id: str) -> StoryReport:
+        """``engine.compare_articles`` with its embedder reading and filling this store's vector cache."""
+        from parallax.embed import CachedEmbedder
+        from parallax.pipeline import Parallax
+
+        if not isinstance(engine, Parallax):  # a stand-in engine (tests) has no embedder to wrap
+            return engine.compare_articles(articles, story_id=story_id)
+        cached = CachedEmbedder(engine.embedder, cache=self)
+        return engine.compare_articles(articles, story_id=story_id, embedder=cached)
+
+    def get_vectors(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached float32 vectors of ``embedder`` for those of ``hashes`` it has."""
+        import numpy as np
+
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        with self._lock:
+            for i in range(0, len(unique), 500):  # SQLite's bound-parameter limit
+                chunk = unique[i : i + 500]
+                rows = self._conn.execute(
+                    f"SELECT hash, vector FROM sentence_vectors WHERE embedder = ? "
+                    f"AND hash IN ({','.join('?' * len(chunk))})",
+                    (embedder, *chunk),
+                )
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_vectors(self, embedder: str, vectors: Mapping[str, np.ndarray]) -> None:
+        """Cache ``vectors`` (content hash -> float32 vector) of ``embedder``; no-op when read-only."""
+        if self.readonly or not vectors:
+            return
+        import numpy as np
+
+        rows = [(embedder, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO sentence_vectors (embedder, hash, vector) VALUES (?, ?, ?)", rows
+                )
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: cannot cache sentence vectors: {exc}") from exc
 
     def story_ids(self) -> list[str]:
         with self._lock:

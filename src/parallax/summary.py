@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from parallax.align import quoted_words
 from parallax.records import (
@@ -26,6 +27,9 @@ from parallax.records import (
     Mention,
     SummaryEntry,
 )
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,25 @@ class Wording:
     readability: float = 0.0  # opening pronoun, unpaired quote marks, mostly quotation
 
 
+def _person_starts(doc: Doc, start: int, end: int) -> list[int]:
+    """Token indices where a PERSON entity lying inside characters ``[start, end)`` begins.
+
+    Read from the tokens of that range (IOB tags), not from ``doc.ents``: building every entity
+    of the doc once per mention is quadratic in the length of the article.
+    """
+    span = doc.char_span(start, end, alignment_mode="expand")
+    out: list[int] = []
+    for tok in span if span is not None else ():
+        if tok.ent_iob_ != "B" or tok.ent_type_ != "PERSON" or tok.idx < start:
+            continue
+        last = tok.i
+        while last + 1 < len(doc) and doc[last + 1].ent_iob_ == "I":
+            last += 1
+        if doc[last].idx + len(doc[last].text) <= end:
+            out.append(tok.i)
+    return out
+
+
 def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window: int = 8) -> int:
     """The longest run of descriptive premodifiers before a PERSON name inside ``[start, end)``.
 
@@ -57,12 +80,10 @@ def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window
     """
     doc = analyzed.doc
     best = 0
-    for ent in doc.ents:
-        if ent.label_ != "PERSON" or ent.start_char < start or ent.end_char > end:
-            continue
+    for ent_start in _person_starts(doc, start, end):
         count = 0
-        i = ent.start - 1
-        while i >= 0 and ent.start - i <= window and doc[i].idx >= start:
+        i = ent_start - 1
+        while i >= 0 and ent_start - i <= window and doc[i].idx >= start:
             tok = doc[i]
             if tok.pos_ in _STOP_POS or tok.text in {",", ";", ":", ".", "(", ")"}:
                 break

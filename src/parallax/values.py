@@ -396,6 +396,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
     """
     spans = list(covered)
     out: list[Value] = []
+    text = doc.text  # once: Doc.text joins every token on each access
     i, n = 0, len(doc)
     while i < n:
         tok = doc[i]
@@ -444,7 +445,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
         root = phrase.root
         if _is_identifier(doc, first, root):
             continue
-        if range_high is None and re.search(r"\d-\d|\d/\d|\d:\d", doc.text[start:end]):
+        if range_high is None and re.search(r"\d-\d|\d/\d|\d:\d", text[start:end]):
             continue
         is_word = all(not any(c.isdigit() for c in w) for w in words)
         if is_word and amount == 1:
@@ -517,7 +518,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
         out.append(
             Value(
                 kind=kind,
-                text=doc.text[start:end],
+                text=text[start:end],
                 start=start,
                 end=end,
                 normalized=_format(kind, amount, unit),
@@ -559,10 +560,10 @@ def _vague(doc: Doc, tok: Token, spans: Sequence[tuple[int, int]]) -> Value | No
     unit = CURRENCY_WORDS[lemma] if kind == "money" else _count_unit(noun)
     return Value(
         kind=kind,
-        text=doc.text[start:end],
+        text=doc[tok.i : k + 1].text,  # == doc.text[start:end], without joining the whole doc
         start=start,
         end=end,
-        normalized=f"{doc.text[start:end].lower()}",
+        normalized=f"{doc[tok.i : k + 1].text.lower()}",
         amount=2 * scale,
         low=2 * scale,
         high=math.inf,
