@@ -11,6 +11,7 @@ Precedence, lowest first:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class Settings:
     max_article_chars: int = 1_000_000
     #: Path of the embedded store (corpus mode).
     db: str = "parallax.db"
+    #: The user's own groups of outlets (e.g. ``{"left": ["HuffPost"], "right": ["Fox News"]}``) for
+    #: outlet profiles and story badges; none are built in. In TOML a ``[parallax.outlet_groups]``
+    #: table, in the environment ``PARALLAX_OUTLET_GROUPS`` as JSON.
+    outlet_groups: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied; ``None`` values are ignored."""
@@ -51,6 +56,8 @@ class Settings:
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if isinstance(default, dict):
+        return _groups(name, raw)
     if isinstance(default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
@@ -64,6 +71,21 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name}: expected a number, got {raw!r}") from exc
     return None if raw in ("", None) else str(raw)
+
+
+def _groups(name: str, raw: Any) -> dict[str, list[str]]:
+    """A mapping of group name to outlet names, from TOML (a table) or the environment (JSON)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"setting {name}: expected a JSON object of lists, got {raw!r}") from exc
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
+        for k, v in raw.items()
+    ):
+        raise ConfigError(f'setting {name}: expected groups of outlet names, like {{"left": ["HuffPost"]}}')
+    return {k: list(v) for k, v in raw.items()}
 
 
 def load_settings(*, config_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -32,6 +32,7 @@ from parallax.records import Article, RemovedLine
 
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
     from parallax.pipeline import Parallax
+    from parallax.profiles import Coverage, OutletStoryStats
     from parallax.report import StoryReport
 
 log = logging.getLogger(__name__)
@@ -134,11 +135,26 @@ CREATE INDEX articles_story_title ON articles(story_id, (copy_of IS NOT NULL), s
     WHERE title IS NOT NULL AND title != '';
 """
 
+#: Version 4: per story and outlet, the counts and evidence an outlet profile adds up
+#: (:mod:`parallax.profiles`), saved with each computed report and keyed by the story version.
+_V4 = """
+CREATE TABLE outlet_stats (
+    story_id TEXT NOT NULL,
+    story_version INTEGER NOT NULL,
+    outlet TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (story_id, outlet)
+);
+CREATE INDEX outlet_stats_outlet ON outlet_stats(outlet);
+"""
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_story_columns),
     (_V3, None),
+    (_V4, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -857,7 +873,91 @@ class Store:
                     "computed_at = excluded.computed_at",
                     (story_id, story.version, REPORT_SCHEMA, report.to_json(indent=None), _now()),
                 )
+            self.save_outlet_stats(report, story_version=story.version)
         return report
+
+    # -- outlet profiles (parallax.profiles)
+
+    def save_outlet_stats(self, report: StoryReport, *, story_version: int) -> None:
+        """Replace the per-outlet profile rows of ``report``'s story (computed from the report)."""
+        from parallax.profiles import stats_from_report
+
+        rows = [
+            (
+                report.story.id,
+                story_version,
+                s.outlet,
+                json.dumps(s.counts_json(), ensure_ascii=False),
+                json.dumps([e.to_json() for e in s.evidence], ensure_ascii=False),
+            )
+            for s in stats_from_report(report)
+        ]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM outlet_stats WHERE story_id = ?", (report.story.id,))
+                self._conn.executemany(
+                    "INSERT INTO outlet_stats (story_id, story_version, outlet, counts, evidence) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def outlet_stats(
+        self, *, outlets: Sequence[str] | None = None, evidence: bool = False
+    ) -> Iterator[OutletStoryStats]:
+        """The profile rows of current story versions (stale rows of grown stories are skipped)."""
+        from parallax.profiles import OutletStoryStats
+
+        sql = (
+            f"SELECT o.story_id, o.outlet, o.counts, {'o.evidence' if evidence else 'NULL'} FROM outlet_stats o "
+            "JOIN stories s ON s.id = o.story_id AND s.version = o.story_version"
+        )
+        params: list[object] = []
+        if outlets is not None:
+            if not outlets:
+                return
+            sql += f" WHERE o.outlet IN ({','.join('?' * len(outlets))})"
+            params = list(outlets)
+        for chunk in self.iter_query(sql, params):
+            for story_id, outlet, counts, ev in chunk:
+                yield OutletStoryStats.from_row(
+                    str(story_id), str(outlet), str(counts), None if ev is None else str(ev)
+                )
+
+    def story_coverage(self) -> list[Coverage]:
+        """Who covered each story (independent articles only), with the story's publication span."""
+        from parallax.profiles import coverage_from_rows
+
+        rows = self.execute(
+            "SELECT a.story_id, s.title, a.outlet, count(*), min(a.published), max(a.published) "
+            "FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.copy_of IS NULL "
+            "GROUP BY a.story_id, a.outlet"
+        )
+        return coverage_from_rows(rows)
+
+    def outlet_activity(self) -> dict[str, set[dt.date] | None]:
+        """Outlet -> the days it published on (``None`` for an outlet whose articles carry no dates)."""
+        from parallax.profiles import activity_from_rows
+
+        return activity_from_rows(
+            self.execute(
+                "SELECT DISTINCT outlet, substr(published, 1, 10) FROM articles WHERE copy_of IS NULL"
+            )
+        )
+
+    def stories_without_stats(self) -> list[str]:
+        """Stories whose current version has no profile rows yet (their report was never computed)."""
+        return [
+            str(r[0])
+            for r in self.execute(
+                "SELECT s.id FROM stories s WHERE NOT EXISTS (SELECT 1 FROM outlet_stats o "
+                "WHERE o.story_id = s.id AND o.story_version = s.version) ORDER BY s.created_seq"
+            )
+        ]
 
     def story_ids(self) -> list[str]:
         with self._lock:
