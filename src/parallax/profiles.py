@@ -31,7 +31,6 @@ Definitions (all over stories that at least two outlets covered, copies excluded
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -108,34 +107,37 @@ class OutletStoryStats:
     conflicts: int = 0
     evidence: list[Evidence] = field(default_factory=list)
 
-    def counts_json(self) -> dict[str, Any]:
-        """Everything but the evidence, for the store's small per-row column."""
+    def row(self) -> dict[str, int]:
+        """The numeric columns of the store's ``outlet_stats`` row (rates count multi-outlet stories only)."""
+        multi = int(self.multi_outlet)
         return {
             "articles": self.articles,
             "words": self.words,
-            "multi_outlet": self.multi_outlet,
-            "facts": self.facts,
-            "unique_facts": self.unique_facts,
-            "all_others_facts": self.all_others_facts,
-            "omitted": self.omitted,
+            "multi_outlet": multi,
+            "facts": self.facts * multi,
+            "unique_facts": self.unique_facts * multi,
+            "all_others_facts": self.all_others_facts * multi,
+            "omitted": self.omitted * multi,
             "loaded_spans": self.loaded_spans,
-            "verbs": self.verbs,
-            "fidelity": self.fidelity,
-            "voices": self.voices,
-            "labels": self.labels,
             "conflicts": self.conflicts,
+            **{f"fid_{k}": self.fidelity.get(k, 0) for k in FIDELITIES},
         }
 
-    @classmethod
-    def from_row(cls, story: str, outlet: str, counts: str, evidence: str | None = None) -> OutletStoryStats:
-        data = json.loads(counts)
-        stats = cls(story=story, outlet=outlet)
-        for key, value in data.items():
-            if hasattr(stats, key) and key not in ("story", "outlet", "evidence"):
-                setattr(stats, key, value)
-        if evidence:
-            stats.evidence = [Evidence.from_json(e) for e in json.loads(evidence)]
-        return stats
+    def terms(self) -> list[tuple[str, str, str, int, int]]:
+        """``(kind, key, sub, a, b)`` rows of the store's ``outlet_terms``: verbs, voices and labels."""
+        out: list[tuple[str, str, str, int, int]] = []
+        out += [("verb", verb, str(group), int(count), 0) for verb, (group, count) in self.verbs.items()]
+        out += [("voice", speaker, "", d, i) for speaker, (d, i) in self.voices.items()]
+        out += [
+            ("label", entity, label, count, 0)
+            for entity, per_label in self.labels.items()
+            for label, count in per_label.items()
+        ]
+        return out
+
+
+#: The summed columns of ``outlet_stats`` (see :meth:`OutletStoryStats.row`).
+STAT_COLUMNS = tuple(OutletStoryStats(story="", outlet="").row())
 
 
 # --- 1. per story: stats from one report ---------------------------------------------------------
@@ -476,19 +478,25 @@ def find_blindspots(
     """
     out: dict[str, list[Blindspot]] = defaultdict(list)
     pad = dt.timedelta(days=pad_days)
+    always = {o for o, days in activity.items() if days is None}
+    everyone = set(activity)
+    on_day: dict[dt.date, set[str]] = defaultdict(set)  # day -> outlets publishing that day
+    for outlet, days in activity.items():
+        for day in days or ():
+            on_day[day].add(outlet)
     for cov in coverage:
         covered = set(cov.outlets)
         if len(covered) < 2:
             continue
         # 1. who was publishing in the story's window
-        active: set[str] = set()
-        for outlet, days in activity.items():
-            if days is None or cov.first is None or cov.last is None:
-                active.add(outlet)
-                continue
-            lo, hi = cov.first - pad, cov.last + pad
-            if any(lo <= d <= hi for d in days):
-                active.add(outlet)
+        if cov.first is None or cov.last is None:
+            active = set(everyone)
+        else:
+            active = set(always)
+            day = cov.first - pad
+            while day <= cov.last + pad:
+                active |= on_day.get(day, set())
+                day += dt.timedelta(days=1)
         active |= covered
         # 2. most of them covered it
         if len(covered) * 2 <= len(active):
@@ -509,37 +517,57 @@ def _group_members(groups: Mapping[str, Sequence[str]], outlets: Iterable[str]) 
     return members
 
 
-def _finish(profile: OutletProfile, rows: Sequence[OutletStoryStats], *, with_evidence: bool) -> None:
-    """Sum the per-story rows of one outlet (or group) into ``profile`` and derive its rates."""
-    verbs: dict[str, list[Any]] = {}
-    voices: dict[str, list[int]] = {}
-    labels: Counter[tuple[str, str]] = Counter()
-    evidence: dict[str, list[Evidence]] = defaultdict(list)
-    for row in rows:
-        profile.stories_analysed += 1
-        if row.multi_outlet:
-            profile.facts += row.facts
-            profile.unique_facts += row.unique_facts
-            profile.all_others_facts += row.all_others_facts
-            profile.omitted += row.omitted
-        profile.words += row.words
-        profile.loaded_spans += row.loaded_spans
-        profile.conflicts += row.conflicts
-        for verb, (group, count) in row.verbs.items():
-            verbs.setdefault(verb, [group, 0])[1] += count
-        for fidelity, count in row.fidelity.items():
-            profile.quote_fidelity[fidelity] = profile.quote_fidelity.get(fidelity, 0) + count
-        for speaker, (direct, indirect) in row.voices.items():
-            entry = voices.setdefault(speaker, [0, 0])
-            entry[0] += direct
-            entry[1] += indirect
-        for entity, per_label in row.labels.items():
-            for label, count in per_label.items():
-                labels[(entity, label)] += count
-        if with_evidence:
-            for item in row.evidence:
-                if len(evidence[item.kind]) < EVIDENCE_PER_PROFILE:
-                    evidence[item.kind].append(item)
+@dataclass
+class _Totals:
+    """Summed ``outlet_stats`` columns and ``outlet_terms`` of one outlet (or group)."""
+
+    stories: int = 0
+    sums: Counter[str] = field(default_factory=Counter)
+    verbs: dict[str, list[Any]] = field(default_factory=dict)  # verb -> [group, count]
+    voices: dict[str, list[int]] = field(default_factory=dict)  # speaker -> [direct, indirect]
+    labels: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, other: _Totals) -> None:
+        self.stories += other.stories
+        self.sums.update(other.sums)
+        for verb, (group, count) in other.verbs.items():
+            self.verbs.setdefault(verb, [group, 0])[1] += count
+        for speaker, (d, i) in other.voices.items():
+            entry = self.voices.setdefault(speaker, [0, 0])
+            entry[0] += d
+            entry[1] += i
+        self.labels.update(other.labels)
+
+
+def _totals(
+    store: Store, *, since: dt.date | None, until: dt.date | None, outlets: Sequence[str] | None
+) -> dict[str, _Totals]:
+    """Per outlet, the sums of its profile rows over current story versions in the date range."""
+    out: dict[str, _Totals] = defaultdict(_Totals)
+    for outlet, stories, *sums in store.outlet_stat_sums(since=since, until=until, outlets=outlets):
+        t = out[str(outlet)]
+        t.stories = int(str(stories))
+        t.sums = Counter({c: int(str(v or 0)) for c, v in zip(STAT_COLUMNS, sums, strict=True)})
+    for outlet, kind, key, sub, a, b in store.outlet_term_sums(since=since, until=until, outlets=outlets):
+        t = out[str(outlet)]
+        if kind == "verb":
+            t.verbs[str(key)] = [str(sub), int(str(a))]
+        elif kind == "voice":
+            t.voices[str(key)] = [int(str(a)), int(str(b))]
+        elif kind == "label":
+            t.labels[(str(key), str(sub))] = int(str(a))
+    return out
+
+
+def _finish(profile: OutletProfile, totals: _Totals) -> None:
+    """Derive ``profile``'s figures from the summed rows of one outlet (or group)."""
+    sums = totals.sums
+    profile.stories_analysed = totals.stories
+    profile.facts, profile.unique_facts = sums["facts"], sums["unique_facts"]
+    profile.all_others_facts, profile.omitted = sums["all_others_facts"], sums["omitted"]
+    profile.words, profile.loaded_spans = sums["words"], sums["loaded_spans"]
+    profile.conflicts = sums["conflicts"]
+    profile.quote_fidelity = {k: sums[f"fid_{k}"] for k in FIDELITIES}
     profile.unique_facts_rate = round(profile.unique_facts / profile.facts, 4) if profile.facts else None
     profile.omission_rate = (
         round(profile.omitted / profile.all_others_facts, 4) if profile.all_others_facts else None
@@ -547,30 +575,21 @@ def _finish(profile: OutletProfile, rows: Sequence[OutletStoryStats], *, with_ev
     profile.loaded_per_1000_words = (
         round(1000 * profile.loaded_spans / profile.words, 2) if profile.words else None
     )
-    neutral = sum(c for g, c in verbs.values() if g == "neutral")
-    loaded = sum(c for g, c in verbs.values() if g == "loaded")
+    verbs = totals.verbs
     top = sorted(verbs.items(), key=lambda kv: (-kv[1][1], kv[0]))[:10]
     profile.attribution_verbs = {
-        "neutral": neutral,
-        "loaded": loaded,
+        "neutral": sum(c for g, c in verbs.values() if g == "neutral"),
+        "loaded": sum(c for g, c in verbs.values() if g == "loaded"),
         "top": [{"verb": v, "group": g, "count": c} for v, (g, c) in top],
     }
     profile.voices = [
         {"speaker": s, "direct": d, "indirect": i}
-        for s, (d, i) in sorted(voices.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))[:25]
+        for s, (d, i) in sorted(totals.voices.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))[:25]
     ]
     profile.labels = [
         {"entity": e, "label": label, "count": c}
-        for (e, label), c in sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
+        for (e, label), c in sorted(totals.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
     ]
-    if with_evidence:
-        blind = [
-            Evidence(kind="blindspot", story=b.story, text=b.title)
-            for b in profile.blindspots[:EVIDENCE_PER_PROFILE]
-        ]
-        if blind:
-            evidence["blindspot"] = blind
-        profile.evidence = dict(evidence)
 
 
 def build_profiles(
@@ -586,7 +605,11 @@ def build_profiles(
 
     ``since``/``until`` keep stories whose publication span overlaps the range. ``groups`` are the
     user's own outlet groups (settings ``outlet_groups``); none are built in.
+    1. coverage and publishing days from the articles; blindspots from them;
+    2. the summed profile rows per outlet (one SQL pass, no report is read);
+    3. one profile per outlet, then per group over the union of its members.
     """
+    # 1. coverage and blindspots
     coverage = [c for c in store.story_coverage() if _in_range(c, since, until)]
     activity = store.outlet_activity()
     wanted = None if outlet is None else outlet.casefold()
@@ -594,32 +617,38 @@ def build_profiles(
     if wanted is not None:
         names = [n for n in names if n.casefold() == wanted]
     blindspots = find_blindspots(coverage, activity, pad_days=pad_days)
-    in_range = {c.story for c in coverage}
     group_members = _group_members(groups or {}, activity)
     groups_of: dict[str, list[str]] = defaultdict(list)
     for group, members in group_members.items():
         for member in members:
             groups_of[member].append(group)
-
-    rows_by_outlet: dict[str, list[OutletStoryStats]] = defaultdict(list)
-    for row in store.outlet_stats(outlets=None if wanted is None else names, evidence=wanted is not None):
-        if row.story in in_range:
-            rows_by_outlet[row.outlet].append(row)
-
+    # 2. summed rows
+    totals = _totals(store, since=since, until=until, outlets=None if wanted is None else names)
+    # 3. profiles
+    articles_of: Counter[str] = Counter()
+    stories_of: Counter[str] = Counter()
+    for cov in coverage:
+        articles_of.update(cov.articles)
+        stories_of.update(cov.articles.keys())
     profiles: list[OutletProfile] = []
     for name in names:
         profile = OutletProfile(name=name, groups=sorted(groups_of.get(name, [])))
-        for cov in coverage:
-            if name in cov.articles:
-                profile.articles += cov.articles[name]
-                profile.stories += 1
+        profile.articles, profile.stories = articles_of[name], stories_of[name]
         profile.blindspots = blindspots.get(name, [])
-        _finish(profile, rows_by_outlet.get(name, []), with_evidence=wanted is not None)
+        _finish(profile, totals.get(name, _Totals()))
+        if wanted is not None:
+            evidence: dict[str, list[Evidence]] = defaultdict(list)
+            for item in store.outlet_evidence(name, since=since, until=until, limit=EVIDENCE_PER_PROFILE):
+                evidence[item.kind].append(item)
+            if profile.blindspots:
+                evidence["blindspot"] = [
+                    Evidence(kind="blindspot", story=b.story, text=b.title)
+                    for b in profile.blindspots[:EVIDENCE_PER_PROFILE]
+                ]
+            profile.evidence = dict(evidence)
         profiles.append(profile)
     if wanted is not None:
         return profiles
-
-    # groups: the same figures over the union of their members
     for group, members in sorted(group_members.items()):
         profile = OutletProfile(name=group, members=members)
         member_set = set(members)
@@ -634,7 +663,10 @@ def build_profiles(
                 missed.setdefault(spot.story, spot)
         covered_stories = {c.story for c in coverage if member_set & set(c.outlets)}
         profile.blindspots = [s for s in missed.values() if s.story not in covered_stories]
-        _finish(profile, [r for m in members for r in rows_by_outlet.get(m, [])], with_evidence=False)
+        summed = _Totals()
+        for member in members:
+            summed.add(totals.get(member, _Totals()))
+        _finish(profile, summed)
         profiles.append(profile)
     return profiles
 

@@ -32,7 +32,7 @@ from parallax.records import Article, RemovedLine
 
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
     from parallax.pipeline import Parallax
-    from parallax.profiles import Coverage, OutletStoryStats
+    from parallax.profiles import Coverage, Evidence
     from parallax.report import StoryReport
 
 log = logging.getLogger(__name__)
@@ -142,11 +142,34 @@ CREATE TABLE outlet_stats (
     story_id TEXT NOT NULL,
     story_version INTEGER NOT NULL,
     outlet TEXT NOT NULL,
-    counts TEXT NOT NULL,
+    articles INTEGER NOT NULL DEFAULT 0,
+    words INTEGER NOT NULL DEFAULT 0,
+    multi_outlet INTEGER NOT NULL DEFAULT 0,
+    facts INTEGER NOT NULL DEFAULT 0,
+    unique_facts INTEGER NOT NULL DEFAULT 0,
+    all_others_facts INTEGER NOT NULL DEFAULT 0,
+    omitted INTEGER NOT NULL DEFAULT 0,
+    loaded_spans INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    fid_verbatim INTEGER NOT NULL DEFAULT 0,
+    fid_spelling INTEGER NOT NULL DEFAULT 0,
+    fid_bracketed INTEGER NOT NULL DEFAULT 0,
+    fid_trimmed INTEGER NOT NULL DEFAULT 0,
+    fid_altered INTEGER NOT NULL DEFAULT 0,
     evidence TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (story_id, outlet)
 );
 CREATE INDEX outlet_stats_outlet ON outlet_stats(outlet);
+CREATE TABLE outlet_terms (
+    story_id TEXT NOT NULL,
+    outlet TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sub TEXT NOT NULL DEFAULT '',
+    a INTEGER NOT NULL DEFAULT 0,
+    b INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outlet_terms_story ON outlet_terms(story_id);
 """
 
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
@@ -880,60 +903,122 @@ class Store:
 
     def save_outlet_stats(self, report: StoryReport, *, story_version: int) -> None:
         """Replace the per-outlet profile rows of ``report``'s story (computed from the report)."""
-        from parallax.profiles import stats_from_report
+        from parallax.profiles import STAT_COLUMNS, stats_from_report
 
-        rows = [
-            (
-                report.story.id,
-                story_version,
-                s.outlet,
-                json.dumps(s.counts_json(), ensure_ascii=False),
-                json.dumps([e.to_json() for e in s.evidence], ensure_ascii=False),
-            )
-            for s in stats_from_report(report)
-        ]
+        story_id = report.story.id
+        stats = stats_from_report(report)
+        cols = ", ".join(STAT_COLUMNS)
+        marks = ", ".join("?" * len(STAT_COLUMNS))
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("DELETE FROM outlet_stats WHERE story_id = ?", (report.story.id,))
+                self._conn.execute("DELETE FROM outlet_stats WHERE story_id = ?", (story_id,))
+                self._conn.execute("DELETE FROM outlet_terms WHERE story_id = ?", (story_id,))
                 self._conn.executemany(
-                    "INSERT INTO outlet_stats (story_id, story_version, outlet, counts, evidence) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows,
+                    f"INSERT INTO outlet_stats (story_id, story_version, outlet, {cols}, evidence) "
+                    f"VALUES (?, ?, ?, {marks}, ?)",
+                    [
+                        (
+                            story_id,
+                            story_version,
+                            st.outlet,
+                            *st.row().values(),
+                            json.dumps([e.to_json() for e in st.evidence], ensure_ascii=False),
+                        )
+                        for st in stats
+                    ],
+                )
+                self._conn.executemany(
+                    "INSERT INTO outlet_terms (story_id, outlet, kind, key, sub, a, b) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(story_id, st.outlet, *term) for st in stats for term in st.terms()],
                 )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def outlet_stats(
-        self, *, outlets: Sequence[str] | None = None, evidence: bool = False
-    ) -> Iterator[OutletStoryStats]:
-        """The profile rows of current story versions (stale rows of grown stories are skipped)."""
-        from parallax.profiles import OutletStoryStats
-
-        sql = (
-            f"SELECT o.story_id, o.outlet, o.counts, {'o.evidence' if evidence else 'NULL'} FROM outlet_stats o "
-            "JOIN stories s ON s.id = o.story_id AND s.version = o.story_version"
-        )
+    @staticmethod
+    def _stats_filter(
+        since: dt.date | None, until: dt.date | None, outlets: Sequence[str] | None
+    ) -> tuple[str, list[object]]:
+        """``WHERE`` clause over ``outlet_stats o JOIN stories s``: current versions, date range, outlets."""
+        where = ["s.version = o.story_version"]
         params: list[object] = []
+        if since is not None or until is not None:
+            where.append("s.first_published IS NOT NULL AND s.last_published IS NOT NULL")
+        if since is not None:
+            where.append("substr(s.last_published, 1, 10) >= ?")
+            params.append(since.isoformat())
+        if until is not None:
+            where.append("substr(s.first_published, 1, 10) <= ?")
+            params.append(until.isoformat())
         if outlets is not None:
-            if not outlets:
-                return
-            sql += f" WHERE o.outlet IN ({','.join('?' * len(outlets))})"
-            params = list(outlets)
-        for chunk in self.iter_query(sql, params):
-            for story_id, outlet, counts, ev in chunk:
-                yield OutletStoryStats.from_row(
-                    str(story_id), str(outlet), str(counts), None if ev is None else str(ev)
-                )
+            where.append(f"o.outlet IN ({','.join('?' * len(outlets)) or 'NULL'})")
+            params += list(outlets)
+        return " AND ".join(where), params
+
+    def outlet_stat_sums(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[object, ...]]:
+        """``(outlet, stories, *sums of STAT_COLUMNS)`` over the current profile rows."""
+        from parallax.profiles import STAT_COLUMNS
+
+        where, params = self._stats_filter(since, until, outlets)
+        sums = ", ".join(f"sum(o.{c})" for c in STAT_COLUMNS)
+        return self.execute(
+            f"SELECT o.outlet, count(*), {sums} FROM outlet_stats o JOIN stories s ON s.id = o.story_id "
+            f"WHERE {where} GROUP BY o.outlet",
+            params,
+        )
+
+    def outlet_term_sums(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[object, ...]]:
+        """``(outlet, kind, key, sub, sum(a), sum(b))``: verbs, voices and labels over current rows."""
+        where, params = self._stats_filter(since, until, outlets)
+        return self.execute(
+            "SELECT o.outlet, t.kind, t.key, t.sub, sum(t.a), sum(t.b) FROM outlet_stats o "
+            "JOIN stories s ON s.id = o.story_id "
+            "JOIN outlet_terms t ON t.story_id = o.story_id AND t.outlet = o.outlet "
+            f"WHERE {where} GROUP BY o.outlet, t.kind, t.key, t.sub",
+            params,
+        )
+
+    def outlet_evidence(
+        self, outlet: str, *, since: dt.date | None = None, until: dt.date | None = None, limit: int = 50
+    ) -> list[Evidence]:
+        """Up to ``limit`` evidence items per kind for ``outlet``, most recent stories first."""
+        from parallax.profiles import Evidence
+
+        where, params = self._stats_filter(since, until, [outlet])
+        out: list[Evidence] = []
+        per_kind: dict[str, int] = {}
+        for chunk in self.iter_query(
+            "SELECT o.evidence FROM outlet_stats o JOIN stories s ON s.id = o.story_id "
+            f"WHERE {where} ORDER BY s.last_published DESC, s.updated_seq DESC",
+            params,
+        ):
+            for (raw,) in chunk:
+                for item in json.loads(str(raw)):
+                    if per_kind.get(item["kind"], 0) < limit:
+                        per_kind[item["kind"]] = per_kind.get(item["kind"], 0) + 1
+                        out.append(Evidence.from_json(item))
+        return out
 
     def story_coverage(self) -> list[Coverage]:
         """Who covered each story (independent articles only), with the story's publication span."""
         from parallax.profiles import coverage_from_rows
 
         rows = self.execute(
-            "SELECT a.story_id, s.title, a.outlet, count(*), min(a.published), max(a.published) "
+            "SELECT a.story_id, s.title, a.outlet, count(*), s.first_published, s.last_published "
             "FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.copy_of IS NULL "
             "GROUP BY a.story_id, a.outlet"
         )
