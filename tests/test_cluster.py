@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -130,7 +131,20 @@ def test_window_closes_old_stories() -> None:
     later = ClusterDoc("qa9", QUAKE_A2.text, title=QUAKE_A2.title, published="2021-05-01")
     result = cluster_documents([QUAKE_A, later], window_days=7)
     assert result["qa1"] != result["qa9"]
-    assert cluster_documents([QUAKE_A, later], window_days=90)["qa9"] == result["qa1"]
+    assert cluster_documents([QUAKE_A, later], window_days=90, day_decay=None)["qa9"] == result["qa1"]
+
+
+def test_day_decay_separates_an_event_told_again_days_later() -> None:
+    """Inside the window, a story last updated more than ``day_grace`` days ago scores less."""
+    day = QUAKE_A.published or "2021-03-01"
+    d0 = dt.date.fromisoformat(day[:10])
+    near = ClusterDoc("qa8", QUAKE_A2.text, title=QUAKE_A2.title, published=str(d0 + dt.timedelta(days=2)))
+    far = ClusterDoc("qa9", QUAKE_A2.text, title=QUAKE_A2.title, published=str(d0 + dt.timedelta(days=6)))
+    kept = cluster_documents([QUAKE_A, near], window_days=30, day_decay=1.0, day_grace=2)
+    assert kept["qa8"] == kept["qa1"]
+    split = cluster_documents([QUAKE_A, far], window_days=30, day_decay=1.0, day_grace=2)
+    assert split["qa9"] != split["qa1"]
+    assert cluster_documents([QUAKE_A, far], window_days=30, day_decay=None)["qa9"] == split["qa1"]
 
 
 # --- properties ---------------------------------------------------------------------------------

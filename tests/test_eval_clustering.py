@@ -91,3 +91,26 @@ def test_pooled_shared_sets_meet_the_floors() -> None:
         "bcubed_f1_margin_over_peer": result["bcubed_f1"] - peer["bcubed_f1"],
     }
     assert check_floors(measured, load_floors("clustering")) == []
+
+
+def test_cross_corpus_validation_meets_the_floors() -> None:
+    """Leave one corpus out (settings chosen on the other files): held-out floors per file."""
+    from parallax.evaluation.clustering import CV_GRID, cross_validate
+
+    paths = [
+        shared_path("clustering", "basil-2010-2015.jsonl"),
+        shared_path("clustering", "ecbplus-topics-1-35.jsonl"),
+        shared_path("newswcl50", "newswcl50-events-0-4.jsonl"),
+    ]
+    result = cross_validate(paths)
+    from parallax.evaluation.gate import BASELINE_DIR
+
+    floors = json.loads((BASELINE_DIR / "clustering.json").read_text(encoding="utf-8"))["cv_floors"]
+    for name, figures in result["held_out"].items():
+        assert set(figures["setting"]) == set(CV_GRID)
+        key = f"cv_{name.split('-')[0]}_bcubed_f1"
+        assert figures["bcubed_f1"] >= floors[key], (name, figures["bcubed_f1"], figures["setting"])
+    from parallax.cluster import StoryClusterer
+
+    defaults = StoryClusterer().params
+    assert result["setting_on_all_files"] == {k: defaults[k] for k in CV_GRID}

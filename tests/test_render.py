@@ -616,3 +616,23 @@ def test_timeline_chart_orders_points_and_marks_conflicts(fixture_report: StoryR
     assert [t.label for t in chart.ticks] == ["2019", "2020", "2021"]
     empty = fixture_report.model_copy(update={"timeline": []})
     assert timeline_chart(empty) is None
+
+
+def test_html_opens_at_a_glance_and_folds_the_rest(fixture_report: StoryReport) -> None:
+    from parallax.render.display import outlet_labels
+
+    page = render_html(fixture_report)
+    body = page.split("<body>", 1)[1]
+    story = body.split('class="parallax-story"', 1)[1]
+    first = re.search(r"<(?:section|details)\b[^>]*>", story)
+    assert first is not None and 'id="at-a-glance"' in first.group(0)
+    glance = body[body.index('id="at-a-glance"') : body.index('id="summary"')]
+    for name in outlet_labels(fixture_report).values():
+        assert f">{name}</a>" in glance
+    for section in ("articles", "coverage", "all-quotes", "framing", "boilerplate"):
+        assert re.search(
+            rf'<details class="fold panel">\s*<summary>.*?</summary>\s*<div class="fold-body" id="{section}"',
+            body,
+            re.S,
+        )
+    assert "<details open" not in body

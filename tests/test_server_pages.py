@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from parallax.cli import cli
 from parallax.corpus import ingest
 from parallax.pipeline import Parallax
 from parallax.records import Article
+from parallax.report import StoryInfo, StoryReport
 from parallax.server import create_app
 from parallax.server.cli import is_loopback
 from parallax.settings import load_settings
@@ -215,3 +217,142 @@ def test_serve_refuses_a_public_address_without_public(tmp_path: Path) -> None:
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+# --- at a glance, names not ids, story list badges, article links -----------------------------
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees: tags (and their attributes) removed, entities decoded."""
+    body = page.split("<body>", 1)[-1]
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_story_page_opens_at_a_glance_naming_every_outlet(
+    client: TestClient, story_id: str, story_html: str
+) -> None:
+    from parallax.render.display import outlet_labels
+
+    report = StoryReport.model_validate(client.get(f"/api/stories/{story_id}/report").json())
+    start = story_html.index('id="at-a-glance"')
+    assert start < story_html.index('id="summary"') < story_html.index('id="articles"')
+    glance = _visible(story_html[start : story_html.index('id="summary"')])
+    for name in outlet_labels(report).values():
+        assert name in glance
+    # the long sections are folded, the glance block links into them
+    assert story_html.count('<details class="fold panel">') >= 5
+    assert re.search(
+        r'<details class="fold panel">\s*<summary>.*?</summary>\s*<div class="fold-body" id="articles"',
+        story_html,
+        re.S,
+    )
+
+
+def test_story_and_article_pages_show_names_not_ids(
+    client: TestClient, story_html: str, seed_store: Store, story_id: str
+) -> None:
+    articles = seed_store.story_articles(story_id)
+    visible = _visible(story_html)
+    for article in articles:
+        assert article.id not in visible
+        assert article.source_path not in visible
+    assert story_id not in visible
+    assert "Unknown outlet A" in visible  # the seed files name no outlet: lettered, not hashed
+    for article in articles:
+        page = client.get(f"/articles/{article.id}").text
+        source = re.search(r'<p class="source">(.*?)</p>', page, re.S)
+        assert source is not None and article.id in source.group(1)
+        outside = _visible(page.replace(source.group(0), ""))
+        assert article.id not in outside
+        assert str(Path(article.source_path).parent) not in _visible(page)  # a file name at most
+
+
+def test_article_page_links_each_fact_to_the_other_outlets(
+    client: TestClient, seed_store: Store, story_id: str, story_html: str
+) -> None:
+    ids = set(re.findall(r'\bid="([^"]+)"', story_html))
+    article = seed_store.story_articles(story_id)[0]
+    page = client.get(f"/articles/{article.id}").text
+    assert 'class="sent fact-consensus"' in page  # coloured as on the story page
+    links = re.findall(r'<span class="also"[^>]*>(.*?)</span>', page, re.S)
+    assert links, "a consensus fact links to the other outlets' versions"
+    targets = [h for block in links for h in re.findall(r'href="([^"]+)"', block)]
+    for href in targets:
+        path, anchor = href.split("#", 1)
+        assert path == f"/stories/{story_id}"
+        assert anchor in ids and not anchor.startswith(article.id)
+
+
+def test_home_clamps_a_page_past_the_end(tmp_path: Path) -> None:
+    with Store(tmp_path / "p.db") as store:
+        arts = [
+            Article(
+                id=f"a{i:02d}", source_path="x", text=f"Story {i}.", outlet="Wire", title=f"Wire story {i}"
+            )
+            for i in range(25)
+        ]
+        store.add_articles(
+            [NewArticle(article=a, content_hash=a.content_hash, story_id=f"s-{a.id}") for a in arts]
+        )
+        client = TestClient(create_app(store=store))
+        page = client.get("/", params={"page": 99})
+        assert page.status_code == 200
+        assert "page 2 of 2" in page.text and "page 99 of" not in page.text
+        assert "There is no page 99" in page.text
+        assert len(re.findall(r'class="story-link"', page.text)) == 5
+        assert 'rel="next"' not in page.text
+        # every story of one outlet only says so
+        assert page.text.count("one outlet only") == 5
+
+
+class _FakeEngine:
+    """Stands in for the analysis: a report with ``conflicts[story]`` conflicts for each story."""
+
+    def __init__(self, report: StoryReport, conflicts: dict[str, int]) -> None:
+        self.report = report
+        self.conflicts = conflicts
+
+    def compare_articles(self, articles: list[Article], *, story_id: str) -> StoryReport:
+        n = self.conflicts[story_id]
+        return self.report.model_copy(
+            update={
+                "story": StoryInfo(id=story_id, title=story_id),
+                "conflicts": self.report.conflicts[:1] * n,
+            }
+        )
+
+
+def test_home_counts_conflicts_from_cached_reports_and_sorts_by_them(tmp_path: Path) -> None:
+    fixture = StoryReport.model_validate_json((ROOT / "tests" / "data" / "report_fixture.json").read_text())
+    outlets = ["Left Daily", "Left Times", "Right Post"]
+    with Store(tmp_path / "c.db") as store:
+        arts = [
+            Article(
+                id=f"a{i}",
+                source_path="x",
+                text=f"Story {i // 2} text {i}.",
+                outlet=outlets[i % 2 + (i // 4)],
+                title=f"Title {i}",
+            )
+            for i in range(6)
+        ]
+        store.add_articles(
+            [
+                NewArticle(article=a, content_hash=a.content_hash, story_id=f"s{int(a.id[1:]) // 2}")
+                for a in arts
+            ]
+        )
+        engine = _FakeEngine(fixture, {"s0": 0, "s1": 2, "s2": 1})
+        for sid in ("s0", "s1"):  # s2 has no report yet: its count is unknown, not zero
+            store.get_report(sid, parallax=cast(Any, engine))
+        settings = load_settings(
+            outlet_groups={"left": ["Left Daily", "left times"], "right": ["Right Post"]}
+        )
+        client = TestClient(create_app(store=store, settings=settings))
+        page = client.get("/", params={"sort": "conflicts"}).text
+        order = re.findall(r'href="/stories/(s\d)"', page)
+        assert order[0] == "s1" and set(order) == {"s0", "s1", "s2"}
+        assert "2 conflicts" in page and "0 conflicts" in page and "1 conflict<" not in page
+        assert page.count("mostly left") == 2  # s0 and s1: two left outlets; s2 mixes both sides
+        assert 'Right Post <span class="group">right</span>' in page  # the strip names each group
+        assert 'value="conflicts" selected' in page

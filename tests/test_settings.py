@@ -47,3 +47,26 @@ def test_replace_rejects_unknown_and_ignores_none() -> None:
     assert s.replace(embedder=None) == s
     with pytest.raises(ConfigError):
         s.replace(colour="blue")
+
+
+def test_outlet_groups_from_file_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PARALLAX_OUTLET_GROUPS", raising=False)
+    assert Settings().outlet_groups == {}  # none built in
+    path = tmp_path / "p.toml"
+    path.write_text('[parallax.outlet_groups]\nleft = ["HuffPost"]\nright = ["Fox News", "Breitbart"]\n')
+    assert load_settings(config_file=path).outlet_groups == {
+        "left": ("HuffPost",),
+        "right": ("Fox News", "Breitbart"),
+    }
+    monkeypatch.setenv("PARALLAX_OUTLET_GROUPS", '{"a": ["X"]}')
+    assert load_settings(config_file=path).outlet_groups == {"a": ("X",)}
+    hash(load_settings())  # settings stay hashable
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"), [('{"a": "X"}', "table of group name"), ("{nope", "expected JSON")]
+)
+def test_bad_outlet_groups(monkeypatch: pytest.MonkeyPatch, raw: str, message: str) -> None:
+    monkeypatch.setenv("PARALLAX_OUTLET_GROUPS", raw)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()

@@ -43,6 +43,7 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import chain
 from typing import Any, Literal
 
@@ -230,6 +231,30 @@ def _sum_vectors(keys: Sequence[np.ndarray], vals: Sequence[np.ndarray]) -> _Vec
     return uniq.astype(np.int32), np.bincount(inverse, weights=all_vals, minlength=len(uniq))
 
 
+@lru_cache(maxsize=4)
+def _prior_table() -> tuple[np.ndarray, np.ndarray, int]:
+    from importlib.resources import files
+
+    with files("parallax").joinpath("data/df_prior.npz").open("rb") as fh:
+        data = np.load(fh)
+        return data["keys"].astype(np.int64), data["counts"].astype(np.float32), int(data["docs"][0])
+
+
+def load_df_prior(weight: float) -> tuple[np.ndarray | None, float]:
+    """Background document frequencies scaled to ``weight`` pseudo-documents, as a dense array.
+
+    The shipped table (``data/df_prior.npz``, built by ``scripts/build_df_prior.py`` from news
+    text that no clustering evaluation uses) counts, for each hashed feature, the background
+    documents it occurs in. ``weight`` 0 disables the prior.
+    """
+    if weight <= 0:
+        return None, 0.0
+    keys, counts, docs = _prior_table()
+    dense = np.zeros(1 << HASH_BITS, dtype=np.float32)
+    dense[keys] = counts * np.float32(weight / docs)
+    return dense, float(weight)
+
+
 def story_id_for(doc_id: str) -> str:
     """The id of a story started by article ``doc_id``: stable and deterministic."""
     return "s-" + hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:12]
@@ -247,6 +272,15 @@ class StoryClusterer:
     most this share of the mean similarity within the less coherent half (``None`` disables
     splits); ``member_terms`` and ``member_cap`` size the per-story member record splits work on
     (entries kept per article, most recent articles kept per story).
+    ``prior_weight``: background document frequencies (``data/df_prior.npz``) counted as this many
+    documents, so that a young corpus already knows which words every article uses (0 disables).
+    ``linkage``: 1 scores an article by its cosine with a story's centroid, 0 by its mean
+    similarity to the story's articles (average linkage); values between blend the two.
+    ``day_decay`` and ``day_grace``: an event is reported within a few days, so a dated article's
+    score with a story last updated more than ``day_grace`` days away is multiplied by
+    ``exp(-(gap - day_grace) / day_decay)`` (``None`` disables).
+    The defaults of these four and of ``threshold`` are the setting that leave-one-corpus-out
+    cross-validation selects (``parallax eval clustering --cv``; see docs/corpus.md).
     """
 
     def __init__(
@@ -268,6 +302,10 @@ class StoryClusterer:
         split_ratio: float | None = 0.5,
         member_terms: int = 32,
         member_cap: int = 256,
+        prior_weight: float = 2000.0,
+        linkage: float = 0.75,
+        day_decay: float | None = 1.0,
+        day_grace: int = 2,
     ) -> None:
         self.params: dict[str, Any] = {
             "threshold": threshold,
@@ -286,7 +324,14 @@ class StoryClusterer:
             "split_ratio": split_ratio,
             "member_terms": member_terms,
             "member_cap": member_cap,
+            "prior_weight": prior_weight,
+            "linkage": linkage,
+            "day_decay": day_decay,
+            "day_grace": day_grace,
         }
+        self.day_decay = day_decay
+        self.day_grace = day_grace
+        self.linkage = linkage
         self.threshold = threshold
         self.merge_threshold = merge_threshold
         self.window_days = window_days
@@ -308,6 +353,9 @@ class StoryClusterer:
         self.events: list[ClusterEvent] = []
         self._df = np.zeros(1 << HASH_BITS, dtype=np.int32)
         self._n_docs = 0
+        # Background document frequencies (pseudo-counts worth ``prior_weight`` documents) so that
+        # a young corpus already knows which words every article uses (see load_df_prior).
+        self._df_prior, self._n_prior = load_df_prior(prior_weight)
         self._seq = 0
         # doc id -> story id, resolved through _alias for merges; a split rewrites the entries
         # of the articles it moves (and of their copies), so reading it needs no other lookup.
@@ -638,8 +686,11 @@ class StoryClusterer:
         self._n_docs += 1
 
     def _idf(self, keys: np.ndarray) -> np.ndarray:
-        df = self._df[np.asarray(keys, dtype=np.int64)]
-        out: np.ndarray = np.log((self._n_docs + 1.0) / (df + 1.0)) + 1.0
+        idx = np.asarray(keys, dtype=np.int64)
+        df = self._df[idx]
+        if self._df_prior is not None:
+            df = df + self._df_prior[idx]
+        out: np.ndarray = np.log((self._n_docs + self._n_prior + 1.0) / (df + 1.0)) + 1.0
         return out
 
     def _vector(self, f: DocFeatures) -> _Vec:
@@ -729,7 +780,25 @@ class StoryClusterer:
             dense[keys] = 0.0
         owner = np.repeat(np.arange(len(stories)), sizes)
         dots = np.bincount(owner, weights=products, minlength=len(stories)).tolist()
-        out = [(dot / s.norm if s.norm else 0.0, s.id, s.seq) for dot, s in zip(dots, stories, strict=True)]
+        # linkage 1: cosine with the centroid; 0: mean similarity to the members (average linkage)
+        a = self.linkage
+        out = [
+            (dot / (s.norm**a * s.size ** (1.0 - a)) if s.norm else 0.0, s.id, s.seq)
+            for dot, s in zip(dots, stories, strict=True)
+        ]
+        if self.day_decay and day is not None:
+            # an event is reported within a day or so: a story last updated days ago scores less
+            tau = self.day_decay
+            out = [
+                (
+                    score * math.exp(-max(0, abs(day - s.last_day) - self.day_grace) / tau)
+                    if s.last_day is not None
+                    else score,
+                    sid,
+                    seq,
+                )
+                for (score, sid, seq), s in zip(out, stories, strict=True)
+            ]
         out.sort(key=lambda t: (-t[0], t[2]))
         return out
 

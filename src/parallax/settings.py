@@ -41,10 +41,11 @@ class Settings:
     max_article_chars: int = 1_000_000
     #: Path of the embedded store (corpus mode).
     db: str = "parallax.db"
-    #: The user's own groups of outlets (e.g. ``{"left": ["HuffPost"], "right": ["Fox News"]}``) for
-    #: outlet profiles and story badges; none are built in. In TOML a ``[parallax.outlet_groups]``
-    #: table, in the environment ``PARALLAX_OUTLET_GROUPS`` as JSON.
-    outlet_groups: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    #: Reader-defined outlet groups for the story list's "mostly one side" badge, e.g.
+    #: ``{"left": ["HuffPost", "MSNBC"], "right": ["Fox News", "Breitbart"]}`` (outlet names as
+    #: shown). None is built in: Parallax takes no side on which outlet belongs where. In the
+    #: environment (``PARALLAX_OUTLET_GROUPS``) give it as JSON.
+    outlet_groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied; ``None`` values are ignored."""
@@ -55,9 +56,24 @@ class Settings:
         return dataclasses.replace(self, **clean)
 
 
+def _coerce_groups(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    """Outlet groups from a TOML table or a JSON string: group name -> outlet names."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f'setting {name}: expected JSON like {{"left": ["Outlet"]}}: {exc}') from exc
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(o, str) for o in v)
+        for k, v in raw.items()
+    ):
+        raise ConfigError(f"setting {name}: expected a table of group name -> list of outlet names")
+    return {k: tuple(v) for k, v in raw.items()}
+
+
 def _coerce(name: str, raw: Any, default: Any) -> Any:
     if isinstance(default, dict):
-        return _groups(name, raw)
+        return _coerce_groups(name, raw)
     if isinstance(default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
@@ -71,21 +87,6 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name}: expected a number, got {raw!r}") from exc
     return None if raw in ("", None) else str(raw)
-
-
-def _groups(name: str, raw: Any) -> dict[str, list[str]]:
-    """A mapping of group name to outlet names, from TOML (a table) or the environment (JSON)."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"setting {name}: expected a JSON object of lists, got {raw!r}") from exc
-    if not isinstance(raw, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
-        for k, v in raw.items()
-    ):
-        raise ConfigError(f'setting {name}: expected groups of outlet names, like {{"left": ["HuffPost"]}}')
-    return {k: list(v) for k, v in raw.items()}
 
 
 def load_settings(*, config_file: str | Path | None = None, **overrides: Any) -> Settings:

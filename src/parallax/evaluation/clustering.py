@@ -186,6 +186,83 @@ def run(paths: Sequence[Path], *, peers: Mapping[str, Clusterer] | None = None) 
     return result
 
 
+#: The settings cross-validation chooses among (every other tunable keeps its default). The
+#: shipped defaults of :class:`~parallax.cluster.StoryClusterer` are the setting this grid selects
+#: on all the shared files together; the figures to report are the held-out ones of ``cross_validate``.
+CV_GRID: dict[str, tuple[Any, ...]] = {
+    "threshold": (0.2, 0.25),
+    "prior_weight": (0.0, 2000.0),
+    "linkage": (1.0, 0.75),
+    "day_decay": (None, 1.0),
+    "day_grace": (1, 2),
+}
+
+
+def _grid() -> list[dict[str, Any]]:
+    import itertools
+
+    keys = list(CV_GRID)
+    out = []
+    for combo in itertools.product(*CV_GRID.values()):
+        setting = dict(zip(keys, combo, strict=True))
+        if setting["day_decay"] is None and setting["day_grace"] != CV_GRID["day_grace"][0]:
+            continue  # the grace period only matters with a decay
+        out.append(setting)
+    return out
+
+
+def cross_validate(paths: Sequence[Path]) -> dict[str, Any]:
+    """Leave one corpus out: for each file, choose the setting of :data:`CV_GRID` with the best
+    mean BCubed F1 on the *other* files, then score that setting (and the peer) on the held-out file.
+
+    1. cluster every file with every setting once (features are extracted once per file);
+    2. per held-out file, pick the setting best on the rest (ties: the first in grid order);
+    3. report the held-out figures, the peer's on the same file, and the setting chosen on all files.
+    """
+    from parallax.cluster import StoryClusterer, order_for_clustering
+    from parallax.features import extract_features
+
+    if len(paths) < 2:
+        raise EvaluationError("cross-validation needs at least two labelled files")
+    per_file = {p.name: load_jsonl(p) for p in paths}
+    grid = _grid()
+    # 1. every setting on every file
+    f1: dict[str, list[float]] = {}
+    figures: dict[str, list[dict[str, Any]]] = {}
+    for name, items in per_file.items():
+        feats = [extract_features(d) for d in order_for_clustering([i.doc for i in items])]
+        gold = {i.doc.id: i.gold for i in items}
+        figures[name] = []
+        for setting in grid:
+            clusterer = StoryClusterer(**setting)
+            clusterer.add_many(feats)
+            figures[name].append(score(clusterer.assignments(), gold))
+        f1[name] = [f["bcubed_f1"] for f in figures[name]]
+
+    def best(names: Sequence[str]) -> int:
+        means = [sum(f1[n][i] for n in names) / len(names) for i in range(len(grid))]
+        return max(range(len(grid)), key=lambda i: (means[i], -i))
+
+    # 2. held-out figures
+    held_out: dict[str, Any] = {}
+    for name, items in per_file.items():
+        chosen = best([n for n in per_file if n != name])
+        peer = score(tfidf_agglomerative([i.doc for i in items]), {i.doc.id: i.gold for i in items})
+        held_out[name] = {**figures[name][chosen], "setting": grid[chosen], "peer": peer}
+    # 3. the setting for all files together (what the defaults are)
+    overall = best(list(per_file))
+    mean_f1 = sum(v["bcubed_f1"] for v in held_out.values()) / len(held_out)
+    return {
+        "held_out": held_out,
+        "mean_held_out_bcubed_f1": round(mean_f1, 4),
+        "mean_peer_bcubed_f1": round(
+            sum(v["peer"]["bcubed_f1"] for v in held_out.values()) / len(held_out), 4
+        ),
+        "setting_on_all_files": grid[overall],
+        "grid_size": len(grid),
+    }
+
+
 _COLUMNS = ("bcubed_precision", "bcubed_recall", "bcubed_f1", "ari", "ami", "clusters", "seconds")
 
 
@@ -216,12 +293,34 @@ def _table(result: Mapping[str, Any]) -> str:
     show_default=True,
     help="Output format.",
 )
-def command(files: tuple[Path, ...], fmt: str) -> None:
+@click.option(
+    "--cv",
+    is_flag=True,
+    help="Leave one file out: choose the settings on the other files, report each held-out file.",
+)
+def command(files: tuple[Path, ...], fmt: str, cv: bool) -> None:
     """Cluster the articles of FILES (labelled JSONL) and score them against their gold_story.
 
     Prints BCubed precision/recall/F1, ARI and AMI for Parallax and for the batch peer
-    (TF-IDF + agglomerative clustering); with several files, pooled and per file.
+    (TF-IDF + agglomerative clustering); with several files, pooled and per file. With --cv,
+    each file is scored with the settings chosen on the other files (cross-corpus validation).
     """
+    if cv:
+        result = cross_validate(list(files))
+        if fmt == "json":
+            click.echo(json.dumps(result, indent=2))
+        else:
+            lines = [f"{'held-out file':<34} {'parallax':>9} {'peer':>9}  setting chosen on the other files"]
+            for name, v in result["held_out"].items():
+                lines.append(
+                    f"{name[:34]:<34} {v['bcubed_f1']:>9} {v['peer']['bcubed_f1']:>9}  {v['setting']}"
+                )
+            lines.append(
+                f"{'mean':<34} {result['mean_held_out_bcubed_f1']:>9} {result['mean_peer_bcubed_f1']:>9}"
+            )
+            lines.append(f"setting chosen on all files (the defaults): {result['setting_on_all_files']}")
+            click.echo("\n".join(lines))
+        return
     result = run(list(files))
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))

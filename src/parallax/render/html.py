@@ -28,12 +28,20 @@ from typing import Any
 
 import jinja2
 
+from parallax.dates import calendar_start
+from parallax.render import display
+from parallax.render.display import article_title, readable_date
+from parallax.render.display import shorten as shorten
+from parallax.render.glance import build_glance
 from parallax.report import ArticleModel, EvidenceSpan, FactModel, StoryReport, TimelineEntryModel
 
 log = logging.getLogger(__name__)
 
 #: Coverage statuses, strongest first: a sentence in several facts shows the strongest one.
 STATUS_ORDER = ("consensus", "partial", "unique")
+
+#: Timeline events listed before the rest are folded.
+TIMELINE_SHOWN = 12
 
 _SLUG_RE = re.compile(r"[^A-Za-z0-9_.:-]")
 _PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:$|T)")
@@ -59,11 +67,8 @@ def span_anchor(span: EvidenceSpan) -> str:
 
 
 def outlet_labels(report: StoryReport) -> dict[str, str]:
-    """Article id -> display name: the outlet, with the id added when two articles share an outlet."""
-    counts: dict[str, int] = defaultdict(int)
-    for art in report.articles:
-        counts[art.outlet] += 1
-    return {a.id: a.outlet if counts[a.outlet] == 1 else f"{a.outlet} ({a.id})" for a in report.articles}
+    """Article id -> display name, unique in the story (see :func:`parallax.render.display.outlet_labels`)."""
+    return display.outlet_labels(report)
 
 
 def fact_text(fact: FactModel) -> str:
@@ -80,15 +85,6 @@ def strongest_status(statuses: Iterable[str]) -> str:
 def is_web_url(url: str | None) -> bool:
     """Whether ``url`` may be used as a link target (http or https only)."""
     return bool(url) and url is not None and url.lower().startswith(("http://", "https://"))
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` with whitespace folded, cut at a word boundary to at most ``limit`` characters."""
-    folded = " ".join(text.split())
-    if len(folded) <= limit:
-        return folded
-    cut = folded[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def _trim_left(text: str, limit: int) -> str:
@@ -336,9 +332,8 @@ def article_blocks(article: ArticleModel, report: StoryReport | None = None) -> 
                     by_anchor[span_anchor(m)].append((fact, m))
         for anchor, items in by_anchor.items():
             status = strongest_status(f.status for f, _ in items)
-            ids = ", ".join(dict.fromkeys(f.id for f, _ in items))
             outlets = max(len(f.articles) for f, _ in items)
-            title = f"{ids}: {status}, {outlets} outlet{'s' if outlets != 1 else ''}"
+            title = f"{status}: reported by {outlets} outlet{'s' if outlets != 1 else ''}"
             first = items[0][1]
             sentences.append(SentenceRegion(first.start, first.end, anchor, (f"fact-{status}",), title))
         for span in _all_evidence(report):
@@ -370,10 +365,14 @@ def article_blocks(article: ArticleModel, report: StoryReport | None = None) -> 
 
 
 def parse_partial_date(value: str) -> tuple[dt.date, str] | None:
-    """``(date, precision)`` for an ISO date, partial (``2014``, ``2009-10``) or datetime; else None."""
+    """``(date, precision)`` for an ISO date, partial (``2014``, ``2009-10``) or datetime; else None.
+
+    Other calendar values (weeks, seasons, quarters, decades) sit at the first day they cover.
+    """
     m = _PARTIAL_DATE_RE.match(value.strip())
     if not m:
-        return None
+        start = calendar_start(value.strip())
+        return (start, "period") if start is not None else None
     year, month, day = int(m.group(1)), m.group(2), m.group(3)
     try:
         if day is not None and month is not None:
@@ -386,6 +385,64 @@ def parse_partial_date(value: str) -> tuple[dt.date, str] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One event of the timeline as shown: entries that quote the same sentence are one row.
+
+    The analysis may date one sentence twice ("on the night of Feb. 24" gives a day and a night
+    of that day; "in 2009 and again in 2014" gives two years): a reader should see the sentence
+    once, with its dates. ``dates`` are written out (:func:`readable_date`); ``value`` is the
+    first resolved TIMEX3 value (for the chart), or None.
+    """
+
+    dates: tuple[str, ...]
+    value: str | None
+    text: str
+    articles: tuple[str, ...]
+    evidence: tuple[EvidenceSpan, ...]
+    conflict: str | None
+    caption: bool
+
+
+def _finest(values: list[str]) -> list[str]:
+    """Drop a value that another value refines ("2015-02-24" beside "2015-02-24TNI")."""
+    return [v for v in values if not any(o != v and o.startswith(v) for o in values)]
+
+
+def timeline_rows(report: StoryReport) -> list[TimelineRow]:
+    """The timeline entries merged by sentence, in the report's order (first occurrence wins).
+
+    1. Group entries whose text is the same sentence (whitespace folded).
+    2. Per group: resolved values first, a value refined by another dropped, then the unresolved
+       phrases; articles, evidence and the first conflict id united.
+    """
+    groups: dict[str, list[TimelineEntryModel]] = {}
+    for entry in report.timeline:
+        groups.setdefault(" ".join(entry.text.split()), []).append(entry)
+    rows: list[TimelineRow] = []
+    for text, entries in groups.items():
+        resolved = _finest(list(dict.fromkeys(e.date for e in entries if e.resolved)))
+        relative = list(dict.fromkeys(e.date for e in entries if not e.resolved))
+        dates = [readable_date(v) for v in resolved] + [readable_date(v, resolved=False) for v in relative]
+        articles = tuple(dict.fromkeys(a for e in entries for a in e.articles))
+        evidence: dict[str, EvidenceSpan] = {}
+        for e in entries:
+            for span in e.evidence:
+                evidence.setdefault(span_anchor(span), span)
+        rows.append(
+            TimelineRow(
+                dates=tuple(dates),
+                value=resolved[0] if resolved else None,
+                text=text,
+                articles=articles,
+                evidence=tuple(evidence.values()),
+                conflict=next((e.conflict for e in entries if e.conflict), None),
+                caption=all(e.source == "caption" for e in entries),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
 class ChartPoint:
     x: float
     label_x: float
@@ -395,6 +452,7 @@ class ChartPoint:
     text: str
     conflict: bool
     outlets: str
+    labelled: bool = True  # False: a dot only (no free label row left); the list below has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,26 +501,35 @@ def _time_scale(days: Sequence[int], x0: float, x1: float) -> tuple[Callable[[in
 
 
 def timeline_chart(
-    report: StoryReport, *, width: int = 1000, row_height: int = 34, char_width: float = 6.4
+    report: StoryReport,
+    *,
+    width: int = 1000,
+    row_height: int = 34,
+    char_width: float = 7.0,
+    max_rows: int = 5,
 ) -> TimelineChart | None:
-    """Lay out the dated timeline entries on a time axis; None when no entry has a usable date.
+    """Lay out the dated timeline rows on a time axis; None when no row has a usable date.
 
-    1. Parse every resolved entry's date (a partial date sits at the start of its month or year).
+    ``char_width`` is a generous average width of a 12-unit label character, so that estimated
+    label boxes are never narrower than the drawn text (labels would overlap otherwise).
+
+    1. Parse every row's first resolved date (a partial date sits at the start of its period).
     2. Map dates onto the axis with :func:`_time_scale` (long gaps shortened).
     3. Put each label in the lowest row where it does not overlap an earlier label; labels near
-       the right end are drawn to the left of their point.
+       the right end are drawn to the left of their point. Past ``max_rows`` rows a point is a
+       dot without a label (its title still names it; the list under the chart has every event).
     4. Ticks: years, or months when the dates span under two years (about 12 labels at most).
     """
     labels = outlet_labels(report)
     # 1. parse
-    dated: list[tuple[dt.date, TimelineEntryModel]] = []
-    for entry in report.timeline:
-        parsed = parse_partial_date(entry.date) if entry.resolved else None
+    dated: list[tuple[dt.date, TimelineRow]] = []
+    for item in timeline_rows(report):
+        parsed = parse_partial_date(item.value) if item.value else None
         if parsed is not None:
-            dated.append((parsed[0], entry))
+            dated.append((parsed[0], item))
     if not dated:
         return None
-    dated.sort(key=lambda item: (item[0], item[1].date))
+    dated.sort(key=lambda item: (item[0], item[1].value or ""))
     # 2. scale
     margin = 40.0
     x0, x1 = margin, width - margin
@@ -470,43 +537,60 @@ def timeline_chart(
     # 3. label rows
     row_ends: list[float] = []
     placed: list[tuple[float, float, str, int, str, str, bool, str]] = []
-    for day, entry in dated:
+    for day, event in dated:
         x = xpos(day.toordinal())
-        text = shorten(entry.text, 48)
-        w = char_width * max(len(entry.date) + 11, len(text)) + 8
+        text = shorten(event.text, 48)
+        date = event.dates[0]
+        w = char_width * max(len(date) + 11, len(text)) + 8
         if x + w <= width:
             left, anchor, label_x = x, "start", x + 4
         else:
             left, anchor, label_x = max(x - w, 0.0), "end", x - 4
-        row = next((i for i, end in enumerate(row_ends) if end < left), len(row_ends))
-        if row == len(row_ends):
+        row = next((i for i, end in enumerate(row_ends) if end + 8 < left), len(row_ends))
+        if row == len(row_ends) and row < max_rows:
             row_ends.append(left + w)
-        else:
+        elif row < max_rows:
             row_ends[row] = left + w
-        outlets = ", ".join(labels.get(a, a) for a in entry.articles)
-        placed.append((x, label_x, anchor, row, entry.date, text, entry.conflict is not None, outlets))
-    axis_y = 16 + len(row_ends) * row_height + 8
+        outlets = ", ".join(labels.get(a, "another outlet") for a in event.articles)
+        placed.append((x, label_x, anchor, row, date, text, event.conflict is not None, outlets))
+    axis_y = 16 + max(len(row_ends), 1) * row_height + 8
     points = tuple(
-        ChartPoint(x, label_x, axis_y - 16 - row * row_height, anchor, date, text, conflict, outlets)
+        ChartPoint(
+            x,
+            label_x,
+            axis_y - 16 - min(row, max_rows) * row_height,
+            anchor,
+            date,
+            text,
+            conflict,
+            outlets,
+            labelled=row < max_rows,
+        )
         for x, label_x, anchor, row, date, text, conflict, outlets in placed
     )
     # 4. ticks
     first, last = dated[0][0], dated[-1][0]
     lo, hi = first.toordinal(), last.toordinal()
     ticks: list[ChartTick] = []
+
+    def add_tick(x: float, label: str) -> None:
+        # a tick label needs about 7 units per character; drop one that would touch the previous
+        if not ticks or x - ticks[-1].x >= char_width * (len(label) + len(ticks[-1].label)) / 2 + 10:
+            ticks.append(ChartTick(x, label))
+
     if hi - lo < 730:
         months = (last.year - first.year) * 12 + last.month - first.month
         step = max(1, (months + 11) // 12)
         y, m = first.year, first.month
         while (y, m) <= (last.year, last.month):
             tick = dt.date(y, m, 1)
-            ticks.append(ChartTick(xpos(max(tick.toordinal(), lo)), tick.strftime("%b %Y")))
+            add_tick(xpos(max(tick.toordinal(), lo)), tick.strftime("%b %Y"))
             m += step
             y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
     else:
         step = max(1, (last.year - first.year + 11) // 12)
         for year in range(first.year, last.year + 1, step):
-            ticks.append(ChartTick(xpos(max(dt.date(year, 1, 1).toordinal(), lo)), str(year)))
+            add_tick(xpos(max(dt.date(year, 1, 1).toordinal(), lo)), str(year))
     return TimelineChart(width, int(axis_y + 30), axis_y, x0, x1, points, tuple(ticks), compressed)
 
 
@@ -524,7 +608,13 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(
-        anchor=span_anchor, slug=anchor_slug, is_web_url=is_web_url, shorten=shorten, fact_text=fact_text
+        anchor=span_anchor,
+        slug=anchor_slug,
+        is_web_url=is_web_url,
+        shorten=shorten,
+        fact_text=fact_text,
+        readable_date=readable_date,
+        article_title=article_title,
     )
     return env
 
@@ -558,6 +648,10 @@ def _story_context(report: StoryReport) -> dict[str, Any]:
     for span in sorted(report.framing.loaded, key=lambda s: s.start):
         loaded_by_article[span.article].append(span)
     density = {d.article: d for d in report.framing.density}
+    fact_anchor = {f.id: span_anchor(f.mentions[0]) for f in report.facts if f.mentions}
+    shared_quotes = [q for q in report.quotes if len({r.article for r in q.renderings}) > 1]
+    rows = timeline_rows(report)
+    dates = [a.published for a in report.articles]
     return {
         "report": report,
         "context": EvidenceContext(report),
@@ -572,7 +666,43 @@ def _story_context(report: StoryReport) -> dict[str, Any]:
         "chart": timeline_chart(report),
         "status_counts": {s: sum(1 for f in report.facts if f.status == s) for s in STATUS_ORDER},
         "omissions": {o.article: o.facts for o in report.omissions},
+        "glance": build_glance(report, anchors=fact_anchor),
+        "shared_quotes": shared_quotes,
+        "single_quotes": [q for q in report.quotes if q not in shared_quotes],
+        "timeline_rows": rows,
+        "timeline_shown": TIMELINE_SHOWN,
+        "dated_rows": sum(1 for r in rows if r.value),
+        "published": display.date_range(dates),
+        "titles": {a.id: article_title(a) for a in report.articles},
+        "also": {},
+        "names": lambda text: display.with_names(text, report.articles, labels),
     }
+
+
+def other_versions(
+    report: StoryReport, article_id: str, *, href: Callable[[str], str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Sentence anchor in ``article_id`` -> (outlet, link) of the same fact in each other outlet.
+
+    ``href`` turns an evidence anchor into a URL (e.g. the story page with that fragment).
+    """
+    labels = outlet_labels(report)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for fact in report.facts:
+        own = [m for m in fact.mentions if m.article == article_id]
+        if not own:
+            continue
+        others: dict[str, str] = {}
+        for m in fact.mentions:
+            if m.article != article_id:
+                others.setdefault(m.article, span_anchor(m))
+        for mine in own:
+            links = out.setdefault(span_anchor(mine), [])
+            for art, target in others.items():
+                link = (labels.get(art, "another outlet"), href(target))
+                if link not in links:
+                    links.append(link)
+    return {k: v for k, v in out.items() if v}
 
 
 def story_fragment(report: StoryReport) -> str:
@@ -580,13 +710,22 @@ def story_fragment(report: StoryReport) -> str:
     return _environment().get_template("story.html").render(**_story_context(report))
 
 
-def article_fragment(article: ArticleModel, *, report: StoryReport | None = None) -> str:
-    """One article column: header and cleaned text, sentences wrapped and coloured when ``report`` is given."""
-    labels = outlet_labels(report) if report is not None else {article.id: article.outlet}
+def article_fragment(
+    article: ArticleModel,
+    *,
+    report: StoryReport | None = None,
+    also: dict[str, list[tuple[str, str]]] | None = None,
+) -> str:
+    """One article column: header and cleaned text, sentences wrapped and coloured when ``report`` is given.
+
+    ``also`` (see :func:`other_versions`) adds, after each sentence, links to the same fact in the
+    other outlets.
+    """
+    labels = display.outlet_labels(report if report is not None else [article])
     return (
         _environment()
         .get_template("article.html")
-        .render(article=article, blocks=article_blocks(article, report), labels=labels)
+        .render(article=article, blocks=article_blocks(article, report), labels=labels, also=also or {})
     )
 
 

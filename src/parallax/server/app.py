@@ -40,9 +40,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Depends, FastAPI, Query, Request
@@ -76,6 +76,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_MAX_BODY_BYTES = 5_000_000
 #: Stories per page of ``/``.
 PAGE_SIZE = 20
+#: Sorting ``/`` by conflicts ranks at most this many matching stories (the most recent ones).
+CONFLICT_SORT_SCAN = 2000
 #: No script, no external load; inline styles only (the renderer's column layout uses a style attribute).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -360,6 +362,7 @@ class _Service:
         self._report_json = _LRU(64)
         self._pages = _LRU(64)
         self._outlets: tuple[int, list[tuple[str, int]]] | None = None
+        self._conflicts: dict[tuple[str, int], int] = {}
 
     def report(self, story: StorySummary) -> StoryReport:
         """The story's report: memory, then the store's cache, then computed (one at a time)."""
@@ -389,6 +392,7 @@ class _Service:
         page: str | None = self._pages.get(key)
         if page is None:
             from parallax.render import story_fragment
+            from parallax.render.display import article_title, outlet_labels
 
             report = self.report(story)
             members = self.store.story_stored(story.id)
@@ -399,9 +403,45 @@ class _Service:
                 members=members,
                 fragment=story_fragment(report),
                 analysed={a.id for a in report.articles},
+                names=outlet_labels(report),
+                article_title=article_title,
             )
             self._pages.put(key, page)
         return page
+
+    def conflict_counts(self, stories: Sequence[StorySummary]) -> dict[str, int]:
+        """Story id -> number of conflicts, for the stories whose current report is already known.
+
+        Cheap on purpose: reports in memory, then one query over the store's cached reports
+        (SQLite counts the ``conflicts`` array without building the report); never computed.
+        """
+        from parallax.report import SCHEMA_VERSION as REPORT_SCHEMA
+
+        counts: dict[str, int] = {}
+        missing: dict[str, StorySummary] = {}
+        for story in stories:
+            key = (story.id, story.version)
+            found = self._conflicts.get(key)
+            report: StoryReport | None = self._reports.get(key)
+            if found is None and report is not None:
+                found = self._conflicts[key] = len(report.conflicts)
+            if found is None:
+                missing[story.id] = story
+            else:
+                counts[story.id] = found
+        ids = list(missing)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.store.execute(
+                "SELECT story_id, story_version, json_array_length(json, '$.conflicts') FROM reports "
+                f"WHERE schema_version = ? AND story_id IN ({','.join('?' * len(part))})",
+                [REPORT_SCHEMA, *part],
+            )
+            for sid, version, n in rows:
+                story = missing[str(sid)]
+                if int(str(version)) == story.version and n is not None:
+                    counts[story.id] = self._conflicts[(story.id, story.version)] = int(str(n))
+        return counts
 
     def outlets(self) -> list[tuple[str, int]]:
         """Outlets with their article counts (most articles first), refreshed when the store grows."""
@@ -530,17 +570,60 @@ def _css() -> str:
     return stylesheet() + "\n" + _environment().get_template("site.css").render()
 
 
+def _outlet_name(name: str) -> str:
+    from parallax.render.display import UNKNOWN_OUTLET, looks_raw
+
+    return UNKNOWN_OUTLET if looks_raw(name) else name
+
+
 def _render(template: str, **context: Any) -> str:
     from parallax.render.html import is_web_url, shorten
 
     return (
         _environment()
         .get_template(template)
-        .render(css=_css(), is_web_url=is_web_url, shorten=shorten, version=__version__, **context)
+        .render(
+            css=_css(),
+            is_web_url=is_web_url,
+            shorten=shorten,
+            outlet_name=_outlet_name,
+            version=__version__,
+            **context,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _StoryCard:
+    """What the story list shows about one story beside its title."""
+
+    dates: str
+    strip: list[tuple[str, str | None]]  # (outlet, its group in the reader's outlet groups)
+    unknown: set[str]
+    one_outlet: bool
+    side: str | None
+    conflicts: int | None
+
+
+def _story_card(story: StorySummary, conflicts: int | None, settings: Settings) -> _StoryCard:
+    """Dates, outlet strip and badges of one story in the list (see ``index.html``)."""
+    from parallax.render.display import date_range, looks_raw, one_side, outlet_strip
+
+    strip = outlet_strip(story.outlets)
+    nameless = [o for o in story.outlets if looks_raw(o)]
+    group_of = {o.casefold(): g for g, names in settings.outlet_groups.items() for o in names}
+    return _StoryCard(
+        dates=date_range([story.first_published, story.last_published]),
+        strip=[(name, group_of.get(name.casefold())) for name in strip],
+        unknown={name for name in strip if name not in story.outlets},
+        one_outlet=len(set(story.outlets)) == 1 and not nameless,
+        side=one_side(story.outlets, settings.outlet_groups),
+        conflicts=conflicts,
     )
 
 
 def _wants_html(request: Request) -> bool:
+
     path = request.url.path
     return (
         not path.startswith("/api")
@@ -807,7 +890,7 @@ def create_app(
             "outlet": (_clean_optional(outlet) or "")[:200],
             "from": _clean_optional(date_from) or "",
             "to": _clean_optional(date_to) or "",
-            "sort": sort if sort in ("recent", "size") else "recent",
+            "sort": sort if sort in ("recent", "size", "conflicts") else "recent",
         }
         problems = []
         for key in ("from", "to"):
@@ -816,16 +899,39 @@ def create_app(
                     f"'{filters[key]}' is not a date like 2019-04-01; the {key} filter is ignored"
                 )
                 filters[key] = ""
-        stories, total = service.store.list_stories(
-            query=filters["q"] or None,
-            outlet=filters["outlet"] or None,
-            date_from=filters["from"] or None,
-            date_to=filters["to"] or None,
-            sort="size" if filters["sort"] == "size" else "recent",
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-        )
+        query: dict[str, Any] = {
+            "query": filters["q"] or None,
+            "outlet": filters["outlet"] or None,
+            "date_from": filters["from"] or None,
+            "date_to": filters["to"] or None,
+        }
+        by_conflicts = filters["sort"] == "conflicts"
+        sort_key: Literal["recent", "size"] = "size" if filters["sort"] == "size" else "recent"
+
+        def fetch(n: int) -> tuple[list[StorySummary], int, dict[str, int]]:
+            """Page ``n``: its stories, the total and their conflict counts (when known)."""
+            offset = (n - 1) * PAGE_SIZE
+            if not by_conflicts:
+                found, matching = service.store.list_stories(
+                    **query, sort=sort_key, limit=PAGE_SIZE, offset=offset
+                )
+                return found, matching, service.conflict_counts(found)
+            # ranks the most recent matching stories by their known conflict counts
+            scanned, matching = service.store.list_stories(
+                **query, sort="recent", limit=CONFLICT_SORT_SCAN, offset=0
+            )
+            known = service.conflict_counts(scanned)
+            ranked = sorted(enumerate(scanned), key=lambda item: (-known.get(item[1].id, 0), item[0]))
+            return [st for _, st in ranked[offset : offset + PAGE_SIZE]], matching, known
+
+        stories, total, counts = fetch(page)
         pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:  # past the end: the last page, and say so
+            problems.append(
+                f"There is no page {page}: {pages} page{'s' if pages != 1 else ''} of stories; showing the last"
+            )
+            page = pages
+            stories, total, counts = fetch(page)
         kept = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "recent")}
 
         def page_url(n: int) -> str:
@@ -836,6 +942,7 @@ def create_app(
                 "index.html",
                 title="Stories",
                 stories=stories,
+                cards={st.id: _story_card(st, counts.get(st.id), service.settings) for st in stories},
                 total=total,
                 page=page,
                 pages=pages,
@@ -844,6 +951,8 @@ def create_app(
                 outlets=service.outlets(),
                 prev_url=page_url(page - 1) if page > 1 else None,
                 next_url=page_url(page + 1) if page < pages else None,
+                scan_capped=by_conflicts and total > CONFLICT_SORT_SCAN,
+                scan_limit=CONFLICT_SORT_SCAN,
             )
         )
 
@@ -854,21 +963,29 @@ def create_app(
     @app.get("/articles/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(article_id: ArticleId) -> HTMLResponse:
         from parallax.render import article_fragment
+        from parallax.render.display import article_title
+        from parallax.render.html import other_versions
 
         stored = service.store.get_stored(article_id)
         model = ArticleModel.model_validate(stored.article)
         story = service.store.get_story(stored.story_id)
-        report = service.store.cached_report(story.id)
+        # The story's report colours the sentences; a copy or an article left out of a large
+        # story's analysis is shown plain.
+        report: StoryReport | None = service.report(story)
         if report is not None and not any(a.id == model.id for a in report.articles):
             report = None
+        story_url = f"/stories/{quote(story.id, safe='')}"
+        also = other_versions(report, model.id, href=lambda a: f"{story_url}#{a}") if report else None
         return HTMLResponse(
             _render(
                 "article.html",
-                title=model.title or model.id,
+                title=article_title(model),
                 article=model,
                 stored=stored,
                 story=story,
-                fragment=article_fragment(model, report=report),
+                coloured=report is not None,
+                source_name=PurePath(model.source_path).name if model.source_path else "",
+                fragment=article_fragment(model, report=report, also=also),
             )
         )
 
