@@ -342,3 +342,37 @@ def test_other_pages_share_the_style_and_fit_a_phone(phone: Any, site: Site, pat
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert "system-ui" in phone.evaluate("getComputedStyle(document.body).fontFamily")
     assert phone.locator("header.site").count() == 1
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_outlet_profiles_pages(request: pytest.FixtureRequest, site: Site, shots: Path, device: str) -> None:
+    """``/outlets`` compares every outlet of the store; a profile page lists its evidence."""
+    page = request.getfixturevalue("page" if device == "desktop" else "phone")
+    page.errors.clear()
+    page.goto(site.url + "/outlets")
+    assert page.title().startswith("Outlets")
+    _check_layout(page, site)
+    assert "system-ui" in page.evaluate("getComputedStyle(document.body).fontFamily")
+    names = {a.outlet for a in site.seed.articles} | (
+        {a.outlet for a in site.basil.articles} if site.basil else set()
+    )
+    table = page.locator("table.outlets").first.inner_text()
+    for name in names:
+        assert name in table, name
+    page.locator("th a", has_text="loaded").first.click()
+    page.wait_for_load_state()
+    assert "sort=loaded" in page.url
+    _screenshot(page, shots / ("outlets.png" if device == "desktop" else "outlets-phone.png"))
+    # one outlet's profile: the figures, then the evidence (blindspots first)
+    page.locator("table.outlets tbody a").first.click()
+    page.wait_for_load_state()
+    assert "/outlets/" in page.url
+    _check_layout(page, site)
+    assert page.locator("dl.figures").count() == 1 and page.locator("#blindspots").count() == 1
+    evidence = page.locator("details.evidence-block a[href^='/stories/']")
+    if evidence.count():
+        href = evidence.first.get_attribute("href")
+        page.goto(site.url + href)
+        assert page.locator("#at-a-glance").count() == 1
+        page.go_back()
+    _screenshot(page, shots / ("outlet.png" if device == "desktop" else "outlet-phone.png"))

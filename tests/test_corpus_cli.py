@@ -89,7 +89,7 @@ def test_report_of_unknown_story_is_not_found(db: Path, runner: CliRunner) -> No
 
 @pytest.mark.slow
 def test_report_and_export(db: Path, tmp_path: Path, runner: CliRunner) -> None:
-    """Real pipeline: a cached report, then csv and parquet exports of the five tables."""
+    """Real pipeline: a cached report, then csv and parquet exports of the six tables."""
     stories = json.loads(runner.invoke(cli, ["stories", "--db", str(db), "--format", "json"]).stdout)[
         "stories"
     ]
@@ -115,8 +115,15 @@ def test_report_and_export(db: Path, tmp_path: Path, runner: CliRunner) -> None:
 
     pq_out = tmp_path / "pq"
     assert runner.invoke(cli, ["export", str(pq_out), "--db", str(db)]).exit_code == 0
-    for name in ("articles", "stories", "facts", "quotes", "conflicts"):
+    for name in ("articles", "stories", "facts", "quotes", "conflicts", "outlets"):
         assert (pq_out / f"{name}.parquet").exists()
+    with (out / "outlets.csv").open(encoding="utf-8") as fh:
+        outlets = list(csv.DictReader(fh))
+    stored_outlets = {o for s in stories for o in s["outlets"]}
+    assert {o["name"] for o in outlets} == stored_outlets
+    assert pq.read_table(pq_out / "outlets.parquet").num_rows == len(outlets)
+    # every story's report is computed by the export, so every story counts in the profiles
+    assert all(int(o["n_stories_analysed"]) == int(o["n_stories"]) for o in outlets)
     assert pq.read_table(pq_out / "stories.parquet").num_rows == 3
     assert pq.read_table(pq_out / "facts.parquet").num_rows == len(facts)
 

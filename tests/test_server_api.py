@@ -331,6 +331,8 @@ OPERATIONS = [
     "GET /api/stories/{story_id}/report",
     "GET /api/articles/{article_id}",
     "POST /api/articles",
+    "GET /api/outlets",
+    "GET /api/outlets/{name}",
 ]
 
 

@@ -166,6 +166,7 @@ def emit(text: str, output: Path | None) -> None:
         "stories": "parallax.corpus_cli:stories_cmd",
         "report": "parallax.corpus_cli:report_cmd",
         "export": "parallax.corpus_cli:export_cmd",
+        "outlets": "parallax.profiles_cli:outlets_cmd",
         "serve": "parallax.server.cli:serve_cmd",
     },
 )

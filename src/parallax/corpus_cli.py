@@ -227,12 +227,17 @@ def report_cmd(story_id: str, db: Path, fmt: str, output: Path | None) -> None:
 @format_option("parquet", "csv", default="parquet")
 @click.option("--no-compute", is_flag=True, help="Export facts/quotes/conflicts only from cached reports.")
 def export_cmd(directory: Path, db: Path, fmt: str, no_compute: bool) -> None:
-    """Write articles, stories, facts, quotes and conflicts tables to DIRECTORY (parquet or csv)."""
+    """Write articles, stories, facts, quotes, conflicts and outlets tables to DIRECTORY (parquet or csv)."""
     from parallax.export import export
+    from parallax.settings import load_settings
 
     with _existing_store(db) as store:
         written = export(
-            store, directory, fmt="csv" if fmt == "csv" else "parquet", compute_missing=not no_compute
+            store,
+            directory,
+            fmt="csv" if fmt == "csv" else "parquet",
+            compute_missing=not no_compute,
+            outlet_groups=load_settings().outlet_groups,
         )
     for table, (path, rows) in written.items():
         click.echo(f"{table}: {rows:,} rows -> {path}")

@@ -6,7 +6,9 @@ Tables, one file each:
 * ``stories``   -- one row per story with sizes, outlets and publication span;
 * ``facts``     -- one row per fact *mention* (story, fact, status, article, offsets, text);
 * ``quotes``    -- one row per quote *rendering* (story, quote, speaker, article, fidelity, offsets);
-* ``conflicts`` -- one row per conflicting *value* (story, conflict, kind, about, value, articles).
+* ``conflicts`` -- one row per conflicting *value* (story, conflict, kind, about, value, articles);
+* ``outlets``   -- one row per outlet (and per user-defined outlet group): its profile figures
+  (:mod:`parallax.profiles`: blindspots, unique-fact and omission rates, loaded wording, quote fidelity).
 
 Facts, quotes and conflicts come from the reports cached in the store; missing or stale ones are
 computed first unless ``compute_missing=False``. Lists (article ids, outlets) are joined with ``;``
@@ -18,7 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,12 +96,38 @@ CONFLICT_COLUMNS = (
     "articles",
 )
 
+#: Outlet profile figures (:meth:`parallax.profiles.OutletProfile.table_row` keys) -> column names.
+OUTLET_FIELDS = {
+    "name": "name",
+    "articles": "n_articles",
+    "stories": "n_stories",
+    "stories_analysed": "n_stories_analysed",
+    "blindspots": "n_blindspots",
+    "unique_facts_rate": "unique_facts_rate",
+    "omission_rate": "omission_rate",
+    "loaded_per_1000_words": "loaded_per_1000_words",
+    "verbs_neutral": "verbs_neutral",
+    "verbs_loaded": "verbs_loaded",
+    "quotes_verbatim": "quotes_verbatim",
+    "quotes_spelling": "quotes_spelling",
+    "quotes_bracketed": "quotes_bracketed",
+    "quotes_trimmed": "quotes_trimmed",
+    "quotes_altered": "quotes_altered",
+    "voices": "n_voices",
+    "conflicts": "n_conflicts",
+    "groups": "groups",
+}
+OUTLET_COLUMNS = tuple(OUTLET_FIELDS.values())
+
 Row = tuple[Any, ...]
 
 _INT_COLUMNS = frozenset(
     {"record", "seq", "start", "end", "sentence", "n_articles", "independent", "copies", "version"}
+    | {c for c in OUTLET_COLUMNS if c.startswith(("n_", "verbs_", "quotes_"))}
 )
-_FLOAT_COLUMNS = frozenset({"score", "confidence"})
+_FLOAT_COLUMNS = frozenset(
+    {"score", "confidence", "unique_facts_rate", "omission_rate", "loaded_per_1000_words"}
+)
 
 
 def _article_rows(store: Store) -> Iterator[list[Row]]:
@@ -175,6 +203,14 @@ def _report_rows(store: Store, *, compute_missing: bool) -> tuple[list[Row], lis
     return facts, quotes, conflicts
 
 
+def _outlet_rows(store: Store, groups: Mapping[str, Sequence[str]]) -> Iterator[list[Row]]:
+    """Outlet profiles (from the profile rows saved with each computed report)."""
+    from parallax.profiles import build_profiles
+
+    profiles = build_profiles(store, groups=groups)
+    yield [tuple(p.table_row()[key] for key in OUTLET_FIELDS) for p in profiles]
+
+
 def _write_csv(path: Path, columns: Sequence[str], chunks: Iterator[list[Row]]) -> int:
     n = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -218,9 +254,14 @@ def _write_parquet(path: Path, columns: Sequence[str], chunks: Iterator[list[Row
 
 
 def export(
-    store: Store, directory: str | Path, *, fmt: ExportFormat = "parquet", compute_missing: bool = True
+    store: Store,
+    directory: str | Path,
+    *,
+    fmt: ExportFormat = "parquet",
+    compute_missing: bool = True,
+    outlet_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, tuple[Path, int]]:
-    """Write the five tables to ``directory``; return ``{table: (file, rows)}``.
+    """Write the six tables to ``directory``; return ``{table: (file, rows)}``.
 
     1. articles and stories stream straight from the store;
     2. facts, quotes and conflicts are flattened from each story's report (computed when missing
@@ -244,6 +285,7 @@ def export(
         ("facts", FACT_COLUMNS, iter([facts])),
         ("quotes", QUOTE_COLUMNS, iter([quotes])),
         ("conflicts", CONFLICT_COLUMNS, iter([conflicts])),
+        ("outlets", OUTLET_COLUMNS, _outlet_rows(store, outlet_groups or {})),
     ]
     written: dict[str, tuple[Path, int]] = {}
     for name, columns, chunks in tables:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it o
     import numpy as np
 
     from parallax.pipeline import Parallax
+    from parallax.profiles import Coverage, Evidence
     from parallax.report import StoryReport
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,43 @@ CREATE TABLE sentence_vectors (
 ) WITHOUT ROWID;
 """
 
+#: Version 6: per story and outlet, the counts and evidence an outlet profile adds up
+#: (:mod:`parallax.profiles`), saved with each computed report and keyed by the story version.
+_V6_OUTLET_STATS = """
+CREATE TABLE outlet_stats (
+    story_id TEXT NOT NULL,
+    story_version INTEGER NOT NULL,
+    outlet TEXT NOT NULL,
+    articles INTEGER NOT NULL DEFAULT 0,
+    words INTEGER NOT NULL DEFAULT 0,
+    multi_outlet INTEGER NOT NULL DEFAULT 0,
+    facts INTEGER NOT NULL DEFAULT 0,
+    unique_facts INTEGER NOT NULL DEFAULT 0,
+    all_others_facts INTEGER NOT NULL DEFAULT 0,
+    omitted INTEGER NOT NULL DEFAULT 0,
+    loaded_spans INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    fid_verbatim INTEGER NOT NULL DEFAULT 0,
+    fid_spelling INTEGER NOT NULL DEFAULT 0,
+    fid_bracketed INTEGER NOT NULL DEFAULT 0,
+    fid_trimmed INTEGER NOT NULL DEFAULT 0,
+    fid_altered INTEGER NOT NULL DEFAULT 0,
+    evidence TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (story_id, outlet)
+);
+CREATE INDEX outlet_stats_outlet ON outlet_stats(outlet);
+CREATE TABLE outlet_terms (
+    story_id TEXT NOT NULL,
+    outlet TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sub TEXT NOT NULL DEFAULT '',
+    a INTEGER NOT NULL DEFAULT 0,
+    b INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outlet_terms_story ON outlet_terms(story_id);
+"""
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
@@ -198,6 +236,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] 
     (_V3, None),
     (_V4, _canonical_outlets),
     (_V5_SENTENCE_VECTORS, None),
+    (_V6_OUTLET_STATS, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -1098,6 +1137,7 @@ class Store:
                     "computed_at = excluded.computed_at",
                     (story_id, story.version, REPORT_SCHEMA, report.to_json(indent=None), _now()),
                 )
+            self.save_outlet_stats(report, story_version=story.version)
         return report
 
     # -- sentence vector cache (an ``embed.VectorCache``)
@@ -1147,6 +1187,150 @@ class Store:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: cannot cache sentence vectors: {exc}") from exc
+    # -- outlet profiles (parallax.profiles)
+
+    def save_outlet_stats(self, report: StoryReport, *, story_version: int) -> None:
+        """Replace the per-outlet profile rows of ``report``'s story (computed from the report)."""
+        from parallax.profiles import STAT_COLUMNS, stats_from_report
+
+        story_id = report.story.id
+        stats = stats_from_report(report)
+        cols = ", ".join(STAT_COLUMNS)
+        marks = ", ".join("?" * len(STAT_COLUMNS))
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM outlet_stats WHERE story_id = ?", (story_id,))
+                self._conn.execute("DELETE FROM outlet_terms WHERE story_id = ?", (story_id,))
+                self._conn.executemany(
+                    f"INSERT INTO outlet_stats (story_id, story_version, outlet, {cols}, evidence) "
+                    f"VALUES (?, ?, ?, {marks}, ?)",
+                    [
+                        (
+                            story_id,
+                            story_version,
+                            st.outlet,
+                            *st.row().values(),
+                            json.dumps([e.to_json() for e in st.evidence], ensure_ascii=False),
+                        )
+                        for st in stats
+                    ],
+                )
+                self._conn.executemany(
+                    "INSERT INTO outlet_terms (story_id, outlet, kind, key, sub, a, b) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(story_id, st.outlet, *term) for st in stats for term in st.terms()],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _stats_filter(
+        since: dt.date | None, until: dt.date | None, outlets: Sequence[str] | None
+    ) -> tuple[str, list[object]]:
+        """``WHERE`` clause over ``outlet_stats o JOIN stories s``: current versions, date range, outlets."""
+        where = ["s.version = o.story_version"]
+        params: list[object] = []
+        if since is not None or until is not None:
+            where.append("s.first_published IS NOT NULL AND s.last_published IS NOT NULL")
+        if since is not None:
+            where.append("substr(s.last_published, 1, 10) >= ?")
+            params.append(since.isoformat())
+        if until is not None:
+            where.append("substr(s.first_published, 1, 10) <= ?")
+            params.append(until.isoformat())
+        if outlets is not None:
+            where.append(f"o.outlet IN ({','.join('?' * len(outlets)) or 'NULL'})")
+            params += list(outlets)
+        return " AND ".join(where), params
+
+    def outlet_stat_sums(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[object, ...]]:
+        """``(outlet, stories, *sums of STAT_COLUMNS)`` over the current profile rows."""
+        from parallax.profiles import STAT_COLUMNS
+
+        where, params = self._stats_filter(since, until, outlets)
+        sums = ", ".join(f"sum(o.{c})" for c in STAT_COLUMNS)
+        return self.execute(
+            f"SELECT o.outlet, count(*), {sums} FROM outlet_stats o JOIN stories s ON s.id = o.story_id "
+            f"WHERE {where} GROUP BY o.outlet",
+            params,
+        )
+
+    def outlet_term_sums(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[object, ...]]:
+        """``(outlet, kind, key, sub, sum(a), sum(b))``: verbs, voices and labels over current rows."""
+        where, params = self._stats_filter(since, until, outlets)
+        return self.execute(
+            "SELECT o.outlet, t.kind, t.key, t.sub, sum(t.a), sum(t.b) FROM outlet_stats o "
+            "JOIN stories s ON s.id = o.story_id "
+            "JOIN outlet_terms t ON t.story_id = o.story_id AND t.outlet = o.outlet "
+            f"WHERE {where} GROUP BY o.outlet, t.kind, t.key, t.sub",
+            params,
+        )
+
+    def outlet_evidence(
+        self, outlet: str, *, since: dt.date | None = None, until: dt.date | None = None, limit: int = 50
+    ) -> list[Evidence]:
+        """Up to ``limit`` evidence items per kind for ``outlet``, most recent stories first."""
+        from parallax.profiles import Evidence
+
+        where, params = self._stats_filter(since, until, [outlet])
+        out: list[Evidence] = []
+        per_kind: dict[str, int] = {}
+        for chunk in self.iter_query(
+            "SELECT o.evidence FROM outlet_stats o JOIN stories s ON s.id = o.story_id "
+            f"WHERE {where} ORDER BY s.last_published DESC, s.updated_seq DESC",
+            params,
+        ):
+            for (raw,) in chunk:
+                for item in json.loads(str(raw)):
+                    if per_kind.get(item["kind"], 0) < limit:
+                        per_kind[item["kind"]] = per_kind.get(item["kind"], 0) + 1
+                        out.append(Evidence.from_json(item))
+        return out
+
+    def story_coverage(self) -> list[Coverage]:
+        """Who covered each story (independent articles only), with the story's publication span."""
+        from parallax.profiles import coverage_from_rows
+
+        rows = self.execute(
+            "SELECT a.story_id, s.title, a.outlet, count(*), s.first_published, s.last_published "
+            "FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.copy_of IS NULL "
+            "GROUP BY a.story_id, a.outlet"
+        )
+        return coverage_from_rows(rows)
+
+    def outlet_activity(self) -> dict[str, set[dt.date] | None]:
+        """Outlet -> the days it published on (``None`` for an outlet whose articles carry no dates)."""
+        from parallax.profiles import activity_from_rows
+
+        return activity_from_rows(
+            self.execute(
+                "SELECT DISTINCT outlet, substr(published, 1, 10) FROM articles WHERE copy_of IS NULL"
+            )
+        )
+
+    def stories_without_stats(self) -> list[str]:
+        """Stories whose current version has no profile rows yet (their report was never computed)."""
+        return [
+            str(r[0])
+            for r in self.execute(
+                "SELECT s.id FROM stories s WHERE NOT EXISTS (SELECT 1 FROM outlet_stats o "
+                "WHERE o.story_id = s.id AND o.story_version = s.version) ORDER BY s.created_seq"
+            )
+        ]
 
     def story_ids(self) -> list[str]:
         with self._lock:

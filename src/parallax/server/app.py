@@ -975,6 +975,14 @@ def create_app(
         result = service.add(items)
         return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.added else 200)
 
+    # -- outlet profiles (API and pages)
+
+    from parallax.server import outlets as outlet_routes
+
+    outlet_routes.register(
+        app, store=store, settings=settings, render=_render, error_responses=_ERROR_RESPONSES
+    )
+
     # -- pages
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
