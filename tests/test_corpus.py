@@ -177,8 +177,9 @@ def test_strict_stops_at_the_first_bad_record(tmp_path: Path) -> None:
     [
         "DELETE FROM ingest_state",  # a crash after a batch was committed, before its checkpoint
         "UPDATE ingest_state SET value = X'5058534332' WHERE key = 'clusterer'",  # an older version's format
+        "DELETE FROM ingest_state WHERE key = (SELECT min(key) FROM ingest_state WHERE key LIKE 'dedup.%')",
     ],
-    ids=["lost-checkpoint", "older-format"],
+    ids=["lost-checkpoint", "older-format", "lost-journal-chunk"],
 )
 def test_missing_or_unreadable_state_is_rebuilt_by_replaying_every_stored_article(
     tmp_path: Path, damage: str
@@ -195,6 +196,10 @@ def test_missing_or_unreadable_state_is_rebuilt_by_replaying_every_stored_articl
         store._conn.execute(damage)
         summary = ingest([first, rest], store=store, settings=SETTINGS, batch_size=2)
         assert snapshot(store) == expected
+        # the chunks of the state that could not be used are gone: every saved key is in use
+        blobs, _ = store.load_state()
+        chunks = json.loads(blobs["dedup"].removeprefix(b"PXND4"))["chunks"]
+        assert set(blobs) == {"clusterer", "dedup", *(name for name, _, _ in chunks)}
     assert summary.replayed == len(recs[::2]) and summary.duplicates == len(recs[::2])
     assert summary.added == len(recs[1::2])
 
