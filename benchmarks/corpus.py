@@ -248,7 +248,7 @@ def _child_ingest(data: Path, db: Path, engine_name: str, every: int) -> dict[st
         "peak_total_rss_mb": round(_peak_rss_mb() + helpers["peak"], 1),
         "workers": 1 if engine is None else engine.workers,
         "checkpoints": getattr(summary, "checkpoints", None),
-        "checkpoint_seconds": getattr(summary, "checkpoint_seconds", None),
+        "checkpoint_seconds": round(getattr(summary, "checkpoint_seconds", 0.0), 3),
         "checkpoint_mb": round(getattr(summary, "checkpoint_bytes", 0) / 2**20, 1),
         **stretch_figures(curve),
         "curve": curve,
