@@ -322,3 +322,32 @@ def test_split_moves_stored_articles_and_their_copies(tmp_path: Path) -> None:
     assert stored == {doc: clusterer.story_of(doc) for doc in stored}  # store == clusterer, copies too
     assert stored["a1-copy"] == stored["a1"] and len(set(stored.values())) >= 2
     assert sizes == dict(Counter(stored.values()))
+
+
+def test_saved_state_holds_the_open_stories_only_and_copies_of_closed_ones_find_their_story(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint costs the active state: articles of stories closed by the time window are not in
+    the saved clusterer (the store has their story), and a late copy of one still joins that story."""
+    from parallax.corpus import CLUSTER_KEY, CorpusIndex
+
+    early = [
+        record(f"quake-{o}", "quake", 7, o, day=1, extra=f" The {o} desk reports.") for o in ("nyt", "fox")
+    ]
+    late = [
+        record(f"budget-{o}", "budget", 9, o, day=28, extra=f" The {o} desk reports.") for o in ("nyt", "fox")
+    ]
+    reprint = dict(early[0], id="quake-reprint", outlet="wire", published="2015-03-28")
+    reprint["text"] += " Reprinted by the wire."  # a near-duplicate, not the same content
+    with Store(tmp_path / "s.db") as store:
+        ingest(
+            [write_jsonl(tmp_path / "a.jsonl", early + late)], store=store, settings=SETTINGS, batch_size=1
+        )
+        blobs, _ = store.load_state()
+        index = CorpusIndex.from_state(blobs)
+        assert index is not None and len(index.clusterer) == 4
+        assert set(index.clusterer._doc_story) == {"budget-nyt", "budget-fox"}  # the quake story closed
+        assert b"quake-nyt" not in blobs[CLUSTER_KEY]
+        ingest([write_jsonl(tmp_path / "b.jsonl", [reprint])], store=store, settings=SETTINGS)
+        found = store.story_of(["quake-reprint", "quake-nyt"])
+    assert found["quake-reprint"] == (found["quake-nyt"][0], "quake-nyt")
