@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/corpus.py [--sizes 10000,100000,1000000] [--engine processes|local|dask]
                                 [--out FILE.json] [--peer-max 10000] [--workdir DIR] [--every N]
-                                [--cache DIR]
+                                [--cache DIR] [--compare-src DIR] [--no-assign]
 
 The sets are built from the shared clustering corpora (BASIL + ECB+, 952 real articles) with varied
 copies so that the work is real: the real articles come first, then variants of them --
@@ -19,7 +19,16 @@ For each size it prints one JSON line with:
   ``parallax ingest`` (``processes``: one worker process per core) or, with ``--engine local``,
   all in one process;
 * ``curve``         -- points every ``--every`` articles (default a tenth of the size) of the same
-  run: articles/s overall and over the last stretch, peak RSS so far: how cost grows within a run;
+  run: articles/s overall and over the last stretch, peak RSS so far, checkpoints and the seconds
+  spent serialising them over the stretch: how cost grows within a run;
+* ``marginal_aps``  -- the articles/s of each stretch (the curve's ``aps_stretch``), and
+  ``last_vs_first_stretch`` -- the last stretch's rate over the first's (every stretch recorded is
+  full: at least ``--every`` articles); 1.0 is a flat marginal cost, below 1 a cost growing with
+  the store. ``last_vs_second_stretch`` leaves out the first stretch (worker start-up, warm caches);
+* with ``--compare-src DIR`` (e.g. the ``src`` of another commit, from ``git archive``), the
+  end-to-end ingest is also run on that code, right before this one on the same set, and the row
+  has its figures as ``compare_*`` plus ``ingest_aps_vs_compare`` and the same for the stretch
+  ratio: on a machine shared with other work, only such same-run ratios mean something;
 * ``assign_aps``    -- dedup + clustering alone (signatures and features precomputed), articles/s;
 * ``peak_rss_mb``   -- peak resident memory of the process doing the end-to-end ingest (the driver);
   ``peak_helpers_rss_mb`` -- the most its worker processes and fork server held together, sampled
@@ -184,7 +193,7 @@ def _child_ingest(data: Path, db: Path, engine_name: str, every: int) -> dict[st
     from parallax.store import Store
 
     curve: list[dict[str, Any]] = []
-    last = {"seen": 0, "t": 0.0}
+    last = {"seen": 0, "t": 0.0, "checkpoint_seconds": 0.0, "checkpoints": 0}
     helpers = {"peak": 0.0}
 
     def progress(p: IngestProgress) -> None:
@@ -198,10 +207,20 @@ def _child_ingest(data: Path, db: Path, engine_name: str, every: int) -> dict[st
                     "peak_rss_mb": round(_peak_rss_mb(), 1),
                     "peak_helpers_rss_mb": round(helpers["peak"], 1),
                     "load_average": round(os.getloadavg()[0], 1),
+                    # the code compared against (--compare-src) may not report checkpoints
+                    "checkpoints": getattr(p, "checkpoints", 0) - last["checkpoints"],
+                    "checkpoint_seconds": round(
+                        getattr(p, "checkpoint_seconds", 0.0) - last["checkpoint_seconds"], 3
+                    ),
                 }
             )
             print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
-            last.update(seen=p.seen, t=p.elapsed)
+            last.update(
+                seen=p.seen,
+                t=p.elapsed,
+                checkpoints=getattr(p, "checkpoints", 0),
+                checkpoint_seconds=getattr(p, "checkpoint_seconds", 0.0),
+            )
 
     engine = None if engine_name == "local" else make_engine(engine_name)
     t0 = time.perf_counter()
@@ -228,8 +247,23 @@ def _child_ingest(data: Path, db: Path, engine_name: str, every: int) -> dict[st
         "peak_helpers_rss_mb": round(helpers["peak"], 1),
         "peak_total_rss_mb": round(_peak_rss_mb() + helpers["peak"], 1),
         "workers": 1 if engine is None else engine.workers,
+        "checkpoints": getattr(summary, "checkpoints", None),
+        "checkpoint_seconds": round(getattr(summary, "checkpoint_seconds", 0.0), 3),
+        "checkpoint_mb": round(getattr(summary, "checkpoint_bytes", 0) / 2**20, 1),
+        **stretch_figures(curve),
         "curve": curve,
     }
+
+
+def stretch_figures(curve: list[dict[str, Any]]) -> dict[str, Any]:
+    """The marginal rate of each stretch of the curve and the ratios of the last to the first
+    (and to the second, leaving out start-up); ``None`` where there are too few stretches."""
+    rates = [point["aps_stretch"] for point in curve]
+
+    def ratio(i: int) -> float | None:
+        return round(rates[-1] / rates[i], 3) if len(rates) > i + 1 and rates[i] else None
+
+    return {"marginal_aps": rates, "last_vs_first_stretch": ratio(0), "last_vs_second_stretch": ratio(1)}
 
 
 def _child_assign(data: Path, n: int) -> dict[str, Any]:
@@ -392,13 +426,34 @@ def _engine_row(data: Path, n: int, tmp: Path, local: dict[str, Any]) -> dict[st
 
 
 def _run_child(
-    kind: str, data: Path, n: int, db: Path, *, workers: int = 0, engine: str = "processes", every: int = 0
+    kind: str,
+    data: Path,
+    n: int,
+    db: Path,
+    *,
+    workers: int = 0,
+    engine: str = "processes",
+    every: int = 0,
+    src: Path | None = None,
 ) -> dict[str, Any]:
+    """Run one measurement in a child process; ``src``: import ``parallax`` from there instead."""
     cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--n", str(n), "--db", str(db)]
     cmd += ["--workers", str(workers), "--ingest-engine", engine, "--every", str(every or max(1, n // 10))]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def _compare_ratios(row: dict[str, Any]) -> dict[str, Any]:
+    """This code's figures over those of ``--compare-src``, measured back to back in one run."""
+    out: dict[str, Any] = {"same_stories_as_compare": row["stories"] == row["compare_stories"]}
+    for key in ("ingest_aps", "last_vs_first_stretch", "last_vs_second_stretch"):
+        mine, other = row.get(key), row.get(f"compare_{key}")
+        out[f"{key}_vs_compare"] = round(mine / other, 3) if mine and other else None
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -421,6 +476,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cache", type=Path, default=None, help="keep the generated sets in this directory and reuse them"
     )
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        default=None,
+        help="also run the end-to-end ingest with the parallax package under this directory "
+        "(e.g. another commit's src/ from `git archive`), right before this code's, and report ratios",
+    )
+    parser.add_argument("--no-assign", action="store_true", help="skip the dedup + clustering alone figure")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -456,10 +519,25 @@ def main(argv: list[str] | None = None) -> None:
                 "input_mb": round(data.stat().st_size / 2**20, 1),
             }
             ingest_engine = "local" if args.engine == "local" else "processes"
+            if args.compare_src is not None:
+                other = _run_child(
+                    "ingest",
+                    data,
+                    n,
+                    Path(tmp) / f"store-{n}-compare.db",
+                    engine=ingest_engine,
+                    every=args.every,
+                    src=args.compare_src.resolve(),
+                )
+                row |= {f"compare_{k}": v for k, v in other.items()}
+                print(json.dumps(row), file=sys.stderr, flush=True)
             row |= _run_child(
                 "ingest", data, n, Path(tmp) / f"store-{n}.db", engine=ingest_engine, every=args.every
             )
-            row |= _run_child("assign", data, n, Path(tmp) / "unused.db")
+            if args.compare_src is not None:
+                row |= _compare_ratios(row)
+            if not args.no_assign:
+                row |= _run_child("assign", data, n, Path(tmp) / "unused.db")
             if n <= args.peer_max:
                 row |= _run_child("peer", data, n, Path(tmp) / "unused.db")
             if args.engine == "dask":
@@ -468,7 +546,7 @@ def main(argv: list[str] | None = None) -> None:
             results.append(row)
             if args.cache is None:
                 data.unlink()
-            for f in Path(tmp).glob(f"store-{n}.db*"):
+            for f in Path(tmp).glob(f"store-{n}*.db*"):
                 f.unlink()
     if len(results) > 1:
         # cost growth: how time per article changes with size (1.0 = linear total cost)

@@ -253,8 +253,9 @@ def test_state_is_compact_and_refuses_older_versions() -> None:
     c.add_many(feats[:2])
     c.add_copy("qa2-copy", "qa2")
     blob = c.to_bytes()
-    assert blob.startswith(b"PXSC3")
-    body = zlib.decompress(blob[len(b"PXSC3") :])
+    assert blob.startswith(b"PXSC4")
+    (size,) = struct.unpack("<I", blob[5:9])
+    body = zlib.decompress(blob[9 : 9 + size])  # the header; the arrays follow, raw
     assert c.story_of("qa2") == c.story_of("qa1")
     # an id once (member records and copy links name articles by index), no per-article pairs
     assert body.count(b'"qa2"') == 1 and body.count(b'"qa2-copy"') == 1 and b"doc_story" not in body

@@ -309,3 +309,74 @@ def test_member_records_are_bounded_and_freed_with_their_story() -> None:
     assert list(c._active) == [c.story_of("late")]  # the quake story closed ...
     assert not c._copies and not c._copy_root  # ... and its member data went with it
     assert c.story_of("c029-copy") == c.story_of("c000") == story_id_for("c000")
+
+
+def _apply_bounded(c: StoryClusterer, ops: list[Op], stored: dict[str, str]) -> list[Any]:
+    """:func:`_apply` (draining after each op) with the corpus ingest's bookkeeping: ``stored``
+    plays the store (every article's story, moves and merges applied), the copies' fallback."""
+    seen: list[Any] = []
+    for kind, item, canonical in ops:
+        if kind == "add":
+            assert isinstance(item, DocFeatures)
+            out = c.add(item)
+        else:
+            assert canonical is not None
+            out = c.add_copy(item, canonical, fallback=stored.__getitem__)
+        moves = c.drain_moves()
+        seen += [out, moves]
+        stored[out.doc_id] = out.story_id
+        stored.update(moves)
+        merged = {o: e.story_id for e in c.drain_events() if e.kind == "merge" for o in e.others}
+        for doc, sid in stored.items():
+            while sid in merged:
+                sid = merged[sid]
+            stored[doc] = sid
+    return seen
+
+
+@settings(max_examples=25, deadline=None)
+@given(streams(), st.integers(min_value=0, max_value=60), st.sampled_from([1, 2, 30]))
+def test_bounded_assignments_give_the_same_stories(ops: list[Op], cut: int, max_stories: int) -> None:
+    """Without ``keep_assignments`` only the active stories' articles are kept, yet every
+    assignment, move and merge is the same, through a save and restore at any point."""
+    kw: dict[str, Any] = {"threshold": 0.25, "merge_threshold": 0.3, "member_cap": 4}
+    kw |= {"window_days": 2, "max_stories": max_stories}
+    straight = StoryClusterer(**kw)
+    expected = _apply(straight, ops, drain_every=True)
+    first = StoryClusterer(**kw, keep_assignments=False)
+    stored: dict[str, str] = {}
+    seen = _apply_bounded(first, ops[:cut], stored)
+    resumed = StoryClusterer.from_bytes(first.to_bytes())
+    assert not resumed.keep_assignments and len(resumed) == len(first)
+    seen += _apply_bounded(resumed, ops[cut:], stored)
+    assert seen == expected
+    assert stored == straight.assignments()
+    members = {d for story in resumed._active.values() for d in story.members.ids}
+    assert set(resumed._doc_story) == members | set(resumed._copy_root)  # bounded by the active stories
+    with pytest.raises(ValueError, match="not kept"):
+        resumed.assignments()
+    # a state that kept every assignment (as format 3 did) converts to the bounded one
+    straight.drain_events()
+    assert (
+        StoryClusterer.from_bytes(straight.to_bytes(), keep_assignments=False).to_bytes()
+        == resumed.to_bytes()
+    )
+
+
+def test_state_saved_in_format_3_is_read_and_continues_identically() -> None:
+    """``data/state/clusterer-format3.bin``: the first 15 ops of the drift stream, saved by the
+    previous version (format 3, every assignment kept, all compressed)."""
+    from pathlib import Path
+
+    blob = (Path(__file__).parent / "data" / "state" / "clusterer-format3.bin").read_bytes()
+    assert blob.startswith(b"PXSC3")
+    copies = {"a2-copy": "a2", "b0-copy": "b0", "b3-copy": "b3", "b3-copy-2": "b3-copy"}
+    ops = _ops(drift_stream(), copies)
+    straight = StoryClusterer()
+    _apply(straight, ops[:15], drain_every=False)
+    resumed = StoryClusterer.from_bytes(blob)
+    assert resumed.to_bytes() == straight.to_bytes()
+    assert _apply(resumed, ops[15:], drain_every=True) == _apply(straight, ops[15:], drain_every=True)
+    bounded = StoryClusterer.from_bytes(blob, keep_assignments=False)
+    members = {d for story in bounded._active.values() for d in story.members.ids}
+    assert set(bounded._doc_story) == members | set(bounded._copy_root) and len(bounded) == 15

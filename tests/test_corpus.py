@@ -177,8 +177,9 @@ def test_strict_stops_at_the_first_bad_record(tmp_path: Path) -> None:
     [
         "DELETE FROM ingest_state",  # a crash after a batch was committed, before its checkpoint
         "UPDATE ingest_state SET value = X'5058534332' WHERE key = 'clusterer'",  # an older version's format
+        "DELETE FROM ingest_state WHERE key = (SELECT min(key) FROM ingest_state WHERE key LIKE 'dedup.%')",
     ],
-    ids=["lost-checkpoint", "older-format"],
+    ids=["lost-checkpoint", "older-format", "lost-journal-chunk"],
 )
 def test_missing_or_unreadable_state_is_rebuilt_by_replaying_every_stored_article(
     tmp_path: Path, damage: str
@@ -195,6 +196,10 @@ def test_missing_or_unreadable_state_is_rebuilt_by_replaying_every_stored_articl
         store._conn.execute(damage)
         summary = ingest([first, rest], store=store, settings=SETTINGS, batch_size=2)
         assert snapshot(store) == expected
+        # the chunks of the state that could not be used are gone: every saved key is in use
+        blobs, _ = store.load_state()
+        chunks = json.loads(blobs["dedup"].removeprefix(b"PXND4"))["chunks"]
+        assert set(blobs) == {"clusterer", "dedup", *(name for name, _, _ in chunks)}
     assert summary.replayed == len(recs[::2]) and summary.duplicates == len(recs[::2])
     assert summary.added == len(recs[1::2])
 
@@ -317,3 +322,32 @@ def test_split_moves_stored_articles_and_their_copies(tmp_path: Path) -> None:
     assert stored == {doc: clusterer.story_of(doc) for doc in stored}  # store == clusterer, copies too
     assert stored["a1-copy"] == stored["a1"] and len(set(stored.values())) >= 2
     assert sizes == dict(Counter(stored.values()))
+
+
+def test_saved_state_holds_the_open_stories_only_and_copies_of_closed_ones_find_their_story(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint costs the active state: articles of stories closed by the time window are not in
+    the saved clusterer (the store has their story), and a late copy of one still joins that story."""
+    from parallax.corpus import CLUSTER_KEY, CorpusIndex
+
+    early = [
+        record(f"quake-{o}", "quake", 7, o, day=1, extra=f" The {o} desk reports.") for o in ("nyt", "fox")
+    ]
+    late = [
+        record(f"budget-{o}", "budget", 9, o, day=28, extra=f" The {o} desk reports.") for o in ("nyt", "fox")
+    ]
+    reprint = dict(early[0], id="quake-reprint", outlet="wire", published="2015-03-28")
+    reprint["text"] += " Reprinted by the wire."  # a near-duplicate, not the same content
+    with Store(tmp_path / "s.db") as store:
+        ingest(
+            [write_jsonl(tmp_path / "a.jsonl", early + late)], store=store, settings=SETTINGS, batch_size=1
+        )
+        blobs, _ = store.load_state()
+        index = CorpusIndex.from_state(blobs)
+        assert index is not None and len(index.clusterer) == 4
+        assert set(index.clusterer._doc_story) == {"budget-nyt", "budget-fox"}  # the quake story closed
+        assert b"quake-nyt" not in blobs[CLUSTER_KEY]
+        ingest([write_jsonl(tmp_path / "b.jsonl", [reprint])], store=store, settings=SETTINGS)
+        found = store.story_of(["quake-reprint", "quake-nyt"])
+    assert found["quake-reprint"] == (found["quake-nyt"][0], "quake-nyt")

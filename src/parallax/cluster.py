@@ -41,7 +41,7 @@ import math
 import struct
 import zlib
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -54,8 +54,10 @@ from parallax.features import HASH_BITS, ClusterDoc, DocFeatures, extract_featur
 
 log = logging.getLogger(__name__)
 
-_FORMAT = "parallax-story-clusterer/3"
-_MAGIC = b"PXSC3"
+_FORMAT = "parallax-story-clusterer/4"
+_MAGIC = b"PXSC4"
+#: Format 3 (the article -> story map of every article added) is read and converted.
+_FORMAT_3, _MAGIC_3 = "parallax-story-clusterer/3", b"PXSC3"
 _OLD_MAGIC = b"PXSC"  # followed by an older version digit
 _OLD_FORMAT = "parallax-story-clusterer/"
 #: ``day`` of an undated member in the compact member record.
@@ -281,6 +283,13 @@ class StoryClusterer:
     ``exp(-(gap - day_grace) / day_decay)`` (``None`` disables).
     The defaults of these four and of ``threshold`` are the setting that leave-one-corpus-out
     cross-validation selects (``parallax eval clustering --cv``; see docs/corpus.md).
+    ``keep_assignments``: keep the story of every article added (:meth:`assignments`). With
+    ``False`` (the corpus ingest, whose store holds every assignment) only the articles whose story
+    can still change are kept -- the recorded members of the active stories and the copies that
+    follow them -- so memory and the saved state are bounded by the active stories, not the
+    corpus. The stories are the same either way; :meth:`add` is then idempotent only for articles
+    still kept, and :meth:`add_copy` asks its ``fallback`` for the story of a canonical article
+    no longer kept.
     """
 
     def __init__(
@@ -306,6 +315,7 @@ class StoryClusterer:
         linkage: float = 0.75,
         day_decay: float | None = 1.0,
         day_grace: int = 2,
+        keep_assignments: bool = True,
     ) -> None:
         self.params: dict[str, Any] = {
             "threshold": threshold,
@@ -343,6 +353,7 @@ class StoryClusterer:
         self.split_ratio = split_ratio
         self.member_terms = member_terms
         self.member_cap = member_cap
+        self.keep_assignments = keep_assignments
         if member_terms < 1 or member_cap < 1:
             raise ValueError("member_terms and member_cap must be at least 1")
         self._w_body = body_weight
@@ -357,8 +368,10 @@ class StoryClusterer:
         # a young corpus already knows which words every article uses (see load_df_prior).
         self._df_prior, self._n_prior = load_df_prior(prior_weight)
         self._seq = 0
+        self._added = 0  # articles added (copies included): the order of the next one
         # doc id -> story id, resolved through _alias for merges; a split rewrites the entries
         # of the articles it moves (and of their copies), so reading it needs no other lookup.
+        # Without keep_assignments, only recorded members and the copies that follow them.
         self._doc_story: dict[str, str] = {}
         # Copies whose canonical is a recorded member of an active story (only those can move):
         # canonical -> [(copy id, index of the copy in _doc_story)], and copy -> canonical.
@@ -376,8 +389,8 @@ class StoryClusterer:
     # --- public API ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        """Number of articles added."""
-        return len(self._doc_story)
+        """Number of articles added (copies included)."""
+        return self._added
 
     def add(self, features: DocFeatures) -> Assignment:
         """Assign one article to a story (an existing one or a new one) and return where it went.
@@ -416,7 +429,8 @@ class StoryClusterer:
                 bridged = [sid for score, sid, _ in scored[1:] if score >= self.merge_threshold]
                 if bridged and scored[0][0] >= self.merge_threshold:
                     story = self._merge([story.id, *bridged], features.id)
-        order = len(self._doc_story)
+        order = self._added
+        self._added += 1
         self._doc_story[features.id] = story.id
         # 7. Centroid, index and member record.
         self._update(story, vec, features.day, doc_keys)
@@ -432,27 +446,40 @@ class StoryClusterer:
         """:meth:`add` each of ``feats`` in order."""
         return [self.add(f) for f in feats]
 
-    def add_copy(self, doc_id: str, canonical_id: str) -> Assignment:
+    def add_copy(
+        self, doc_id: str, canonical_id: str, *, fallback: Callable[[str], str] | None = None
+    ) -> Assignment:
         """Put near-duplicate ``doc_id`` in the story of ``canonical_id`` without counting it.
 
         Syndicated copies are not independent coverage, so they do not move the centroid or the
         document frequencies, and they are not members a split looks at. A copy follows its
         canonical article (or, if ``canonical_id`` is itself a copy, that copy's canonical)
         when a split moves it; it is then reported by :meth:`drain_moves` too.
+
+        A canonical article this clusterer does not keep (see ``keep_assignments``) has left the
+        member records, so no split can move it or its copy: its story is the one a split moved
+        it to since the last :meth:`drain_moves`, else ``fallback(canonical_id)`` (the stored
+        story), followed through merges. Without ``fallback`` an unknown canonical raises ``KeyError``.
         """
         if doc_id in self._doc_story:
             return Assignment(doc_id, self.story_of(doc_id), created=False)
         if canonical_id not in self._doc_story:
-            raise KeyError(f"canonical article {canonical_id!r} was never added")
+            if fallback is None:
+                raise KeyError(f"canonical article {canonical_id!r} was never added")
+            story_id = self._resolve(self._moves.get(canonical_id) or fallback(canonical_id))
+            self._added += 1
+            return Assignment(doc_id, story_id, created=False)
         story_id = self.story_of(canonical_id)
         root = self._copy_root.get(canonical_id, canonical_id)
         copies = self._copies.get(root)
         if copies is None and self._is_recorded(root, story_id):
             copies = self._copies[root] = []
         if copies is not None:
-            copies.append((doc_id, len(self._doc_story)))
+            copies.append((doc_id, self._added))
             self._copy_root[doc_id] = root
-        self._doc_story[doc_id] = story_id
+        if copies is not None or self.keep_assignments:
+            self._doc_story[doc_id] = story_id
+        self._added += 1
         return Assignment(doc_id, story_id, created=False)
 
     def story_of(self, doc_id: str) -> str:
@@ -460,7 +487,12 @@ class StoryClusterer:
         return self._resolve(self._doc_story[doc_id])
 
     def assignments(self) -> dict[str, str]:
-        """Every article added so far mapped to its current story id, in order of addition."""
+        """Every article added so far mapped to its current story id, in order of addition.
+
+        Raises ``ValueError`` without ``keep_assignments`` (the clusterer then forgets them).
+        """
+        if not self.keep_assignments:
+            raise ValueError("assignments are not kept (keep_assignments=False): read them from the store")
         return {doc: self._resolve(story) for doc, story in self._doc_story.items()}
 
     def drain_moves(self) -> dict[str, str]:
@@ -488,30 +520,31 @@ class StoryClusterer:
         return events
 
     def to_bytes(self) -> bytes:
-        """The whole state, compressed; :meth:`from_bytes` restores it and continues identically.
+        """The state, compressed; :meth:`from_bytes` restores it and continues identically.
 
         A JSON header (parameters, counters, merges, expiry queue, events, story metadata, the
-        distinct doc and story ids, undrained moves) followed by binary arrays: document
-        frequencies, the story index of every article, the centroids, the posting keys, the
+        distinct doc and story ids kept, undrained moves) followed by binary arrays: document
+        frequencies, the story index of every article kept, the centroids, the posting keys, the
         member records of the active stories (rows in order of addition, ids as indexes into
         the doc ids) and the copies that follow a recorded member. No per-assignment JSON pairs:
-        an article costs its id and four bytes.
+        an article costs its id and four bytes. Without ``keep_assignments`` only the active
+        stories' articles are kept, so the size is bounded by the active stories, not the corpus.
         """
         stories = list(self._active.values())
+        docs = list(self._doc_story)
+        position = {d: i for i, d in enumerate(docs)}
         story_ids: dict[str, int] = {}
         doc_story = np.fromiter(
             (story_ids.setdefault(sid, len(story_ids)) for sid in self._doc_story.values()),
             dtype=np.int32,
-            count=len(self._doc_story),
+            count=len(docs),
         )
         index_keys = [np.array(sorted(st.keys), dtype=np.int32) for st in stories]
         rows = [st.members.ordered() for st in stories]
-        member_order = [st.members.order[r] for st, r in zip(stories, rows, strict=True)]
-        recorded: dict[str, int] = {}  # member doc id -> its index among the doc ids
-        if self._copies:
-            for st, r, order in zip(stories, rows, member_order, strict=True):
-                recorded.update(zip([st.members.ids[j] for j in r.tolist()], order.tolist(), strict=True))
-        copies = [(recorded[root], i) for root, cs in self._copies.items() for _, i in cs]
+        member_ids = [
+            position[st.members.ids[j]] for st, r in zip(stories, rows, strict=True) for j in r.tolist()
+        ]
+        copies = [(position[root], position[copy]) for root, cs in self._copies.items() for copy, _ in cs]
         width = self.member_terms
         arrays = [
             self._df.astype("<i4"),
@@ -519,7 +552,10 @@ class StoryClusterer:
             np.concatenate([_NO_KEYS, *(st.vec_keys for st in stories)]).astype("<i4"),
             np.concatenate([_NO_VALS, *(st.vec_vals for st in stories)]).astype("<f8"),
             np.concatenate([_NO_KEYS, *index_keys]).astype("<i4"),
-            np.concatenate([np.zeros(0, np.int64), *member_order]).astype("<i8"),
+            np.concatenate(
+                [np.zeros(0, np.int64), *(st.members.order[r] for st, r in zip(stories, rows, strict=True))]
+            ).astype("<i8"),
+            np.array(member_ids, dtype="<i4"),
             np.concatenate(
                 [_NO_KEYS, *(st.members.days[r] for st, r in zip(stories, rows, strict=True))]
             ).astype("<i4"),
@@ -540,9 +576,11 @@ class StoryClusterer:
         header = {
             "format": _FORMAT,
             "params": self.params,
+            "keep_assignments": self.keep_assignments,
+            "added": self._added,
             "n_docs": self._n_docs,
             "seq": self._seq,
-            "docs": list(self._doc_story),
+            "docs": docs,
             "story_ids": list(story_ids),
             "alias": list(self._alias.items()),
             "stories": [
@@ -564,38 +602,60 @@ class StoryClusterer:
             "moves": list(self._moves.items()),
             "arrays": [a.nbytes for a in arrays],
         }
-        head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-        body = b"".join([struct.pack("<I", len(head)), head, *(a.tobytes() for a in arrays)])
-        return _MAGIC + zlib.compress(body, 1)
+        # the header is compressed; the arrays (mostly weights and hashed ids, which compress
+        # poorly) are written raw: compressing them was most of the cost of a checkpoint
+        head = zlib.compress(json.dumps(header, separators=(",", ":")).encode("utf-8"), 1)
+        return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *(a.tobytes() for a in arrays)])
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> StoryClusterer:
-        """Restore a clusterer saved by :meth:`to_bytes` of this version.
+    def from_bytes(cls, data: bytes, *, keep_assignments: bool | None = None) -> StoryClusterer:
+        """Restore a clusterer saved by :meth:`to_bytes` of this version or of format 3.
 
+        ``keep_assignments`` overrides the saved setting; restoring a state that kept every
+        assignment without them drops all but the active stories' articles (as if it had run so).
+        Format 3 (member records named by order of addition, every assignment kept) is converted.
         The state of an older version (format 1, JSON; format 2, without member records) is
         refused with :class:`~parallax.errors.StoreError`: it lacks what splits need, and the
         ingest rebuilds the state by replaying the stored articles.
         """
-        if not data.startswith(_MAGIC):
+        # df, doc stories, centroid keys and weights, posting keys, member orders, (format 4:
+        # member doc indexes), member days, keys and weights, copies
+        dtypes: tuple[str, ...] = ("<i4", "<i4", "<i4", "<f8", "<i4", "<i8", "<i4", "<i4", "<f4", "<i8")
+        if data.startswith(_MAGIC):
+            fmt, dtypes = _FORMAT, (*dtypes[:6], "<i4", *dtypes[6:])
+        elif data.startswith(_MAGIC_3):
+            fmt = _FORMAT_3
+        else:
             raise StoreError(cls._unreadable(data))
         try:
-            body = zlib.decompress(data[len(_MAGIC) :])
-            (size,) = struct.unpack("<I", body[:4])
-            state = json.loads(body[4 : 4 + size])
-            if state.get("format") != _FORMAT:
+            if fmt == _FORMAT:
+                body = memoryview(data)[len(_MAGIC) :]
+                (size,) = struct.unpack("<I", body[:4])
+                state = json.loads(zlib.decompress(body[4 : 4 + size]))
+            else:  # format 3: all compressed
+                body = memoryview(zlib.decompress(data[len(_MAGIC) :]))
+                (size,) = struct.unpack("<I", body[:4])
+                state = json.loads(bytes(body[4 : 4 + size]))
+            if state.get("format") != fmt:
                 raise ValueError(f"unknown format {state.get('format')!r}")
             arrays, offset = [], 4 + size
-            dtypes = ("<i4", "<i4", "<i4", "<f8", "<i4", "<i8", "<i4", "<i4", "<f4", "<i8")
             for nbytes, dtype in zip(state["arrays"], dtypes, strict=True):
                 arrays.append(np.frombuffer(body[offset : offset + nbytes], dtype=dtype))
                 offset += nbytes
             if offset != len(body):
                 raise ValueError("array sizes do not match the data")
-            df, doc_story, vec_keys, vec_vals, index_keys, m_order, m_days, m_keys, m_vals, copies = arrays
-            self = cls(**state["params"])
+            if fmt == _FORMAT_3:  # every article kept: the order of addition is the index among the docs
+                arrays.insert(6, arrays[5])
+            df, doc_story, vec_keys, vec_vals, index_keys, m_order, m_doc, m_days, m_keys, m_vals, copies = (
+                arrays
+            )
+            saved_keep = bool(state.get("keep_assignments", True))
+            keep = saved_keep if keep_assignments is None else keep_assignments
+            self = cls(**state["params"], keep_assignments=keep)
             self._restore_counters(state)
             self._df = df.astype(np.int32)
             docs: list[str] = state["docs"]
+            self._added = int(state.get("added", len(docs)))
             story_ids = state["story_ids"]
             self._doc_story = {d: story_ids[i] for d, i in zip(docs, doc_story.tolist(), strict=True)}
             width, cap = self.member_terms, self.member_cap
@@ -603,12 +663,11 @@ class StoryClusterer:
             at_vec = at_key = at_member = 0
             for sid, seq, norm, n_docs, last_day, n_vec, n_keys, next_check, n_members in state["stories"]:
                 rows = slice(at_member, at_member + n_members)
-                order = m_order[rows]
                 members = _Members.from_rows(
                     width,
                     cap,
-                    [docs[i] for i in order.tolist()],
-                    order,
+                    [docs[i] for i in m_doc[rows].tolist()],
+                    m_order[rows],
                     m_days[rows],
                     m_keys[rows],
                     m_vals[rows],
@@ -631,6 +690,9 @@ class StoryClusterer:
                 self._copies.setdefault(docs[root], []).append((docs[copy], copy))
                 self._copy_root[docs[copy]] = docs[root]
             self._moves = {str(d): str(s) for d, s in state["moves"]}
+            if saved_keep and not keep:
+                kept = set(self._copy_root).union(*(st.members.ids for st in self._active.values()))
+                self._doc_story = {d: s for d, s in self._doc_story.items() if d in kept}
         except (ValueError, KeyError, TypeError, IndexError, struct.error, zlib.error) as exc:
             raise StoreError(
                 f"story clusterer state cannot be read ({exc}); re-run the ingest to rebuild it"
@@ -876,17 +938,24 @@ class StoryClusterer:
     ) -> None:
         """Add an article to its story's member record (the oldest member leaves a full record)."""
         evicted = story.members.append(doc_id, order, day, keys, vals)
-        if evicted is not None and self._copies:
-            self._forget_copies(evicted)
+        if evicted is not None:
+            self._forget(evicted)
 
     def _is_recorded(self, doc_id: str, story_id: str) -> bool:
         story = self._active.get(story_id)
         return story is not None and doc_id in story.members.ids
 
-    def _forget_copies(self, doc_id: str) -> None:
-        """``doc_id`` left the member records: its copies can no longer move, stop tracking them."""
-        for copy, _ in self._copies.pop(doc_id, ()):
-            self._copy_root.pop(copy, None)
+    def _forget(self, doc_id: str) -> None:
+        """``doc_id`` left the member records: it and its copies can no longer move, so stop
+        tracking the copies (and, without ``keep_assignments``, forget the story of both)."""
+        keep = self.keep_assignments
+        if self._copies:
+            for copy, _ in self._copies.pop(doc_id, ()):
+                self._copy_root.pop(copy, None)
+                if not keep:
+                    self._doc_story.pop(copy, None)
+        if not keep:
+            self._doc_story.pop(doc_id, None)
 
     def _joined_members(self, records: Sequence[_Members]) -> _Members:
         """One record of the members of ``records`` (a merge): the most recent ``member_cap``."""
@@ -895,9 +964,9 @@ class StoryClusterer:
         ids = [m.ids[j] for m, r in zip(records, slots, strict=True) for j in r.tolist()]
         pick = np.argsort(order, kind="stable")
         if len(pick) > self.member_cap:
-            if self._copies:
+            if self._copies or not self.keep_assignments:
                 for j in pick[: -self.member_cap].tolist():
-                    self._forget_copies(ids[j])
+                    self._forget(ids[j])
             pick = pick[-self.member_cap :]
 
         def cat(name: str) -> np.ndarray:
@@ -1082,9 +1151,9 @@ class StoryClusterer:
         """Drop an active story from memory and the index; its assignments stay."""
         self._unindex(story)
         self._active.pop(story.id, None)
-        if self._copies:
+        if self._copies or not self.keep_assignments:
             for doc in story.members.ids:
-                self._forget_copies(doc)
+                self._forget(doc)
         story.members = _Members(self.member_terms, self.member_cap, 0)  # freed
 
     def _expire(self, day: int) -> None:

@@ -10,9 +10,11 @@ The work splits in two, so that a later engine can run the first half on Dask wo
 
 Crash safety: each batch's articles are committed in one transaction. The state of the
 near-duplicate index and the clusterer is saved in that same transaction every
-``checkpoint_seconds`` (serialising it after every batch would cost O(corpus) per batch), stamped
-with the last article ``seq`` it includes; on start, articles stored after that stamp are replayed
-into the restored state. A re-run after ``kill -9`` therefore skips every stored article (by content
+``checkpoint_seconds``, stamped with the last article ``seq`` it includes; on start, articles
+stored after that stamp are replayed into the restored state. A checkpoint costs what is active,
+not the corpus: the clusterer keeps only the active stories (the store holds every article's
+story), and the near-duplicate index is saved as a journal, each checkpoint adding a chunk of the
+entries indexed since the last one (see :meth:`parallax.dedup.NearDuplicateIndex.checkpoint`). A re-run after ``kill -9`` therefore skips every stored article (by content
 hash), rebuilds exactly the state of the uninterrupted run, and continues: no duplicate, no loss,
 the same stories.
 """
@@ -72,6 +74,9 @@ class IngestProgress:
     copies: int
     skipped: int
     elapsed: float
+    #: checkpoints saved so far and the seconds spent serialising them
+    checkpoints: int = 0
+    checkpoint_seconds: float = 0.0
 
 
 @dataclass
@@ -87,6 +92,11 @@ class IngestSummary:
     splits: int = 0
     replayed: int = 0
     seconds: float = 0.0
+    #: checkpoints saved, the seconds spent serialising them and the bytes they wrote (not in
+    #: :meth:`to_json`: they depend on timing, and the JSON summary does not, but for ``seconds``)
+    checkpoints: int = 0
+    checkpoint_seconds: float = 0.0
+    checkpoint_bytes: int = 0
     skipped_examples: list[str] = field(default_factory=list)
 
     @property
@@ -202,10 +212,14 @@ class CorpusIndex:
     Not thread-safe; one ingest at a time owns it.
     """
 
-    def __init__(self, *, dedup: NearDuplicateIndex, clusterer: StoryClusterer) -> None:
+    def __init__(
+        self, *, dedup: NearDuplicateIndex, clusterer: StoryClusterer, stale: Iterable[str] = ()
+    ) -> None:
         self.dedup = dedup
         self.clusterer = clusterer
         clusterer.drain_events()  # events restored with a saved state were logged when they happened
+        # saved journal chunks of an index that was not restored: deleted at the next checkpoint
+        self._stale = set(stale) - dedup.saved_keys(DEDUP_KEY)
 
     @classmethod
     def fresh(cls) -> CorpusIndex:
@@ -214,13 +228,23 @@ class CorpusIndex:
 
         return cls(
             dedup=NearDuplicateIndex(threshold=COPY_THRESHOLD, redundant=REDUNDANT_COPY),
-            clusterer=StoryClusterer(),
+            clusterer=StoryClusterer(keep_assignments=False),
         )
+
+    @classmethod
+    def rebuilt(cls, blobs: Mapping[str, bytes]) -> CorpusIndex:
+        """A fresh index that deletes the saved journal chunks in ``blobs`` at its first checkpoint."""
+        fresh = cls.fresh()
+        return cls(dedup=fresh.dedup, clusterer=fresh.clusterer, stale=_journal_keys(blobs))
 
     @classmethod
     def from_state(cls, blobs: Mapping[str, bytes]) -> CorpusIndex | None:
         """The index saved in ``blobs``; ``None`` when there is none or it cannot be used (a state
-        written by an incompatible version): the caller then rebuilds it from every stored article."""
+        written by an incompatible version): the caller then rebuilds it from every stored article.
+
+        The clusterer keeps only the active stories (the store holds every assignment); a state
+        saved with every assignment (format 3) is converted.
+        """
         from parallax.cluster import StoryClusterer
         from parallax.dedup import NearDuplicateIndex
 
@@ -228,15 +252,25 @@ class CorpusIndex:
             return None
         try:
             return cls(
-                dedup=NearDuplicateIndex.from_bytes(blobs[DEDUP_KEY]),
-                clusterer=StoryClusterer.from_bytes(blobs[CLUSTER_KEY]),
+                dedup=NearDuplicateIndex.from_saved(blobs, DEDUP_KEY),
+                clusterer=StoryClusterer.from_bytes(blobs[CLUSTER_KEY], keep_assignments=False),
+                stale=_journal_keys(blobs),
             )
         except Exception as exc:  # a state written by an incompatible version: rebuild by replay
             log.warning("saved ingest state unusable (%s); rebuilding it from the stored articles", exc)
             return None
 
-    def state(self) -> dict[str, bytes]:
-        return {DEDUP_KEY: self.dedup.to_bytes(), CLUSTER_KEY: self.clusterer.to_bytes()}
+    def state(self) -> dict[str, bytes | None]:
+        """The blobs of a checkpoint (``None``: delete the key), to write in one transaction.
+
+        O(active state): the clusterer's active stories and the near-duplicate index's journal
+        chunk of what it indexed since the last checkpoint.
+        """
+        out: dict[str, bytes | None] = dict.fromkeys(self._stale)
+        self._stale = set()
+        out.update(self.dedup.checkpoint(DEDUP_KEY))
+        out[CLUSTER_KEY] = self.clusterer.to_bytes()
+        return out
 
     def assign(self, prepared: Prepared, story_of: Callable[[str], str]) -> Decision:
         """1. near-duplicate index: a copy joins its canonical article's story (``story_of`` is
@@ -246,10 +280,7 @@ class CorpusIndex:
         # 1. copies
         canonical = self.dedup.insert(art_id, prepared.signature)
         if canonical is not None and canonical != art_id:
-            try:
-                story_id = self.clusterer.add_copy(art_id, canonical).story_id
-            except KeyError:
-                story_id = story_of(canonical)
+            story_id = self.clusterer.add_copy(art_id, canonical, fallback=story_of).story_id
             return Decision(prepared=prepared, story_id=story_id, copy_of=canonical, created=False)
         # 2. clustering
         assignment = self.clusterer.add(prepared.features)
@@ -280,6 +311,11 @@ def _batches(
             batch = []
     if batch:
         yield batch
+
+
+def _journal_keys(blobs: Mapping[str, bytes]) -> set[str]:
+    """The keys of saved near-duplicate journal chunks among ``blobs``."""
+    return {k for k in blobs if k.startswith(DEDUP_KEY + ".")}
 
 
 def _skip_record(err: InputError) -> SkippedRecord:
@@ -371,7 +407,7 @@ def ingest(
         blobs, state_seq = store.load_state()
         index = CorpusIndex.from_state(blobs)
         if index is None:  # nothing saved, or saved by an incompatible version: replay everything
-            index, state_seq = CorpusIndex.fresh(), 0
+            index, state_seq = CorpusIndex.rebuilt(blobs), 0
         _replay(store, index, state_seq, summary)
         last_checkpoint = time.perf_counter()
         checkpoint_cost = 0.0
@@ -433,6 +469,9 @@ def ingest(
                 state = index.state()
                 checkpoint_cost = time.perf_counter() - c0
                 last_checkpoint = time.perf_counter()
+                summary.checkpoints += 1
+                summary.checkpoint_seconds += checkpoint_cost
+                summary.checkpoint_bytes += sum(len(v) for v in state.values() if v is not None)
             store.add_articles(
                 new, events=events, moves=moves, skipped=[_skip_record(e) for e in errors], state=state
             )
@@ -445,6 +484,8 @@ def ingest(
                         copies=summary.copies,
                         skipped=sum(summary.skipped.values()),
                         elapsed=time.perf_counter() - t0,
+                        checkpoints=summary.checkpoints,
+                        checkpoint_seconds=summary.checkpoint_seconds,
                     )
                 )
             batch = nxt

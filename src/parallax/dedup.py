@@ -21,6 +21,7 @@ import re
 import struct
 import zlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -31,6 +32,8 @@ from parallax.errors import StoreError
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MAGIC = b"PXND3"
+#: The saved index as a journal (:meth:`NearDuplicateIndex.checkpoint`): a header, and chunks.
+_JOURNAL_MAGIC, _CHUNK_MAGIC = b"PXND4", b"PXNC1"
 #: Formats 1 and 2 hold signatures of CRC-32 shingle hashes, which new signatures cannot match.
 _OLD_MAGICS = (b"PXND1", b"PXND2")
 _SEED = 1
@@ -205,6 +208,13 @@ class NearDuplicateIndex:
         self._buffer: dict[int, list[int]] = {}
         self._buffered = 0
         self._canonical: dict[str, str] = {}  # copy id -> canonical id
+        # The journal of :meth:`checkpoint`: insertion numbers from _journal_from on are not saved
+        # yet, nor the removals of older entries listed in _unsaved_removals; the saved chunks
+        # as (name, first insertion number, end), oldest first.
+        self._journal_from = 0
+        self._unsaved_removals: list[int] = []
+        self._chunks: list[tuple[str, int, int]] = []
+        self._next_chunk = 0
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -259,6 +269,9 @@ class NearDuplicateIndex:
         slot = self._slots.pop(doc_id, None)
         if slot is None:
             return
+        seq = int(self._seq_of[slot])
+        if seq < self._journal_from:  # saved by a checkpoint: the next one records the removal
+            self._unsaved_removals.append(seq)
         self._seq_of[slot] = -1
         self._slot_id[slot] = None
         self._free.append(slot)
@@ -327,7 +340,147 @@ class NearDuplicateIndex:
             ) from exc
         return index
 
+    def checkpoint(self, key: str) -> dict[str, bytes | None]:
+        """What to write (``None``: delete) under ``key`` so that :meth:`from_saved` restores this index.
+
+        The index is saved as a journal, so that a checkpoint costs what changed since the last
+        one, not the size of the index:
+
+        1. a new chunk ``key.NNNNNNNNN`` with the entries added since the last checkpoint that
+           are still indexed (ids, canonical links, insertion numbers, 16-bit signatures) and the
+           insertion numbers of older entries removed since (capacity evictions);
+        2. ``None`` for the oldest chunks all of whose entries are gone (removals only name older
+           entries, so dropping a prefix of chunks loses nothing still indexed);
+        3. the header under ``key``: parameters, the insertion counter and the chunks in order.
+
+        The caller must write all of it in one transaction (a checkpoint not written leaves the
+        index's journal ahead of the store: restore from the store after a failed write).
+        """
+        out: dict[str, bytes | None] = {}
+        # 1. new chunk
+        start = self._journal_from
+        fresh: list[tuple[str, int]] = []
+        for doc_id, slot in reversed(self._slots.items()):
+            if self._seq_of[slot] < start:
+                break
+            fresh.append((doc_id, slot))
+        fresh.reverse()
+        if fresh or self._unsaved_removals:
+            name = f"{key}.{self._next_chunk:09d}"
+            out[name] = self._chunk_bytes(fresh, self._unsaved_removals)
+            self._chunks.append((name, start, self._seq))
+            self._next_chunk += 1
+        self._journal_from, self._unsaved_removals = self._seq, []
+        # 2. chunks whose entries are all gone
+        oldest = int(self._seq_of[next(iter(self._slots.values()))]) if self._slots else self._seq
+        while self._chunks and self._chunks[0][2] <= oldest:
+            out[self._chunks.pop(0)[0]] = None
+        # 3. header
+        header = {
+            "threshold": self.threshold,
+            "num_perm": self.num_perm,
+            "capacity": self.capacity,
+            "redundant": self.redundant,
+            "seq": self._seq,
+            "next_chunk": self._next_chunk,
+            "chunks": self._chunks,
+        }
+        out[key] = _JOURNAL_MAGIC + json.dumps(header, separators=(",", ":")).encode("utf-8")
+        return out
+
+    def saved_keys(self, key: str) -> set[str]:
+        """The keys the last :meth:`checkpoint` under ``key`` left in use (header and chunks)."""
+        return {key, *(name for name, _, _ in self._chunks)}
+
+    @classmethod
+    def from_saved(cls, blobs: Mapping[str, bytes], key: str) -> NearDuplicateIndex:
+        """Restore the index saved by :meth:`checkpoint` under ``key`` (or by :meth:`to_bytes`).
+
+        Raises :class:`StoreError` when the header or a chunk it names is missing or unreadable.
+        A :meth:`to_bytes` snapshot is accepted: its next checkpoint writes every entry as one chunk.
+        """
+        data = blobs.get(key)
+        if data is None:
+            raise StoreError(f"near-duplicate index {key!r} is not saved; re-run the ingest to rebuild it")
+        if not data.startswith(_JOURNAL_MAGIC):
+            return cls.from_bytes(data)
+        try:
+            header = json.loads(data[len(_JOURNAL_MAGIC) :])
+            index = cls(
+                threshold=header["threshold"],
+                num_perm=header["num_perm"],
+                capacity=header["capacity"],
+                redundant=header["redundant"],
+            )
+            ids: list[str] = []
+            canonical: list[str | None] = []
+            seqs, sigs, removed = [], [], set()
+            for name, _, _ in header["chunks"]:
+                if name not in blobs:
+                    raise ValueError(f"chunk {name!r} is missing")
+                c_ids, c_canonical, c_seqs, c_removed, c_sigs = index._read_chunk(blobs[name])
+                ids += c_ids
+                canonical += c_canonical
+                seqs.append(c_seqs)
+                sigs.append(c_sigs)
+                removed.update(c_removed.tolist())
+            all_seqs = np.concatenate([np.zeros(0, np.int64), *seqs])
+            keep = ~np.isin(all_seqs, np.fromiter(removed, dtype=np.int64, count=len(removed)))
+            rows = np.flatnonzero(keep)
+            all_sigs = np.concatenate([np.zeros((0, index.num_perm), np.uint16), *sigs])[rows]
+            kept_ids = [ids[i] for i in rows.tolist()]
+            index._bulk_load(kept_ids, all_sigs, seqs=all_seqs[rows], next_seq=int(header["seq"]))
+            index._canonical = {ids[i]: c for i in rows.tolist() if (c := canonical[i]) is not None}
+            index._journal_from = int(header["seq"])
+            index._chunks = [(str(n), int(a), int(b)) for n, a, b in header["chunks"]]
+            index._next_chunk = int(header["next_chunk"])
+        except (ValueError, KeyError, TypeError, struct.error, zlib.error) as exc:
+            raise StoreError(
+                f"near-duplicate index cannot be read ({exc}); re-run the ingest to rebuild it"
+            ) from exc
+        return index
+
     # --- internals ----------------------------------------------------------------------------
+
+    def _chunk_bytes(self, entries: list[tuple[str, int]], removed: list[int]) -> bytes:
+        """One journal chunk: the ids and canonical links (compressed JSON), then raw arrays of the
+        insertion numbers, the removed insertion numbers and the 16-bit signatures."""
+        ids = [doc_id for doc_id, _ in entries]
+        head = zlib.compress(
+            json.dumps(
+                {"ids": ids, "canonical": [self._canonical.get(i) for i in ids], "removed": len(removed)},
+                separators=(",", ":"),
+            ).encode("utf-8"),
+            1,
+        )
+        slots = np.fromiter((slot for _, slot in entries), dtype=np.int64, count=len(entries))
+        return b"".join(
+            [
+                _CHUNK_MAGIC,
+                struct.pack("<I", len(head)),
+                head,
+                self._seq_of[slots].astype("<i8").tobytes(),
+                np.asarray(removed, dtype="<i8").tobytes(),
+                np.ascontiguousarray(self._sigs[slots].astype("<u2")).tobytes(),
+            ]
+        )
+
+    def _read_chunk(
+        self, data: bytes
+    ) -> tuple[list[str], list[str | None], np.ndarray, np.ndarray, np.ndarray]:
+        """The parts of a chunk written by :meth:`_chunk_bytes` (``ValueError`` if malformed)."""
+        if not data.startswith(_CHUNK_MAGIC):
+            raise ValueError("not a near-duplicate index chunk")
+        (size,) = struct.unpack("<I", data[5:9])
+        head = json.loads(zlib.decompress(data[9 : 9 + size]))
+        ids, canonical, n_removed = head["ids"], head["canonical"], int(head["removed"])
+        n, at = len(ids), 9 + size
+        if len(data) != at + 8 * n + 8 * n_removed + 2 * n * self.num_perm or len(canonical) != n:
+            raise ValueError("chunk sizes do not match the data")
+        seqs = np.frombuffer(data, dtype="<i8", count=n, offset=at).astype(np.int64)
+        removed = np.frombuffer(data, dtype="<i8", count=n_removed, offset=at + 8 * n).astype(np.int64)
+        sigs = np.frombuffer(data, dtype="<u2", count=n * self.num_perm, offset=at + 8 * (n + n_removed))
+        return ids, canonical, seqs, removed, sigs.astype(np.uint16).reshape(n, self.num_perm)
 
     def _check(self, signature: np.ndarray) -> np.ndarray:
         sig = np.asarray(signature)
@@ -432,18 +585,25 @@ class NearDuplicateIndex:
         self._buffer = {}
         self._buffered = 0
 
-    def _bulk_load(self, ids: list[str], sigs: np.ndarray) -> None:
-        """Index ``ids`` (oldest first) with their signatures at once (restoring a saved index)."""
+    def _bulk_load(
+        self, ids: list[str], sigs: np.ndarray, *, seqs: np.ndarray | None = None, next_seq: int | None = None
+    ) -> None:
+        """Index ``ids`` (oldest first) with their signatures at once (restoring a saved index).
+
+        ``seqs`` are their insertion numbers (increasing; default ``0..n-1``) and ``next_seq`` the
+        number of the next insertion: a journal's numbers are kept, so that its removals still apply.
+        """
         n = len(ids)
         self._sigs = np.ascontiguousarray(sigs, dtype=np.uint16).reshape(n, self.num_perm)
-        self._seq_of = np.arange(n, dtype=np.int64)
-        self._used = self._seq = n
+        self._seq_of = np.arange(n, dtype=np.int64) if seqs is None else np.asarray(seqs, dtype=np.int64)
+        self._used = n
+        self._seq = n if next_seq is None else next_seq
         self._slots = OrderedDict((d, i) for i, d in enumerate(ids))
         self._slot_id = list(ids)
         if len(self._slots) != n:
             raise ValueError("the saved index repeats an id")
         keys = self._band_keys(self._sigs).reshape(-1)
-        vals = np.repeat((np.arange(n, dtype=np.int64) << 32) | np.arange(n, dtype=np.int64), self._b)
+        vals = np.repeat((self._seq_of << 32) | np.arange(n, dtype=np.int64), self._b)
         order = np.argsort(keys, kind="stable")
         self._keys, self._vals = keys[order], vals[order]
 

@@ -962,7 +962,7 @@ class Store:
         events: Sequence[StoryEvent] = (),
         moves: Mapping[str, str] | None = None,
         skipped: Sequence[SkippedRecord] = (),
-        state: Mapping[str, bytes] | None = None,
+        state: Mapping[str, bytes | None] | None = None,
     ) -> list[int]:
         """Write one ingest batch atomically; return the ``seq`` given to each new article.
 
@@ -971,7 +971,8 @@ class Store:
            their canonical article, and log the events;
         3. refresh the summary row (and version) of every story touched, dropping emptied ones;
         4. record skipped inputs;
-        5. save the ingest ``state`` blobs stamped with the last ``seq`` -- all in one transaction.
+        5. save the ingest ``state`` blobs stamped with the last ``seq`` (a ``None`` blob deletes its
+           key) -- all in one transaction.
         """
         self._require_writable()
         moves = dict(moves or {})
@@ -1054,7 +1055,11 @@ class Store:
                     conn.executemany(
                         "INSERT INTO ingest_state (key, value, seq) VALUES (?, ?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq",
-                        [(k, v, seq) for k, v in state.items()],
+                        [(k, v, seq) for k, v in state.items() if v is not None],
+                    )
+                    conn.executemany(
+                        "DELETE FROM ingest_state WHERE key = ?",
+                        [(k,) for k, v in state.items() if v is None],
                     )
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
