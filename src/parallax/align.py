@@ -604,7 +604,8 @@ def align(
        group's claim though they are the main mention of another (:func:`carried`);
     4. facts with status and mean pairwise score, ordered consensus, partial, unique, each by
        first appearance, and numbered ``f1``, ``f2``, ...;
-    5. omissions: per article, the facts it does not carry.
+    5. omissions: per article, the facts it does not carry, those carried by the most other
+       articles first.
     """
     model = model or default_model()
     limit = model.threshold if threshold is None else threshold
@@ -662,8 +663,9 @@ def align(
         Fact(id=f"f{n}", status=status, mentions=mentions, articles=arts, score=score)
         for n, (_, _, status, mentions, arts, score) in enumerate(drafts, start=1)
     ]
-    # 5. omissions
-    omissions = [(art.id, tuple(f.id for f in facts if art.id not in f.articles)) for art in analyzed]
+    # 5. omissions, what most other outlets carry first (the fact order breaks ties)
+    ranked = sorted(facts, key=lambda f: -len(f.articles))
+    omissions = [(art.id, tuple(f.id for f in ranked if art.id not in f.articles)) for art in analyzed]
     log.debug(
         "aligned %d sentences of %d articles into %d facts (%d consensus, %d scored pairs)",
         len(feats),
