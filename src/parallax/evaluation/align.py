@@ -288,7 +288,8 @@ def evaluate_align(
     from parallax.align import default_model
     from parallax.settings import Settings
 
-    train_pairs = load_msrp(directory, "train", limit=limit)
+    target_pairs = load_msrp(directory, split, limit=limit)  # a missing split fails first
+    train_pairs = target_pairs if split == "train" else load_msrp(directory, "train", limit=limit)
     train = prepare(train_pairs, embedder=embedder, cache_dir=cache_dir)
     train_texts = [*train.texts1, *train.texts2]
     result: dict[str, Any] = {"split": split, "pairs": 0, "embedder": embedder}
@@ -305,7 +306,7 @@ def evaluate_align(
             f"{embedder}_cosine": _peer_cv(_dense_cosines(train), train.labels, folds=folds),
         }
     else:
-        data = prepare(load_msrp(directory, split, limit=limit), embedder=embedder, cache_dir=cache_dir)
+        data = prepare(target_pairs, embedder=embedder, cache_dir=cache_dir)
         model = default_model()
         threshold = Settings().align_threshold
         scores = _score(model, data, np.arange(len(data.labels)))
