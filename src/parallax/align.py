@@ -23,6 +23,10 @@ same thing. Its features (:data:`FEATURES`) are computed for candidate pairs onl
   what to whom (subjects and passive agents vs objects and passive subjects);
 * ``length_ratio``: shorter over longer, in words;
 * ``word_dice``, ``word_unmatched``: overlap of all lower-cased words, stop words included;
+* ``word_bigram_dice``, ``word_trigram_dice``, ``char3_dice``, ``char4_dice``: overlap of word
+  n-grams and character n-grams of the lower-cased words (wording kept, as in MT metrics);
+* ``word_containment_min``, ``word_containment_max``: the share of each sentence's words found
+  in the other, the smaller and the larger;
 * ``quote``: the *quote score* ``0.4 + 0.6 * containment(quoted words)`` when at least 70 % of
   the shorter quotation (5 words or more) lies in the longer one and one of the two sentences is
   mostly quotation (two outlets quoting the same words report the same statement), else 0.
@@ -85,6 +89,12 @@ FEATURES: tuple[str, ...] = (
     "word_dice",
     "word_unmatched",
     "quote",
+    "word_bigram_dice",
+    "word_trigram_dice",
+    "char3_dice",
+    "char4_dice",
+    "word_containment_min",
+    "word_containment_max",
 )
 
 # Double quotation marks only: single marks are too often apostrophes.
@@ -147,6 +157,8 @@ class SentenceFeatures:
     patients: frozenset[str] = frozenset()
     words: int = 0
     tokens: frozenset[str] = frozenset()
+    ngrams: frozenset[str] = frozenset()  # word bigrams ("2:...") and trigrams ("3:...")
+    chars: frozenset[str] = frozenset()  # character 3-grams ("3:...") and 4-grams ("4:...")
 
 
 @dataclass(frozen=True)
@@ -233,7 +245,7 @@ def _span_features(
 ) -> SentenceFeatures:
     """The features of the text ``art.article.text[start:end]`` (a sentence or a piece of one)."""
     doc = art.doc
-    text = doc.text[start:end]
+    text = art.article.text[start:end]
     span = doc.char_span(start, end, alignment_mode="expand")
     tokens = list(span) if span is not None else []
     lemmas = frozenset(
@@ -258,6 +270,10 @@ def _span_features(
     )
     quoted, qfrac = quoted_words(text)
     lone_fragment = qfrac >= 0.8 and len(quoted) < 6
+    words = [w.lower() for w in _WORD.findall(text)]
+    joined = " ".join(words)
+    ngrams = {f"{n}:{' '.join(words[k : k + n])}" for n in (2, 3) for k in range(len(words) - n + 1)}
+    chars = {f"{n}:{joined[k : k + n]}" for n in (3, 4) for k in range(len(joined) - n + 1)}
     return SentenceFeatures(
         article=art.id,
         article_pos=pos,
@@ -276,7 +292,9 @@ def _span_features(
         agents=frozenset(agents),
         patients=frozenset(patients),
         words=len(seq),
-        tokens=frozenset(w.lower() for w in _WORD.findall(text)),
+        tokens=frozenset(words),
+        ngrams=frozenset(ngrams),
+        chars=frozenset(chars),
     )
 
 
@@ -306,7 +324,7 @@ def piece_features(
             inner = []
             for a, b in bounds:
                 lo, hi = max(a, sent.start), min(b, sent.end)
-                chunk = art.doc.text[lo:hi] if hi > lo else ""
+                chunk = art.article.text[lo:hi] if hi > lo else ""
                 if chunk.strip():
                     lead = len(chunk) - len(chunk.lstrip())
                     inner.append((lo + lead, lo + len(chunk.rstrip())))
@@ -406,6 +424,18 @@ def pair_features(
     cols["word_dice"] = _safe_div(2 * t_inter, tok.sizes[i] + tok.sizes[j])
     cols["word_unmatched"] = np.log1p(tok.sizes[i] + tok.sizes[j] - 2 * t_inter)
     cols["quote"] = quote_scores(feats, i, j)
+    for name, attr, n in (
+        ("word_bigram_dice", "ngrams", "2:"),
+        ("word_trigram_dice", "ngrams", "3:"),
+        ("char3_dice", "chars", "3:"),
+        ("char4_dice", "chars", "4:"),
+    ):
+        grams = _Sets([[g for g in getattr(f, attr) if g.startswith(n)] for f in feats])
+        cols[name] = _safe_div(2 * grams.inter(i, j), grams.sizes[i] + grams.sizes[j])
+    share_i = _safe_div(t_inter, tok.sizes[i])
+    share_j = _safe_div(t_inter, tok.sizes[j])
+    cols["word_containment_min"] = np.minimum(share_i, share_j)
+    cols["word_containment_max"] = np.maximum(share_i, share_j)
     return np.column_stack([cols[name] for name in FEATURES]) if len(i) else np.zeros((0, len(FEATURES)))
 
 
@@ -441,13 +471,14 @@ def pair_scores(
 
 
 def candidate_pairs(
-    feats: Sequence[SentenceFeatures], *, max_share: float = 0.2
+    feats: Sequence[SentenceFeatures], *, max_share: float = 0.2, min_shared: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cross-article pairs ``i < j`` of alignable sentences sharing a content lemma that is not frequent.
+    """Cross-article pairs ``i < j`` of alignable sentences sharing ``min_shared`` content lemmas.
 
     A lemma found in more than ``max_share`` of the story's sentences (and more than 10) does
-    not make two sentences candidates on its own; this keeps the number of pairs near-linear
-    in the number of sentences on long articles.
+    not count: this keeps the number of pairs near-linear in the number of sentences on long
+    articles. Pairs sharing fewer lemmas are not scored (their score would be far below any
+    threshold: every equivalent MSRP pair shares two or more content lemmas).
     """
     n = len(feats)
     ok = np.array([f.alignable for f in feats], dtype=bool)
@@ -459,8 +490,8 @@ def candidate_pairs(
     mat = lem.matrix[:, np.flatnonzero(keep)]
     co = sparse.triu(mat @ mat.T, k=1).tocoo()
     arts = np.array([f.article_pos for f in feats])
-    cross = arts[co.row] != arts[co.col]
-    return co.row[cross].astype(np.int64), co.col[cross].astype(np.int64)
+    chosen = (arts[co.row] != arts[co.col]) & (co.data >= min_shared)
+    return co.row[chosen].astype(np.int64), co.col[chosen].astype(np.int64)
 
 
 def containment_links(
@@ -584,6 +615,35 @@ def carried(
     return extra
 
 
+def _embed(
+    every: Sequence[SentenceFeatures],
+    unit_of: np.ndarray,
+    n_units: int,
+    needed: np.ndarray,
+    embedder: Embedder,
+) -> np.ndarray:
+    """Vectors of the ``needed`` rows of ``every`` (units, then pieces of multi-sentence units).
+
+    Each text is encoded once: a unit made of several pieces gets the normalised mean of its
+    pieces' vectors instead of a second, longer encoding (the cost of the encoder grows with the
+    number of tokens, and a quotation kept whole can be long).
+    """
+    pieces = np.arange(n_units, len(every))
+    split_units = set(unit_of[pieces].tolist())
+    direct = [k for k in needed.tolist() if k >= n_units or k not in split_units]
+    want_pieces = sorted({*direct, *(p for p in pieces.tolist() if unit_of[p] in set(needed.tolist()))})
+    encoded = embedder.encode([every[k].text for k in want_pieces]) if want_pieces else None
+    dim = encoded.shape[1] if encoded is not None else 1
+    vectors = np.zeros((len(every), dim), dtype=np.float32)
+    if encoded is not None:
+        vectors[want_pieces] = encoded
+    for unit in sorted(split_units & set(needed.tolist())):
+        mean = vectors[pieces[unit_of[pieces] == unit]].mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        vectors[unit] = mean / norm if norm else mean
+    return vectors
+
+
 def align(
     analyzed: Sequence[AnalyzedArticle],
     *,
@@ -617,10 +677,16 @@ def align(
     every = [*feats, *pieces]
     unit_of = np.array([*range(len(feats)), *owner], dtype=np.int64)
     i, j = candidate_pairs(every)
+    unit_ok = np.array([f.alignable for f in feats], dtype=bool)
+    keep = unit_ok[unit_of[i]] & unit_ok[unit_of[j]]
+    i, j = i[keep], j[keep]
     if len(i):
-        vectors = embedder.encode([f.text for f in every])
+        # only the sentences of some candidate pair are embedded
+        needed = np.unique(np.concatenate([i, j]))
+        vectors = _embed(every, unit_of, len(feats), needed, embedder)
         scores = pair_scores(every, vectors, i, j, model=model)
     else:
+        vectors = np.zeros((len(every), 1), dtype=np.float32)
         scores = np.zeros(0)
     contained = containment_links(every, vectors, i, j) if len(i) else np.zeros(0, dtype=bool)
     edges: dict[tuple[int, int], float] = {}

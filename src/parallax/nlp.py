@@ -97,9 +97,9 @@ _REPORTING = frozenset(
 )
 
 
-def _is_attribution(doc: Doc, start: int, end: int, max_words: int) -> bool:
+def _is_attribution(doc: Doc, text: str, start: int, end: int, max_words: int) -> bool:
     """A short range built around a reporting verb ("Durbin said.", "she wrote on Twitter.")."""
-    if _words(doc.text[start:end]) > max_words:
+    if _words(text[start:end]) > max_words:
         return False
     span = doc.char_span(start, end, alignment_mode="expand")
     return span is not None and any(t.lemma_.lower() in _REPORTING for t in span)
@@ -167,7 +167,9 @@ def sentence_ranges(doc: Doc, *, min_words: int = 3, attribution_words: int = 5)
         if quoted and same_line(quoted[-1], rng):
             prev = quoted[-1]
             ends_quote = text[prev[1] - 1] in _CLOSE or text[prev[1] - 1] == '"'
-            attribution = ends_quote and not depth and _is_attribution(doc, rng[0], rng[1], attribution_words)
+            attribution = (
+                ends_quote and not depth and _is_attribution(doc, text, rng[0], rng[1], attribution_words)
+            )
             if depth or attribution:
                 quoted[-1] = (prev[0], rng[1])
                 depth = _quote_open_after(text[rng[0] : rng[1]], depth)
@@ -202,6 +204,7 @@ def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
     """Sentences of ``doc`` as records (see :func:`sentence_ranges`), with their entities."""
     ents = [(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
     out: list[Sentence] = []
+    full = doc.text  # built from the tokens on every access: read once
     for index, (start, end) in enumerate(sentence_ranges(doc)):
         sent_ents = tuple(
             Entity(text=t, label=lab, start=s, end=e) for s, e, t, lab in ents if s >= start and e <= end
@@ -212,7 +215,7 @@ def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
                 index=index,
                 start=start,
                 end=end,
-                text=doc.text[start:end],
+                text=full[start:end],
                 entities=sent_ents,
             )
         )

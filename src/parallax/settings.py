@@ -34,7 +34,7 @@ class Settings:
     summary_sentences: int = 5
     #: Pair score (learned probability, see ``parallax.align``) at or above which two sentences from
     #: different articles report one fact; the threshold learned with the shipped model.
-    align_threshold: float = 0.5512
+    align_threshold: float = 0.5317
     #: Files larger than this are refused (bytes).
     max_input_bytes: int = 20_000_000
     #: Records (articles) longer than this are refused (characters).
