@@ -69,3 +69,29 @@ def test_floors_on_subset() -> None:
     }
     floors = {k: v for k, v in load_floors("align").items() if k.startswith("subset_")}
     assert not check_floors(measured, floors)
+
+
+def _synthetic(n: int) -> str:
+    rows = []
+    for k in range(n):
+        a = f"The council of town {k} approved a budget of {k + 3} million dollars on Tuesday."
+        if k % 2:
+            b = f"On Tuesday, town {k}'s council approved a {k + 3} million dollar budget."
+        else:
+            b = f"Fans of team {k} celebrated a late goal in the stadium on Sunday night."
+        rows.append(f"{k % 2}\t{k}\t{k + 1000}\t{a}\t{b}\n")
+    return HEADER + "".join(rows)
+
+
+def test_held_out_split_uses_the_shipped_model(tmp_path: Path) -> None:
+    (tmp_path / "msr_paraphrase_train.txt").write_text(_synthetic(20), encoding="utf-8")
+    (tmp_path / "msr_paraphrase_dev.txt").write_text(_synthetic(12), encoding="utf-8")
+    result = evaluate_align(tmp_path, split="dev", embedder="hashing")
+    assert not result["cross_validated"] and result["pairs"] == 12
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "peers"} <= set(result)
+    assert set(result["peers"]) == {"tfidf_cosine", "hashing_cosine"}
+    assert result["roc_auc"] > 0.9  # the equivalent pairs are plain rewordings
+    table = CliRunner().invoke(
+        command, [str(tmp_path), "--split", "dev", "--embedder", "hashing", "--format", "table"]
+    )
+    assert table.exit_code == 0 and "parallax" in table.output and "shipped model" in table.output
