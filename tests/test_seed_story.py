@@ -189,3 +189,30 @@ def test_report_validates_against_its_schema(seed_report: StoryReport) -> None:
     again = StoryReport.model_validate_json(seed_report.to_json())
     assert again.model_dump(exclude={"timings"}) == seed_report.model_dump(exclude={"timings"})
     assert re.fullmatch(r"\d+\.\d+\.\d+", seed_report.schema_version)
+
+
+def test_twitter_reaction_is_unique_to_001(seed_report: StoryReport) -> None:
+    hypocrisy = [
+        f for f in seed_report.facts if any("accused Milano of hypocrisy" in m.text for m in f.mentions)
+    ]
+    assert hypocrisy and all(f.status == "unique" and f.articles == [A001] for f in hypocrisy)
+    accused = [f for f in seed_report.facts if any("accused by two women" in m.text for m in f.mentions)]
+    assert accused and all(A001 not in f.articles for f in accused)
+
+
+def test_no_fragment_facts(seed_report: StoryReport) -> None:
+    for fact in seed_report.facts:
+        for m in fact.mentions:
+            assert len(re.findall(r"\w+", m.text)) >= 3, m.text
+
+
+def test_omissions_ranked_with_evidence(seed_report: StoryReport) -> None:
+    texts = {a.id: a.text for a in seed_report.articles}
+    for omission in seed_report.omissions:
+        assert [i.fact for i in omission.items] == omission.facts
+        counts = [len(i.carried_by) for i in omission.items]
+        assert counts == sorted(counts, reverse=True)
+        for item in omission.items:
+            assert omission.article not in item.carried_by
+            ev = item.evidence
+            assert ev.article in item.carried_by and texts[ev.article][ev.start : ev.end] == ev.text

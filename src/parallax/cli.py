@@ -225,6 +225,7 @@ def schema(output: Path | None) -> None:
     "eval",
     cls=LazyGroup,
     lazy={
+        "align": "parallax.evaluation.align:command",
         "quotes": "parallax.evaluation.quotes:command",
         "summary": "parallax.evaluation.summary:command",
         "loaded": "parallax.evaluation.loaded:command",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -51,10 +52,65 @@ def load_pipeline(name: str | None = None) -> Language:
 
 
 _FINAL = frozenset(".!?…:;\"”’')]»")
+_OPEN = frozenset("“«„")
+_CLOSE = frozenset("”»")
+_WORDISH = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
-def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
-    """Character ranges of the sentences of ``doc``, repaired for news text.
+def _quote_open_after(chunk: str, depth: int) -> int:
+    """Quotation depth after reading ``chunk``, starting at ``depth`` (straight quotes toggle)."""
+    for ch in chunk:
+        if ch in _OPEN:
+            depth = 1
+        elif ch in _CLOSE:
+            depth = 0
+        elif ch == '"':
+            depth = 0 if depth else 1
+    return depth
+
+
+_REPORTING = frozenset(
+    [
+        "say",
+        "tell",
+        "write",
+        "add",
+        "claim",
+        "tweet",
+        "state",
+        "ask",
+        "explain",
+        "note",
+        "reply",
+        "respond",
+        "insist",
+        "argue",
+        "continue",
+        "conclude",
+        "recall",
+        "post",
+        "allege",
+        "warn",
+        "declare",
+        "admit",
+    ]
+)
+
+
+def _is_attribution(doc: Doc, text: str, start: int, end: int, max_words: int) -> bool:
+    """A short range built around a reporting verb ("Durbin said.", "she wrote on Twitter.")."""
+    if _words(text[start:end]) > max_words:
+        return False
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return span is not None and any(t.lemma_.lower() in _REPORTING for t in span)
+
+
+def _words(chunk: str) -> int:
+    return len(_WORDISH.findall(chunk))
+
+
+def sentence_ranges(doc: Doc, *, min_words: int = 3, attribution_words: int = 5) -> list[tuple[int, int]]:
+    """Character ranges of the sentences (claim units) of ``doc``, repaired for news text.
 
     1. Start from spaCy's sentence boundaries.
     2. Split at line breaks: a sentence never crosses a paragraph (cleaned text keeps one
@@ -62,6 +118,14 @@ def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
     3. Merge a range into the next one on the same line when it ends without sentence-final
        punctuation: the small model splits inside names ("New York magazine's | The Cut.").
     4. Trim whitespace and drop empty ranges.
+    5. Never cut inside a quotation: while a quotation opened in a range is still open at its
+       end, merge the next range of the same paragraph into it (a quotation that spans
+       sentences stays one unit, with its attribution).
+    6. Keep a short attribution with its quotation: a range of at most ``attribution_words``
+       words with a reporting verb, following a range that ends with a closing quote mark on
+       the same line, joins it ("... Especially now.” Durbin said.").
+    7. No fragment stands alone: a range with fewer than ``min_words`` words (a lone quote
+       mark, "And I will.”") joins the previous range of its paragraph, else the next one.
     """
     text = doc.text
     # 1. spaCy's boundaries
@@ -85,25 +149,62 @@ def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
         trail = len(chunk.rstrip())
         if trail > lead:
             trimmed.append((start + lead, start + trail))
+
+    def same_line(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        return "\n" not in text[a[1] : b[0]]
+
     # 3. merge unfinished ranges into the next one on the same line
     merged: list[tuple[int, int]] = []
-    for start, end in trimmed:
-        if merged:
-            prev_start, prev_end = merged[-1]
-            same_line = "\n" not in text[prev_end:start]
-            if same_line and text[prev_end - 1] not in _FINAL:
-                merged[-1] = (prev_start, end)
+    for rng in trimmed:
+        if merged and same_line(merged[-1], rng) and text[merged[-1][1] - 1] not in _FINAL:
+            merged[-1] = (merged[-1][0], rng[1])
+            continue
+        merged.append(rng)
+    # 5. and 6. quotations stay whole, short attributions stay with them
+    quoted: list[tuple[int, int]] = []
+    depth = 0
+    for rng in merged:
+        if quoted and same_line(quoted[-1], rng):
+            prev = quoted[-1]
+            ends_quote = text[prev[1] - 1] in _CLOSE or text[prev[1] - 1] == '"'
+            attribution = (
+                ends_quote and not depth and _is_attribution(doc, text, rng[0], rng[1], attribution_words)
+            )
+            if depth or attribution:
+                quoted[-1] = (prev[0], rng[1])
+                depth = _quote_open_after(text[rng[0] : rng[1]], depth)
                 continue
-        merged.append((start, end))
-    return merged
+        else:
+            depth = 0
+        quoted.append(rng)
+        depth = _quote_open_after(text[rng[0] : rng[1]], depth)
+    # 7. fragments join a neighbour of their paragraph
+    out: list[tuple[int, int]] = []
+    pending: tuple[int, int] | None = None  # a leading fragment waiting for the next range
+    for rng in quoted:
+        if pending is not None:
+            if same_line(pending, rng):
+                rng = (pending[0], rng[1])
+            else:
+                out.append(pending)
+            pending = None
+        if _words(text[rng[0] : rng[1]]) < min_words:
+            if out and same_line(out[-1], rng):
+                out[-1] = (out[-1][0], rng[1])
+            else:
+                pending = rng
+            continue
+        out.append(rng)
+    if pending is not None:
+        out.append(pending)
+    return out
 
 
 def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
     """Sentences of ``doc`` as records (see :func:`sentence_ranges`), with their entities."""
-    # Doc.text joins every token on each access: read it once (per sentence it is quadratic).
-    text = doc.text
     ents = [(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
     out: list[Sentence] = []
+    full = doc.text  # built from the tokens on every access: read once
     for index, (start, end) in enumerate(sentence_ranges(doc)):
         sent_ents = tuple(
             Entity(text=t, label=lab, start=s, end=e) for s, e, t, lab in ents if s >= start and e <= end
@@ -114,7 +215,7 @@ def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
                 index=index,
                 start=start,
                 end=end,
-                text=text[start:end],
+                text=full[start:end],
                 entities=sent_ents,
             )
         )

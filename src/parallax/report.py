@@ -9,6 +9,7 @@ the major version.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,9 +76,20 @@ class FactModel(_Model):
     score: float = 1.0
 
 
+class OmissionItem(_Model):
+    """One fact an article leaves out, with the outlets that carry it and a span of one of them."""
+
+    fact: str
+    carried_by: list[str] = Field(description="ids of the articles that carry the fact")
+    evidence: EvidenceSpan = Field(description="the fact's first mention in a carrying article")
+
+
 class Omission(_Model):
+    """What one article leaves out, ranked: facts carried by the most other outlets first."""
+
     article: str
-    facts: list[str]
+    facts: list[str] = Field(description="ids of the facts left out, most widely carried first")
+    items: list[OmissionItem] = []
 
 
 class DiffOpModel(_Model):
@@ -298,7 +310,7 @@ def build_report(analysis: StoryAnalysis) -> StoryReport:
         story=StoryInfo(id=analysis.story_id, title=analysis.title),
         articles=[ArticleModel.model_validate(a) for a in analysis.articles],
         facts=[FactModel.model_validate(f) for f in analysis.facts],
-        omissions=[Omission(article=a, facts=list(f)) for a, f in analysis.omissions],
+        omissions=[_omission(a, f, analysis) for a, f in analysis.omissions],
         quotes=[QuoteModel.model_validate(q) for q in analysis.quotes],
         summary=[SummaryEntryModel.model_validate(s) for s in analysis.summary],
         conflicts=[ConflictModel.model_validate(c) for c in analysis.conflicts],
@@ -314,6 +326,23 @@ def build_report(analysis: StoryAnalysis) -> StoryReport:
         non_quotes=[NonQuoteModel.model_validate(n) for n in analysis.non_quotes],
         timings=dict(analysis.timings),
     )
+
+
+def _omission(article: str, fact_ids: Sequence[str], analysis: StoryAnalysis) -> Omission:
+    """The ranked omissions of ``article``: by how many other articles carry the fact, then fact order."""
+    by_id = {f.id: (n, f) for n, f in enumerate(analysis.facts)}
+    known = sorted((by_id[i] for i in fact_ids if i in by_id), key=lambda nf: (-len(nf[1].articles), nf[0]))
+    items = [
+        OmissionItem(
+            fact=fact.id,
+            carried_by=list(fact.articles),
+            evidence=EvidenceSpan.model_validate(fact.mentions[0]),
+        )
+        for _, fact in known
+        if fact.mentions
+    ]
+    rest = [i for i in fact_ids if i not in by_id]
+    return Omission(article=article, facts=[f.id for _, f in known] + rest, items=items)
 
 
 def json_schema() -> dict[str, Any]:

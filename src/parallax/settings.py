@@ -35,8 +35,9 @@ class Settings:
     embedder: str = "minilm-numpy"
     #: Number of summary sentences (facts plus disputes).
     summary_sentences: int = 5
-    #: Similarity at or above which two sentences from different articles report one fact.
-    align_threshold: float = 0.48
+    #: Pair score (learned probability, see ``parallax.align``) at or above which two sentences from
+    #: different articles report one fact; the threshold learned with the shipped model.
+    align_threshold: float = 0.5317
     #: Files larger than this are refused (bytes).
     max_input_bytes: int = 20_000_000
     #: Records (articles) longer than this are refused (characters).

@@ -183,13 +183,20 @@ def _coverage(report: StoryReport, ctx: _Context) -> list[str]:
         if not missed:
             out.append(f"- **{esc_label[art.id]}**: nothing the others report")
             continue
-        out.append(f"- **{esc_label[art.id]}** leaves out {len(missed)}:")
-        for fid in missed:
+        out.append(f"- **{esc_label[art.id]}** leaves out {len(missed)} (most widely reported first):")
+        for fid in missed[:OMISSIONS_SHOWN]:
             missing = facts.get(fid)
             text = md_escape(shorten(fact_text(missing), 200)) if missing else ""
-            out.append(f"  - {md_code(fid)} {text}".rstrip())
+            carried = ", ".join(esc_label.get(a, md_escape(a)) for a in missing.articles) if missing else ""
+            out.append(f"  - {md_code(fid)} {text}{f' ({carried})' if carried else ''}".rstrip())
+        if len(missed) > OMISSIONS_SHOWN:
+            out.append(f"  - … and {len(missed) - OMISSIONS_SHOWN} more (in the JSON report)")
     out.append("")
     return out
+
+
+#: Omissions listed per outlet in Markdown; the rest are counted (the JSON report has them all).
+OMISSIONS_SHOWN = 8
 
 
 def _quotes(report: StoryReport, ctx: _Context) -> list[str]:
