@@ -26,7 +26,9 @@ def test_event_anchored_year_conflict(make_analyzed) -> None:  # type: ignore[no
     (c,) = dates
     sides = {v.normalized: v.articles for v in c.values}
     assert sides == {"2009": ("a", "b"), "2019": ("c",)}
-    assert "fundraiser" in c.about and "Lappos" in c.about and c.about.startswith("the year of the fundraiser")
+    assert (
+        "fundraiser" in c.about and "Lappos" in c.about and c.about.startswith("the year of the fundraiser")
+    )
     assert c.id == "c1" and 0 < c.confidence <= 1
     for v in c.values:
         for ev in v.evidence:
@@ -264,7 +266,9 @@ CLINTON_NYT = (
         ),
     ],
 )
-def test_values_of_different_things_do_not_conflict(make_analyzed, a_text: str, b_text: str, why: str) -> None:  # type: ignore[no-untyped-def]
+def test_values_of_different_things_do_not_conflict(
+    make_analyzed, a_text: str, b_text: str, why: str
+) -> None:  # type: ignore[no-untyped-def]
     analyzed = make_analyzed(("a", a_text), ("b", b_text))
     assert [c for c in find_conflicts(analyzed, [], []) if c.kind != "speaker"] == [], why
 

@@ -121,18 +121,35 @@ def test_change_found() -> None:
     assert not change_found([conflict], swapped)
 
 
-def test_subset_against_floors() -> None:
-    """First 10 BASIL stories, hashing embedder; the full 60-story figures are in the baseline file."""
+def test_linked_only_subset_against_floors() -> None:
+    """The old test (--linked-only) on the first 10 BASIL stories, hashing embedder."""
     data = shared_path("clustering", "basil-2010-2015.jsonl")
     result = evaluate(data, limit=10, embedder="hashing")
-    floors = {
-        k.removeprefix("subset_"): v for k, v in load_floors("conflicts").items() if k.startswith("subset_")
-    }
+    prefix = "linked_only_subset_"
+    floors = {k.removeprefix(prefix): v for k, v in load_floors("conflicts").items() if k.startswith(prefix)}
     assert floors
     measured = {k: float(v) for k, v in result.items() if isinstance(v, int | float)}
     assert check_floors(measured, floors) == []
     ceilings = json.loads((BASELINE_DIR / "conflicts.json").read_text(encoding="utf-8"))["ceilings"]
-    assert float(result["spurious_per_10_stories"]) <= ceilings["subset_spurious_per_10_stories"]
+    assert float(result["spurious_per_10_stories"]) <= ceilings[prefix + "spurious_per_10_stories"]
+
+
+def test_independent_subset_against_floors() -> None:
+    """The fair test on the first 10 BASIL stories (all of them, train and test: a smoke gate;
+    the held-out figures are in the baseline file)."""
+    from parallax.evaluation.conflicts import evaluate_independent
+
+    data = shared_path("clustering", "basil-2010-2015.jsonl")
+    result = evaluate_independent([data], split="all", limit=10)
+    basil = result["basil"]
+    assert isinstance(basil, dict)
+    prefix = "subset_"
+    floors = {k.removeprefix(prefix): v for k, v in load_floors("conflicts").items() if k.startswith(prefix)}
+    assert floors
+    assert check_floors({k: float(v) for k, v in basil.items()}, floors) == []
+    ceilings = json.loads((BASELINE_DIR / "conflicts.json").read_text(encoding="utf-8"))["ceilings"]
+    assert basil["spurious_per_story"] <= ceilings[prefix + "spurious_per_story"]
+    assert len(result["spurious"]) == basil["spurious"]  # type: ignore[arg-type]
 
 
 def test_cli_help() -> None:
@@ -199,7 +216,9 @@ def test_independent_candidates_need_shared_words(make_analyzed) -> None:  # typ
         ("a", "The car bomb in the Baquba market killed 50 people and wounded 53 on Sunday."),
         ("b", "A car bomb in the Baquba market on Sunday killed 50 people.\nThe mayor has 53 cousins."),
     )
-    found = {(c.target.article, c.target.literal, c.witness.article) for c in independent_candidates(analyzed)}
+    found = {
+        (c.target.article, c.target.literal, c.witness.article) for c in independent_candidates(analyzed)
+    }
     assert found == {("a", "50", "b"), ("b", "50", "a")}
 
 

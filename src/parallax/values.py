@@ -262,15 +262,18 @@ def extract_values(
         elif t.kind == "DURATION" and t.value:
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
-                days = float(m[1]) * DURATION_CODES[m[2]]
+                # "a 36-year-old man" is an age (comparable with "Rahman, 36"), else a duration in days
+                age = m[2] == "Y" and re.match(r"\s?-?\s?old\b", doc.text[t.end : t.end + 6]) is not None
+                amount = float(m[1]) * (1.0 if age else DURATION_CODES[m[2]])
+                words = dict(Y="years", M="months", W="weeks", D="days", DE="decades")[m[2]]
                 out.append(
                     Value(
                         kind="number",
-                        normalized=f"{m[1]} {dict(Y='years', M='months', W='weeks', D='days', DE='decades')[m[2]]}",
-                        amount=days,
-                        low=days,
-                        high=days,
-                        unit="day",
+                        normalized=f"age {m[1]}" if age else f"{m[1]} {words}",
+                        amount=amount,
+                        low=amount,
+                        high=amount,
+                        unit="age" if age else "day",
                         **common,  # type: ignore[arg-type]
                     )
                 )
@@ -570,6 +573,8 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
             and not (float(amount).is_integer() and 1 <= amount <= 120 and certainty == 1.0)
         ):
             continue  # a bare number on a name is an age ("Reid, 33") or nothing checkable
+        elif kind == "number" and unit is None and head is not None and head.pos_ == "PROPN":
+            unit = "age"
         out.append(
             Value(
                 kind=kind,
@@ -652,6 +657,10 @@ def comparable(a: Value, b: Value) -> bool:
         return dates_agree(a.normalized, b.normalized) is not None
     if a.kind == "place":
         return True
+    if a.kind == "count" and a.unit and b.unit:
+        # "three submarine cables" and "seven cables" count one kind of thing; the pair model
+        # weighs the differing compound
+        return a.unit.split()[-1] == b.unit.split()[-1]
     return a.unit == b.unit
 
 
@@ -670,6 +679,10 @@ def values_agree(a: Value, b: Value) -> bool | None:
         x, y = a.normalized.lower(), b.normalized.lower()
         return x in y or y in x
     assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
+    if a.amount and b.amount and a.kind in ("number", "money"):
+        ratio = max(a.amount, b.amount) / min(a.amount, b.amount)
+        if any(math.isclose(ratio, scale) for scale in (1e3, 1e6, 1e9)):
+            return True  # one figure with and without its scale word ("6 million", "6")
     # a measure converted between units is rounded ("48km" is "30 miles"): 3 percent either way
     slack = 0.03 if a.kind == "number" and a.unit in MEASURES else 0.0
     return (

@@ -772,7 +772,13 @@ def _rates(row: Mapping[str, int]) -> dict[str, float]:
     }
 
 
-def fit(runs: Sequence[_Run], *, max_spurious: float = 0.1, c: float = 1.0) -> PairModel:
+#: Probability given to rule-linked pairs (see :class:`parallax.conflicts.PairModel`).
+RULE_LINK = 0.8
+
+
+def fit(
+    runs: Sequence[_Run], *, max_spurious: float = 0.1, c: float = 1.0, rule: float = RULE_LINK
+) -> PairModel:
     """Fit the pair model on ``runs`` (the training split) and choose its two levels.
 
     1. Every candidate pair of values of each untouched story is a training example: positive
@@ -813,8 +819,8 @@ def fit(runs: Sequence[_Run], *, max_spurious: float = 0.1, c: float = 1.0) -> P
     bias = round(float(clf.intercept_[0]), 4)
     # 3. levels
     best: tuple[float, float, float] | None = None
-    for link in (0.1, 0.2, 0.3, 0.4, 0.5):
-        model = PairModel(weights=weights, bias=bias, link=link, report=0.0)
+    for link in (0.2, 0.3, 0.4):
+        model = PairModel(weights=weights, bias=bias, link=link, report=0.0, rule=rule)
         result = score(runs, model=model, min_confidence=0.0)
         confs = result["_confidences"]
         assert isinstance(confs, list)
@@ -825,7 +831,7 @@ def fit(runs: Sequence[_Run], *, max_spurious: float = 0.1, c: float = 1.0) -> P
         if best is None or found > best[0]:
             best = (found, link, report)
     assert best is not None
-    return PairModel(weights=weights, bias=bias, link=best[1], report=best[2])
+    return PairModel(weights=weights, bias=bias, link=best[1], report=best[2], rule=rule)
 
 
 def _report_level(spurious: Sequence[tuple[float, str, bool]], stories: int, max_spurious: float) -> float:
@@ -910,7 +916,14 @@ def evaluate_independent(
                     "bias": model.bias,
                     "link": model.link,
                     "report": model.report,
+                    "rule": model.rule,
+                    "rule_max_articles": model.rule_max_articles,
                     "trained_on": [f"{p.name} (even stories)" for p in (train_data or data)],
+                    "note": (
+                        "Fit by `parallax eval conflicts --fit` (logistic regression over pair features; "
+                        "link and report levels chosen on the training split). Only these computed weights "
+                        "are shipped: BASIL has no explicit licence, ECB+ is CC BY 3.0."
+                    ),
                 },
                 indent=2,
             )
