@@ -992,7 +992,7 @@ def _reason(
     if quantity.unit and quantity.kind != "count":
         parts.append(f"in {quantity.unit}")
     if quantity.owner:
-        parts.append(f"for {quantity.owner}")
+        parts.append(f"about {quantity.owner}")
     if shared_entities:
         parts.append("sentences name " + ", ".join(names.get(k, k.title()) for k in shared_entities[:4]))
     if shared_words:
