@@ -9,12 +9,15 @@ Cascade of :func:`find_conflicts`:
    ("The incident occurred during a 2019 fundraiser") while the ones before name the people.
 2. A value is a *slot filler* when it attaches to a noun (the event noun: "a 2009 *fundraiser*",
    "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma).
-3. Two fillers of one key from different articles are linked when their sentences belong to one
-   aligned fact, or (noun heads only) when their contexts share an entity that is not ubiquitous
-   in the story (one named in at most ``ubiquity`` of all sentences, or in at most 3: the story's main actor
-   names every event and so proves nothing), or (any head, verbs included) when the two
-   sentences themselves share two rare entities. Linked fillers form connected components: one
-   component is one event slot.
+3. Linking. a) Candidate pairs: values of one kind and unit in sentences of different articles
+   that share content lemmas (an inverted index over the sentences carrying values, as a sparse
+   matrix product, near-linear in the text), plus the pairs the old rules link (one aligned
+   fact, or one event noun with a rare name shared by the contexts). b) Each pair gets typed
+   features (:data:`PAIR_FEATURES`: shared words, the words next to the value, head noun,
+   quantity nouns such as "total income" against "consulting fees", owners, aligned fact,
+   rare names, agreement of the sentences' other figures) and a probability from a logistic
+   :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
+   above the model's link level that are each other's best match join one event slot.
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
    several events). The rest are grouped into agreement classes with tolerant rules
    (:func:`parallax.values.values_agree`: granularity, approximation bands, units).
@@ -23,11 +26,13 @@ Cascade of :func:`find_conflicts`:
    the other side's figure or date ("six arrests Wednesday, compared to 47 the night before"
    against "47 arrests"); a place conflict further needs each side's place to be absent from
    the other side's articles.
-6. ``about`` is built from the value kind, the event noun and the main person of the shared
-   context ("year of the fundraiser Amy Lappos described"); ``confidence`` from the link
-   strength (aligned fact, number of shared entities) and the certainty of the values.
+6. ``quantity`` (attribute, head, unit, owner), ``about`` ("the year of the fundraiser Amy
+   Lappos described"), ``shared`` and ``reason`` say what was paired and why; ``confidence``
+   is the best model probability of a pair across the two sides (halved when three or more
+   figures disagree), and only conflicts at the model's report level are returned.
+   :func:`describe_conflict` writes the dispute sentence.
 7. Speaker conflicts: one quotation attributed to different people across articles (pronouns,
-   missing speakers and surname-versus-full-name variants are not disagreements).
+   missing speakers, surname-versus-full-name variants and accents are not disagreements).
 
 Ids are ``c1``, ``c2``, ... in order of decreasing confidence.
 """
