@@ -26,7 +26,9 @@ def test_event_anchored_year_conflict(make_analyzed) -> None:  # type: ignore[no
     (c,) = dates
     sides = {v.normalized: v.articles for v in c.values}
     assert sides == {"2009": ("a", "b"), "2019": ("c",)}
-    assert "fundraiser" in c.about and "Lappos" in c.about and c.about.startswith("year")
+    assert (
+        "fundraiser" in c.about and "Lappos" in c.about and c.about.startswith("the year of the fundraiser")
+    )
     assert c.id == "c1" and 0 < c.confidence <= 1
     for v in c.values:
         for ev in v.evidence:
@@ -217,3 +219,99 @@ def test_seed_story(seed_report) -> None:  # type: ignore[no-untyped-def]
     ids = sorted(a.id for a in seed_report.articles)
     assert sides == {"2009": {ids[0], ids[1]}, "2019": {ids[2]}}
     assert len(seed_report.conflicts) <= 3
+
+
+# --- same quantity and role on both sides (issue 12) ------------------------------------------
+
+CLINTON_HPO = (
+    "Hillary Clinton released her tax returns going back to 2007 on Friday.\n"
+    "According to the returns, the Clintons earned $140,937,785 over the eight year span, "
+    "primarily from book sales and speaking fees."
+)
+CLINTON_NYT = (
+    "Hillary Clinton released her tax returns going back to 2007 on Friday.\n"
+    "Besides the royalties from his books and his speaking fees, Mr. Clinton earned nearly "
+    "$20 million between 2011 and 2014 for advising or consulting companies."
+)
+
+
+@pytest.mark.parametrize(
+    ("a_text", "b_text", "why"),
+    [
+        (CLINTON_HPO, CLINTON_NYT, "total income is not the consulting fees"),
+        (
+            "Police said the gunman opened fire at 10:45 p.m. in the crowded theater in Aurora.",
+            "Police said the gunman opened fire at 10:35 p.m. in the crowded theater in Aurora.",
+            "times of day are not counts",
+        ),
+        (
+            "First Published: June 13, 2013 4: 59 PM EDT\nLindsay Lohan has left the Betty Ford clinic.",
+            "First Published: June 13, 2013 4: 45 PM EDT\nLindsay Lohan has left the Betty Ford clinic.",
+            "spaced clock times are not counts",
+        ),
+        (
+            "UPDATED 05 / 03 / 2013 at 11: 00 AM EDT\nLindsay Lohan checked into the Betty Ford clinic.",
+            "UPDATED 05 / 01 / 2013 at 11: 00 AM EDT\nLindsay Lohan checked into the Betty Ford clinic.",
+            "date parts are not numbers",
+        ),
+        (
+            "Tara Reid, 33, checked herself into Promises Treatment Center in Malibu, her rep said.",
+            "Her rep Jack Ketsoyan, 45, said Tara Reid checked herself into Promises Treatment Center.",
+            "ages of different people",
+        ),
+        (
+            "http: / / nypost. com / 2013 / 05 / 02 / lindsay - lohan - rehab\nLindsay Lohan left rehab.",
+            "http: / / nypost. com / 2013 / 05 / 09 / lindsay - lohan - rehab\nLindsay Lohan left rehab.",
+            "numbers in a URL line",
+        ),
+    ],
+)
+def test_values_of_different_things_do_not_conflict(
+    make_analyzed, a_text: str, b_text: str, why: str
+) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(("a", a_text), ("b", b_text))
+    assert [c for c in find_conflicts(analyzed, [], []) if c.kind != "speaker"] == [], why
+
+
+def test_linked_by_shared_words_without_alignment(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """Sentences sharing several content words pair their values even with no aligned fact."""
+    analyzed = make_analyzed(
+        ("a", "The car bomb in the market of Baquba killed 50 people and wounded 53 on Sunday."),
+        ("b", "A car bomb tore through the Baquba market on Sunday, killing 150 people and wounding 53."),
+    )
+    conflicts = [c for c in find_conflicts(analyzed, [], []) if c.kind == "count"]
+    assert len(conflicts) == 1
+    (c,) = conflicts
+    assert {v.value for v in c.values} == {"50", "150"}
+    assert c.quantity is not None and c.quantity.attribute == "number"
+    assert "baquba" in c.shared and c.reason
+
+
+def test_accented_and_plain_name_are_one_speaker() -> None:
+    quote = _quote(("a", "José Peña"), ("b", "Jose Pena"))
+    assert _speaker_conflicts_of(quote) == []
+
+
+def _speaker_conflicts_of(quote: Quote) -> list[object]:
+    from parallax.conflicts import _speaker_conflicts
+
+    return list(_speaker_conflicts([quote], people={"pena", "peña"}, texts={"a": "", "b": ""}))
+
+
+def test_describe_conflict_is_english() -> None:
+    from parallax.conflicts import describe_conflict
+    from parallax.records import Conflict, ConflictValue
+
+    conflict = Conflict(
+        id="c1",
+        kind="date",
+        about="the year of the fundraiser Amy Lappos described",
+        values=(ConflictValue("2009", "2009", ("a", "b"), ()), ConflictValue("2019", "2019", ("c",), ())),
+        confidence=0.9,
+    )
+    names = {"a": "Fox News", "b": "Outlet B", "c": "Outlet C"}
+    assert describe_conflict(conflict, names) == (
+        "Outlets disagree on the year of the fundraiser Amy Lappos described: "
+        "2009 (Fox News, Outlet B); 2019 (Outlet C)."
+    )
+    assert describe_conflict(conflict, lambda a: a.upper()).endswith("2019 (C).")

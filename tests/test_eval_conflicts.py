@@ -121,18 +121,35 @@ def test_change_found() -> None:
     assert not change_found([conflict], swapped)
 
 
-def test_subset_against_floors() -> None:
-    """First 10 BASIL stories, hashing embedder; the full 60-story figures are in the baseline file."""
+def test_linked_only_subset_against_floors() -> None:
+    """The old test (--linked-only) on the first 10 BASIL stories, hashing embedder."""
     data = shared_path("clustering", "basil-2010-2015.jsonl")
     result = evaluate(data, limit=10, embedder="hashing")
-    floors = {
-        k.removeprefix("subset_"): v for k, v in load_floors("conflicts").items() if k.startswith("subset_")
-    }
+    prefix = "linked_only_subset_"
+    floors = {k.removeprefix(prefix): v for k, v in load_floors("conflicts").items() if k.startswith(prefix)}
     assert floors
     measured = {k: float(v) for k, v in result.items() if isinstance(v, int | float)}
     assert check_floors(measured, floors) == []
     ceilings = json.loads((BASELINE_DIR / "conflicts.json").read_text(encoding="utf-8"))["ceilings"]
-    assert float(result["spurious_per_10_stories"]) <= ceilings["subset_spurious_per_10_stories"]
+    assert float(result["spurious_per_10_stories"]) <= ceilings[prefix + "spurious_per_10_stories"]
+
+
+def test_independent_subset_against_floors() -> None:
+    """The fair test on the first 10 BASIL stories (all of them, train and test: a smoke gate;
+    the held-out figures are in the baseline file)."""
+    from parallax.evaluation.conflicts import evaluate_independent
+
+    data = shared_path("clustering", "basil-2010-2015.jsonl")
+    result = evaluate_independent([data], split="all", limit=10)
+    basil = result["basil"]
+    assert isinstance(basil, dict)
+    prefix = "subset_"
+    floors = {k.removeprefix(prefix): v for k, v in load_floors("conflicts").items() if k.startswith(prefix)}
+    assert floors
+    assert check_floors({k: float(v) for k, v in basil.items()}, floors) == []
+    ceilings = json.loads((BASELINE_DIR / "conflicts.json").read_text(encoding="utf-8"))["ceilings"]
+    assert basil["spurious_per_story"] <= ceilings[prefix + "spurious_per_story"]
+    assert len(result["spurious"]) == basil["spurious"]  # type: ignore[arg-type]
 
 
 def test_cli_help() -> None:
@@ -151,3 +168,74 @@ def test_change_found_for_word_counts() -> None:
     )
     assert change_found([conflict], change)
     assert not change_found([conflict], dataclasses.replace(change, new_value="18"))
+
+
+# --- the fair test: independent changes --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The bomb killed 50 people and wounded 53 on Sunday.", ["50", "53"]),
+        ("First Published: June 13, 2013 4: 59 PM EDT", ["13", "2013"]),
+        ("UPDATED 05 / 03 / 2013 at 11: 00 AM EDT", []),
+        ("It happened at 10:45 p.m. when two men arrived.", ["two"]),
+        ("http: / / nypost. com / 2013 / 05 / 02 / lindsay - lohan", []),
+        ("He earned $1,500,000 and 2.5 percent of the take.", ["1,500,000", "2.5"]),
+    ],
+)
+def test_printed_numbers(text: str, expected: list[str]) -> None:
+    from parallax.evaluation.conflicts import printed_numbers
+
+    assert [p.literal for p in printed_numbers(text, 0, len(text), article="a", sentence=0)] == expected
+
+
+@pytest.mark.parametrize(
+    ("literal", "before", "check"),
+    [
+        ("2009", "in ", lambda new: new.isdigit() and abs(int(new) - 2009) in (2, 3, 10)),
+        ("13", "June ", lambda new: 1 <= int(new) <= 28 and abs(int(new) - 13) >= 2),
+        ("1,500,000", "$", lambda new: "," in new and float(new.replace(",", "")) / 1.5e6 in (2, 3, 5)),
+        ("2.5", "", lambda new: float(new) - 2.5 in (2, 3, 5, 10) and new.endswith(".5")),
+        ("36", "", lambda new: int(new) - 36 in (2, 3, 5, 10, -2, -3)),
+        ("Two", "", lambda new: new[0].isupper() and new.isalpha() and new != "Two"),
+    ],
+)
+def test_propose_literal(literal: str, before: str, check) -> None:  # type: ignore[no-untyped-def]
+    from parallax.evaluation.conflicts import propose_literal
+
+    for seed in range(5):
+        new = propose_literal(literal, before, random.Random(seed))
+        assert new is not None and new != literal and check(new)
+
+
+def test_independent_candidates_need_shared_words(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    from parallax.evaluation.conflicts import independent_candidates
+
+    analyzed = make_analyzed(
+        ("a", "The car bomb in the Baquba market killed 50 people and wounded 53 on Sunday."),
+        ("b", "A car bomb in the Baquba market on Sunday killed 50 people.\nThe mayor has 53 cousins."),
+    )
+    found = {
+        (c.target.article, c.target.literal, c.witness.article) for c in independent_candidates(analyzed)
+    }
+    assert found == {("a", "50", "b"), ("b", "50", "a")}
+
+
+def test_independent_found_needs_both_sides() -> None:
+    from parallax.evaluation.conflicts import IndependentChange, independent_found
+    from parallax.records import Mention
+
+    change = IndependentChange("a", "b", 20, 22, "50", "150")
+    a_sent = Mention("a", 0, 40, "The car bomb killed 150 people on Sunday")
+    b_sent = Mention("b", 0, 39, "The car bomb killed 50 people on Sunday")
+    conflict = Conflict(
+        id="c1",
+        kind="count",
+        about="the number of people",
+        values=(ConflictValue("150", "150", ("a",), (a_sent,)), ConflictValue("50", "50", ("b",), (b_sent,))),
+        confidence=0.9,
+    )
+    assert independent_found([conflict], change) is conflict
+    assert independent_found([conflict], IndependentChange("a", "c", 20, 22, "50", "150")) is None
+    assert independent_found([conflict], IndependentChange("a", "b", 20, 22, "50", "250")) is None

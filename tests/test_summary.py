@@ -183,3 +183,11 @@ def test_seed_summary(seed_summary) -> None:  # type: ignore[no-untyped-def]
     for e in entries:
         assert "Left-wing" not in e.text
         assert any(e.text in texts[a] for a in e.articles)
+
+
+def test_only_confident_conflicts_become_disputes(story) -> None:  # type: ignore[no-untyped-def]
+    from parallax.summary import DISPUTE_CONFIDENCE
+
+    low, high = conflict(story, DISPUTE_CONFIDENCE - 0.01, "c1"), conflict(story, DISPUTE_CONFIDENCE, "c2")
+    entries = summarize(story, [], [low, high], sentences=5)
+    assert [e.conflicts for e in entries if e.kind == "dispute"] == [("c2",)]

@@ -9,12 +9,15 @@ Cascade of :func:`find_conflicts`:
    ("The incident occurred during a 2019 fundraiser") while the ones before name the people.
 2. A value is a *slot filler* when it attaches to a noun (the event noun: "a 2009 *fundraiser*",
    "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma).
-3. Two fillers of one key from different articles are linked when their sentences belong to one
-   aligned fact, or (noun heads only) when their contexts share an entity that is not ubiquitous
-   in the story (one named in at most ``ubiquity`` of all sentences, or in at most 3: the story's main actor
-   names every event and so proves nothing), or (any head, verbs included) when the two
-   sentences themselves share two rare entities. Linked fillers form connected components: one
-   component is one event slot.
+3. Linking. a) Candidate pairs: values of one kind and unit in sentences of different articles
+   that share content lemmas (an inverted index over the sentences carrying values, as a sparse
+   matrix product, near-linear in the text), plus the pairs the old rules link (one aligned
+   fact, or one event noun with a rare name shared by the contexts). b) Each pair gets typed
+   features (:data:`PAIR_FEATURES`: shared words, the words next to the value, head noun,
+   quantity nouns such as "total income" against "consulting fees", owners, aligned fact,
+   rare names, agreement of the sentences' other figures) and a probability from a logistic
+   :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
+   above the model's link level that are each other's best match join one event slot.
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
    several events). The rest are grouped into agreement classes with tolerant rules
    (:func:`parallax.values.values_agree`: granularity, approximation bands, units).
@@ -23,26 +26,48 @@ Cascade of :func:`find_conflicts`:
    the other side's figure or date ("six arrests Wednesday, compared to 47 the night before"
    against "47 arrests"); a place conflict further needs each side's place to be absent from
    the other side's articles.
-6. ``about`` is built from the value kind, the event noun and the main person of the shared
-   context ("year of the fundraiser Amy Lappos described"); ``confidence`` from the link
-   strength (aligned fact, number of shared entities) and the certainty of the values.
+6. ``quantity`` (attribute, head, unit, owner), ``about`` ("the year of the fundraiser Amy
+   Lappos described"), ``shared`` and ``reason`` say what was paired and why; ``confidence``
+   is the best model probability of a pair across the two sides (halved when three or more
+   figures disagree), and only conflicts at the model's report level are returned.
+   :func:`describe_conflict` writes the dispute sentence.
 7. Speaker conflicts: one quotation attributed to different people across articles (pronouns,
-   missing speakers and surname-versus-full-name variants are not disagreements).
+   missing speakers, surname-versus-full-name variants and accents are not disagreements).
 
 Ids are ``c1``, ``c2``, ... in order of decreasing confidence.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import math
 import re
+import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parallax.dates import find_timexes, granularity_of
-from parallax.records import AnalyzedArticle, Conflict, ConflictValue, Fact, Mention, Quote, Sentence
-from parallax.values import Value, extract_values, values_agree
+from parallax.errors import ConfigError
+from parallax.records import (
+    AnalyzedArticle,
+    Conflict,
+    ConflictQuantity,
+    ConflictValue,
+    Fact,
+    Mention,
+    Quote,
+    Sentence,
+)
+from parallax.values import Value, comparable, extract_values, values_agree
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +93,21 @@ class _Filler:
     facts: frozenset[str]
     own: frozenset[str] = frozenset()  # entity keys of the sentence itself
     neighbours: tuple[Value, ...] = ()  # every value of the sentence, checkable or not
+    words: frozenset[str] = frozenset()  # content lemmas of the sentence
+    local: frozenset[str] = frozenset()  # content lemmas next to the value (what it measures)
+    quantity: frozenset[str] = frozenset()  # nouns naming what is measured ("income", "fee")
+    owners: frozenset[str] = frozenset()  # entity keys the quantity belongs to
+
+
+def fold(text: str) -> str:
+    """``text`` without accents ("Peña" -> "Pena"): one name written both ways is one name."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def entity_key(text: str, label: str) -> str:
-    """A comparable key for an entity: a person's or organisation's last word, else its name."""
-    cleaned = re.sub(r"[’']s$", "", text.strip()).strip(" .,")
+    """A comparable key for an entity: a person's or organisation's last word, else its name
+    (lower case, accents folded)."""
+    cleaned = fold(re.sub(r"[’']s$", "", text.strip()).strip(" .,"))
     words = cleaned.split()
     if not words:
         return ""
@@ -192,6 +227,7 @@ def _fillers(
         timexes = find_timexes(art.doc, anchor=art.article.published_date)
         values = extract_values(art.doc, timexes=timexes)
         by_sentence: dict[int, list[Value]] = defaultdict(list)
+        words_of: dict[int, frozenset[str]] = {}
         for value in values:
             sent = _sentence_of(art.sentences, value.start)
             if sent is not None:
@@ -203,12 +239,18 @@ def _fillers(
                 continue
             if value.kind == "place" and not places:
                 continue
+            if value.head == "be":
+                value = _copula_subject(art.doc, value)
+            assert value.head is not None and value.head_index is not None
             if value.head_pos in ("VERB", "AUX") and (value.head in REPORTING_VERBS or value.kind == "place"):
                 continue
             sent = _sentence_of(art.sentences, value.start)
             if sent is None:
                 continue
             unit = "" if value.kind == "date" else value.unit or ""
+            if sent.index not in words_of:
+                words_of[sent.index] = content_lemmas(art.doc, sent.start, sent.end)
+            local, quantity, owners = _role(art.doc, value)
             fillers.append(
                 _Filler(
                     article=art.id,
@@ -220,9 +262,310 @@ def _fillers(
                     facts=frozenset(fact_index.get((art.id, sent.index), ())),
                     own=frozenset(_sentence_keys(sent)),
                     neighbours=tuple(by_sentence[sent.index]),
+                    words=words_of[sent.index],
+                    local=local,
+                    quantity=quantity,
+                    owners=owners,
                 )
             )
     return fillers
+
+
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
+_OWNER_LABELS = {"PERSON", "ORG", "NORP", "GPE"}
+
+
+def content_lemmas(doc: Doc, start: int, end: int) -> frozenset[str]:
+    """Lower-case lemmas of the content words (nouns, names, verbs, adjectives) in a char range."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None:
+        return frozenset()
+    return frozenset(
+        t.lemma_.lower()
+        for t in span
+        if t.pos_ in _CONTENT_POS and t.is_alpha and not t.is_stop and len(t.text) > 2
+    )
+
+
+def _role(doc: Doc, value: Value) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """What a value measures, read off the parse: (local words, quantity nouns, owners).
+
+    1. local: content lemmas within four tokens of the value, in its sentence;
+    2. quantity: for a noun head, the head with its compounds and adjectives ("total income");
+       for a verb head, the nouns of its object and prepositional phrases ("earned $20 million
+       in consulting fees" -> consulting, fee);
+    3. owners: entity keys of the head's possessor or compound name, and of the subject of the
+       verb that governs the value ("Clinton's income", "Bill Clinton earned").
+    """
+    span = doc.char_span(value.start, value.end, alignment_mode="expand")
+    if span is None or value.head_index is None:
+        return frozenset(), frozenset(), frozenset()
+    inside = set(range(span.start, span.end))
+    sent = span.root.sent
+    # 1. local words
+    lo, hi = max(sent.start, span.start - 4), min(sent.end, span.end + 4)
+    local = {
+        t.lemma_.lower()
+        for t in doc[lo:hi]
+        if t.i not in inside and t.is_alpha and not t.is_stop and t.pos_ in _CONTENT_POS
+    }
+    head = doc[value.head_index]
+    local.add(head.lemma_.lower())
+
+    def words(tokens: list[Token]) -> set[str]:
+        return {
+            t.lemma_.lower()
+            for t in tokens
+            if t.i not in inside and t.is_alpha and not t.is_stop and t.pos_ in ("NOUN", "PROPN", "ADJ")
+        }
+
+    # 2. quantity nouns
+    if head.pos_ in ("NOUN", "PROPN"):
+        quantity = {head.lemma_.lower()} | words(
+            [c for c in head.children if c.dep_ in ("compound", "amod") and c.i not in inside]
+        )
+        governor = head.head
+        while governor.pos_ == "ADP" and governor.head.i != governor.i:
+            governor = governor.head
+    else:
+        parts: list[Token] = []
+        for child in head.children:
+            if child.dep_ in ("dobj", "attr", "oprd") and child.i not in inside:
+                parts.append(child)
+            elif child.dep_ in ("prep", "agent"):
+                parts.extend(g for g in child.children if g.dep_ == "pobj" and g.i not in inside)
+        quantity = set()
+        for noun in parts:
+            if noun.ent_type_ in ("DATE", "TIME", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"):
+                continue
+            quantity |= words([noun]) | words([c for c in noun.children if c.dep_ in ("compound", "amod")])
+        governor = head
+    # 3. owners
+    owner_tokens: list[Token] = []
+    for child in head.children:
+        if child.dep_ in ("poss", "compound") and child.pos_ == "PROPN":
+            owner_tokens.extend(child.subtree)
+    if governor.pos_ in ("VERB", "AUX"):
+        for child in governor.children:
+            if child.dep_ in ("nsubj", "nsubjpass"):
+                owner_tokens.extend(child.subtree)
+    owned = {t.i for t in owner_tokens} - inside
+    owners = {
+        entity_key(e.text, e.label_)
+        for e in sent.ents
+        if e.label_ in _OWNER_LABELS and any(t.i in owned for t in e)
+    } - {""}
+    return frozenset(local), frozenset(quantity), frozenset(owners)
+
+
+#: Features of a pair of values in two articles (see :func:`pair_features`), in model order.
+PAIR_FEATURES = (
+    "shared_words",
+    "word_overlap",
+    "local_overlap",
+    "same_head",
+    "quantity_match",
+    "quantity_clash",
+    "owner_match",
+    "owner_clash",
+    "shared_fact",
+    "shared_rare",
+    "context_rare",
+    "verb_head",
+    "others_agree",
+    "others_disagree",
+    "kind_date",
+    "kind_count",
+    "kind_money",
+    "kind_percent",
+    "certainty",
+)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def pair_features(a: _Filler, b: _Filler, rare: frozenset[str]) -> list[float]:
+    """The :data:`PAIR_FEATURES` of two fillers: how sure we are they measure one quantity.
+
+    Nothing here looks at the two values themselves, so a model fit on these features learns
+    when two values are about the same thing, not which changes are likely.
+    """
+    shared = len(a.words & b.words)
+    smaller = max(1, min(len(a.words), len(b.words)))
+    quantity_match = bool(a.quantity & b.quantity)
+    return [
+        math.log1p(shared),
+        shared / smaller,
+        _jaccard(a.local, b.local),
+        float(a.value.head == b.value.head),
+        float(quantity_match),
+        float(bool(a.quantity and b.quantity) and not quantity_match),
+        float(bool(a.owners & b.owners)),
+        float(bool(a.owners and b.owners) and not a.owners & b.owners),
+        float(bool(a.facts & b.facts)),
+        min(len(a.own & b.own & rare), 3) / 3,
+        min(len(a.context & b.context & rare), 3) / 3,
+        float(a.value.head_pos in ("VERB", "AUX") or b.value.head_pos in ("VERB", "AUX")),
+        *_others(a, b),
+        float(a.value.kind == "date"),
+        float(a.value.kind == "count"),
+        float(a.value.kind == "money"),
+        float(a.value.kind == "percent"),
+        min(a.value.certainty, b.value.certainty),
+    ]
+
+
+def _others(a: _Filler, b: _Filler) -> tuple[float, float]:
+    """How the *other* values of the two sentences compare (capped at two each): figures that
+    agree ("13 home runs ... in 54 games" in both) tie the sentences to one event and period;
+    figures that disagree (another season's totals, another year) suggest a different one."""
+    agree = disagree = 0
+    for x in a.neighbours:
+        if x.start == a.value.start or x.kind == "place":
+            continue
+        for y in b.neighbours:
+            if y.start == b.value.start or y.kind != x.kind:
+                continue
+            verdict = values_agree(x, y)
+            if verdict is True:
+                agree += 1
+            elif verdict is False and (x.kind == "date" or x.unit == y.unit):
+                disagree += 1
+    return min(agree, 2) / 2, min(disagree, 2) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class PairModel:
+    """A logistic model over :data:`PAIR_FEATURES`: the probability that two values in two
+    articles report the same quantity, fit by ``parallax eval conflicts --fit`` on the training
+    split of the conflicts evaluation (see docs/evaluation.md).
+
+    ``link`` is the least probability at which two values are put in one slot; ``report`` the
+    least confidence a conflict needs to be reported at all (chosen on the training split).
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    link: float = 0.5
+    report: float = 0.5
+    #: probability given to a pair the rules of step 3 link by themselves (one aligned fact, or
+    #: one event noun with a rare shared name in context), when the model gives less: sentences
+    #: about one event often share few words ("a 2019 political fundraiser")
+    rule: float = 0.0
+    #: the rules apply only in stories of at most this many articles: their false links grow
+    #: with the number of article pairs (on the training split they kept spurious conflicts
+    #: under 0.1 per story in three-article stories, not in the twelve-article ECB+ ones)
+    rule_max_articles: int = 3
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PairModel:
+        """The shipped model (``parallax/data/conflict_pairs.json``) or the one at ``path``."""
+        data = json.loads((path or _MODEL_PATH).read_text(encoding="utf-8"))
+        if list(data["features"]) != list(PAIR_FEATURES):
+            raise ConfigError(
+                f"{path or _MODEL_PATH}: features {data['features']} differ from {PAIR_FEATURES}"
+            )
+        return cls(
+            weights=tuple(float(w) for w in data["weights"]),
+            bias=float(data["bias"]),
+            link=float(data["link"]),
+            report=float(data["report"]),
+            rule=float(data.get("rule", 0.0)),
+            rule_max_articles=int(data.get("rule_max_articles", 3)),
+        )
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+_MODEL_PATH = Path(__file__).parent / "data" / "conflict_pairs.json"
+
+
+@lru_cache(maxsize=1)
+def default_model() -> PairModel:
+    """The shipped pair model, read once."""
+    return PairModel.load()
+
+
+def _candidate_pairs(
+    fillers: Sequence[_Filler], rare: frozenset[str], *, min_shared: int = 2, max_df: int = 200
+) -> set[tuple[int, int]]:
+    """Step 3a: pairs of comparable fillers in different articles worth scoring.
+
+    Sentences carrying values are indexed by their content lemmas (a sparse sentence x lemma
+    matrix; lemmas in more than ``max_df`` sentences are dropped, which keeps a very long article
+    near-linear); two sentences of different articles sharing ``min_shared`` lemmas pair their
+    comparable values. Values of one event noun whose sentences lie in one aligned fact or
+    whose contexts share a rare entity are candidates too (the links before this index).
+    """
+    import numpy as np
+    from scipy import sparse
+
+    rows: dict[tuple[str, int], int] = {}
+    members: list[list[int]] = []
+    for i, f in enumerate(fillers):
+        key = (f.article, f.sentence.index)
+        if key not in rows:
+            rows[key] = len(members)
+            members.append([])
+        members[rows[key]].append(i)
+    vocab: dict[str, int] = {}
+    data_rows: list[int] = []
+    data_cols: list[int] = []
+    for r in rows.values():
+        f = fillers[members[r][0]]
+        for w in f.words | {f"@{e}" for e in f.own & rare}:
+            data_rows.append(r)
+            data_cols.append(vocab.setdefault(w, len(vocab)))
+    pairs: set[tuple[int, int]] = set()
+    if vocab:
+        x = sparse.csr_matrix(
+            (np.ones(len(data_rows), dtype=np.float32), (data_rows, data_cols)),
+            shape=(len(members), len(vocab)),
+        )
+        df = np.asarray(x.sum(axis=0)).ravel()
+        x = x[:, np.flatnonzero(df <= max_df)]
+        shared = sparse.triu(x @ x.T, k=1).tocoo()
+        articles = [fillers[m[0]].article for m in members]
+        for r1, r2, n in zip(shared.row, shared.col, shared.data, strict=True):
+            if n < min_shared or articles[r1] == articles[r2]:
+                continue
+            for i in members[r1]:
+                for j in members[r2]:
+                    if _comparable(fillers[i], fillers[j]):
+                        pairs.add((min(i, j), max(i, j)))
+    for i, j, _, _ in _links(fillers, rare):
+        pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def _comparable(a: _Filler, b: _Filler) -> bool:
+    if a.value.kind != b.value.kind:
+        return False
+    if a.value.kind == "date":
+        return True
+    if a.value.kind == "count" and _classifies(a.value) != _classifies(b.value):
+        return False  # "a 12-nation deal" describes the deal, "11 nations" counts nations
+    return comparable(a.value, b.value)
+
+
+def _classifies(value: Value) -> bool:
+    return bool(value.unit) and value.head != (value.unit or "").split()[-1]
+
+
+def _copula_subject(doc: Doc, value: Value) -> Value:
+    """A value that is the complement of "be" measures the subject: "The term of office is five
+    years" -> ``term``."""
+    assert value.head_index is not None
+    subject = next((c for c in doc[value.head_index].children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+        return value
+    return dataclasses.replace(
+        value, head=subject.lemma_.lower(), head_index=subject.i, head_pos=subject.pos_
+    )
 
 
 class _UnionFind:
@@ -274,16 +617,110 @@ class ValueLink:
     value_b: Value
 
 
-def value_links(
-    analyzed: Sequence[AnalyzedArticle], facts: Sequence[Fact], *, ubiquity: float = 0.25
-) -> list[ValueLink]:
-    """All linked value pairs of a story (steps 1-3), for evaluations and explanations."""
+@dataclass(frozen=True, slots=True)
+class ScoredPair:
+    """A candidate pair of values with its :data:`PAIR_FEATURES` and model probability."""
+
+    article_a: str
+    value_a: Value
+    article_b: str
+    value_b: Value
+    features: tuple[float, ...]
+    probability: float
+
+
+def scored_pairs(
+    analyzed: Sequence[AnalyzedArticle],
+    facts: Sequence[Fact],
+    *,
+    ubiquity: float = 0.25,
+    model: PairModel | None = None,
+) -> list[ScoredPair]:
+    """Every candidate value pair of a story with its features (steps 1-3a), for fitting the
+    pair model and for explanations."""
+    model = model or default_model()
     story = story_context(analyzed, ubiquity=ubiquity)
     fillers = _fillers(analyzed, _fact_index(facts, analyzed), story)
+    out = []
+    for i, j in sorted(_candidate_pairs(fillers, story.rare)):
+        x = pair_features(fillers[i], fillers[j], story.rare)
+        a, b = fillers[i], fillers[j]
+        out.append(ScoredPair(a.article, a.value, b.article, b.value, tuple(x), model.probability(x)))
+    return out
+
+
+def value_links(
+    analyzed: Sequence[AnalyzedArticle],
+    facts: Sequence[Fact],
+    *,
+    ubiquity: float = 0.25,
+    model: PairModel | None = None,
+) -> list[ValueLink]:
+    """All linked value pairs of a story (steps 1-3), for evaluations and explanations."""
+    model = model or default_model()
+    story = story_context(analyzed, ubiquity=ubiquity)
+    fillers = _fillers(analyzed, _fact_index(facts, analyzed), story)
+    scores = _scores(fillers, story.rare, model)
     return [
         ValueLink(fillers[i].article, fillers[i].value, fillers[j].article, fillers[j].value)
-        for i, j, _, _ in _links(fillers, story.rare)
+        for i, j in _best_links(fillers, scores, model.link)
     ]
+
+
+def _scores(
+    fillers: Sequence[_Filler], rare: frozenset[str], model: PairModel
+) -> dict[tuple[int, int], float]:
+    """Step 3b: the model probability of every candidate pair (at least ``model.rule`` for a
+    pair the rules link)."""
+    articles = len({f.article for f in fillers})
+    ruled = _rule_pairs(fillers, rare) if model.rule and articles <= model.rule_max_articles else set()
+    return {
+        (i, j): max(
+            model.probability(pair_features(fillers[i], fillers[j], rare)),
+            model.rule if (i, j) in ruled else 0.0,
+        )
+        for i, j in _candidate_pairs(fillers, rare)
+    }
+
+
+def _rule_pairs(fillers: Sequence[_Filler], rare: frozenset[str]) -> set[tuple[int, int]]:
+    """Pairs the rules alone tie to one event slot: one event noun (same kind, unit and head
+    noun), a rare name shared by the two sentences' contexts, and the only value of that noun
+    in each article ("an October 2009 fundraiser" ... "a 2019 political fundraiser", both near
+    "Amy Lappos")."""
+    per_key: dict[tuple[str, tuple[str, str, str]], int] = defaultdict(int)
+    for f in fillers:
+        per_key[(f.article, f.key)] += 1
+    out = set()
+    for i, j, _, entities in _links(fillers, rare):
+        a, b = fillers[i], fillers[j]
+        if (
+            entities
+            and a.value.head_pos in ("NOUN", "PROPN")
+            and per_key[(a.article, a.key)] == 1
+            and per_key[(b.article, b.key)] == 1
+        ):
+            out.add((min(i, j), max(i, j)))
+    return out
+
+
+def _best_links(
+    fillers: Sequence[_Filler], scores: Mapping[tuple[int, int], float], link: float
+) -> list[tuple[int, int]]:
+    """Step 3c: pairs at or above ``link`` that are each other's best match in the other article.
+
+    One value is paired with at most one value per other article, so "killed 50 and injured
+    53" in two outlets pairs 50 with 50 and 53 with 53, never 50 with 53 (ties go to both).
+    """
+    best: dict[tuple[int, str], float] = defaultdict(float)
+    for (i, j), p in scores.items():
+        best[(i, fillers[j].article)] = max(best[(i, fillers[j].article)], p)
+        best[(j, fillers[i].article)] = max(best[(j, fillers[i].article)], p)
+    return sorted(
+        (i, j)
+        for (i, j), p in scores.items()
+        if p >= link and p >= best[(i, fillers[j].article)] and p >= best[(j, fillers[i].article)]
+    )
 
 
 def find_conflicts(
@@ -292,29 +729,33 @@ def find_conflicts(
     quotes: Sequence[Quote],
     *,
     ubiquity: float = 0.25,
-    min_confidence: float = 0.0,
+    min_confidence: float | None = None,
     places: bool = False,
+    model: PairModel | None = None,
+    person_name: Callable[[str], str] | None = None,
 ) -> list[Conflict]:
     """Disagreements on checkable values and on who said a quotation (see the module docstring).
 
-    ``places`` turns on place conflicts (off by default, see :func:`_fillers`).
+    ``min_confidence`` defaults to the pair model's ``report`` level; ``places`` turns on place
+    conflicts (off by default, see :func:`_fillers`); ``person_name`` maps a person key (a
+    lower-case surname) to the name to show, e.g. a story-level entity index's canonical name.
     """
+    model = model or default_model()
+    threshold = model.report if min_confidence is None else min_confidence
     # 1-2. fillers with their contexts
     story = story_context(analyzed, ubiquity=ubiquity)
     fact_index = _fact_index(facts, analyzed)
     fillers = _fillers(analyzed, fact_index, story, places=places)
-    rare, names = story.rare, story.names
+    rare = story.rare
+    names = dict(story.names)
+    if person_name is not None:
+        names = {k: person_name(k) or v for k, v in names.items()}
 
-    # 3. link fillers of one key across articles; components are event slots
+    # 3. candidate pairs, scored; best matches above the link level form event slots
+    scores = _scores(fillers, rare, model)
     uf = _UnionFind(len(fillers))
-    link_facts: dict[int, set[str]] = defaultdict(set)
-    link_entities: dict[int, set[str]] = defaultdict(set)
-    for i, j, shared_facts, shared_entities in _links(fillers, rare):
+    for i, j in _best_links(fillers, scores, model.link):
         uf.union(i, j)
-        link_facts[i] |= shared_facts
-        link_facts[j] |= shared_facts
-        link_entities[i] |= shared_entities
-        link_entities[j] |= shared_entities
     slots: dict[int, list[int]] = defaultdict(list)
     for i in range(len(fillers)):
         slots[uf.find(i)].append(i)
@@ -324,38 +765,31 @@ def find_conflicts(
     for members in slots.values():
         if len({fillers[i].article for i in members}) < 2:
             continue
-        conflict = _slot_conflict(
-            [fillers[i] for i in members],
-            facts={f for i in members for f in link_facts[i]},
-            entities={e for i in members for e in link_entities[i]},
-            names=names,
-            texts=texts,
-        )
+        conflict = _slot_conflict(members, fillers, scores=scores, rare=rare, names=names, texts=texts)
         if conflict is not None:
             conflicts.append(conflict)
 
     # 7. speakers
     conflicts.extend(_speaker_conflicts(quotes, people=set(names), texts=texts))
 
-    conflicts = [c for c in conflicts if c.confidence >= min_confidence]
+    # speaker conflicts keep their own fixed confidence: the pair model scores values only
+    conflicts = [c for c in conflicts if c.confidence >= threshold or c.kind == "speaker"]
     conflicts.sort(key=lambda c: (-c.confidence, c.kind, c.about, c.values[0].normalized))
-    return [
-        Conflict(
-            id=f"c{n}", kind=c.kind, about=c.about, values=c.values, confidence=c.confidence, facts=c.facts
-        )
-        for n, c in enumerate(conflicts, 1)
-    ]
+    return [dataclasses.replace(c, id=f"c{n}") for n, c in enumerate(conflicts, 1)]
 
 
 def _slot_conflict(
-    members: list[_Filler],
+    indices: list[int],
+    fillers: Sequence[_Filler],
     *,
-    facts: set[str],
-    entities: set[str],
+    scores: Mapping[tuple[int, int], float],
+    rare: frozenset[str],
     names: dict[str, str],
     texts: dict[str, str],
 ) -> Conflict | None:
     """Steps 4-6 for one event slot."""
+    members = [fillers[i] for i in indices]
+    position = {id(fillers[i]): i for i in indices}
     # 4. drop self-contradicting articles, then agreement classes (finest values first)
     per_article: dict[str, list[_Filler]] = defaultdict(list)
     for f in members:
@@ -403,19 +837,37 @@ def _slot_conflict(
     if len({a for v in values for a in v.articles}) < 2:
         return None
 
-    # 6. about and confidence
-    first = sides[0][0]
-    certainty = sum(f.value.certainty for c in sides for f in c) / sum(len(c) for c in sides)
-    strength = 0.55 + (0.25 if facts else 0.0) + 0.08 * min(len(entities), 2)
-    kind_factor = 0.6 if first.value.kind == "place" else 1.0
-    confidence = round(max(0.05, min(0.99, strength * certainty * kind_factor)), 3)
+    # 6. confidence: the best model probability of a pair across two disagreeing sides
+    best: tuple[float, _Filler, _Filler] | None = None
+    for n, c1 in enumerate(sides):
+        for c2 in sides[n + 1 :]:
+            for x in c1:
+                for y in c2:
+                    i, j = sorted((position[id(x)], position[id(y)]))
+                    p = scores.get((i, j))
+                    if p is not None and (best is None or p > best[0]):
+                        best = (p, x, y)
+    if best is None:  # sides joined only through agreeing values: the weakest link holds them
+        linked = [p for (i, j), p in scores.items() if i in position.values() and j in position.values()]
+        best = (min(linked, default=0.0), sides[0][0], sides[1][0])
+    confidence, x, y = best
+    kind_factor = 0.6 if x.value.kind == "place" else 1.0
+    if len(sides) > 2:  # three or more figures for one thing: more likely several things
+        kind_factor *= 0.5
+    quantity = _quantity(sides, x, y, names)
+    shared_words = sorted(x.words & y.words)
+    shared_entities = sorted((x.own | x.context) & (y.own | y.context) & rare)
+    facts = sorted(x.facts & y.facts)
     return Conflict(
         id="",
-        kind=first.value.kind,
-        about=_about(sides, entities, names),
+        kind=x.value.kind,
+        about=_about(quantity, x, names, shared_entities),
         values=values,
-        confidence=confidence,
-        facts=tuple(sorted(facts)),
+        confidence=round(confidence * kind_factor, 3),
+        facts=tuple(facts),
+        shared=tuple(shared_entities + [w for w in shared_words if w not in shared_entities]),
+        quantity=quantity,
+        reason=_reason(quantity, shared_words, shared_entities, facts, names),
     )
 
 
@@ -433,7 +885,14 @@ def _states(filler: _Filler, value: Value) -> bool:
             assert value.low is not None and value.high is not None
             if value.low - 1e-9 <= other.amount <= value.high + 1e-9:
                 return True
-    return False
+    # a figure the value reader leaves out ("compared to 47 the night before") still counts
+    digits = re.search(r"\d[\d,.]*\d|\d", value.text)
+    return (
+        value.kind not in ("date", "place")
+        and digits is not None
+        and re.search(rf"(?<![\d.,]){re.escape(digits.group(0))}(?![\d]|[.,]\d)", filler.sentence.text)
+        is not None
+    )
 
 
 def _precision(value: Value) -> int:
@@ -472,34 +931,110 @@ def _conflict_value(cls: list[_Filler], coarse: int) -> ConflictValue:
     )
 
 
-def _about(sides: list[list[_Filler]], entities: set[str], names: dict[str, str]) -> str:
-    """Step 6: "year of the fundraiser Amy Lappos described" style descriptions."""
-    first = sides[0][0]
-    value = first.value
-    noun = value.head or "event"
+_ATTRIBUTES = {"money": "amount", "percent": "percentage", "count": "number", "place": "place"}
+
+
+def _quantity(sides: list[list[_Filler]], x: _Filler, y: _Filler, names: dict[str, str]) -> ConflictQuantity:
+    """Step 6: the typed description of what both sides measure."""
+    value = x.value
     if value.kind == "date":
-        gran = min((c[0].value for c in sides), key=_precision).normalized
-        gran = granularity_of(gran)
-        attr = {"decade": "decade", "year": "year", "month": "month"}.get(gran, "date")
-    elif value.kind == "count":
-        return f"number of {first.head_text.lower()}" + _who(entities, names, " according to ")
+        coarse = min((c[0].value for c in sides), key=_precision).normalized
+        attribute = {"decade": "decade", "year": "year", "month": "month"}.get(granularity_of(coarse), "date")
+    elif value.kind == "number":
+        attribute = "length" if value.unit == "day" else "figure"
     else:
-        attr = {"money": "amount", "percent": "percentage", "number": "figure", "place": "place"}[value.kind]
-    person = _who(entities, names, "")
-    if first.value.head_pos in ("VERB", "AUX"):
-        return f"{attr} when {person + ' ' if person else 'it '}{noun}".strip()
-    return f"{attr} of the {noun}" + (f" {person} described" if person else "")
+        attribute = _ATTRIBUTES[value.kind]
+    owners = sorted(x.owners & y.owners) or sorted(x.owners | y.owners)
+    owner = next((names.get(k, "") for k in owners if k in names), "")
+    if not owner and owners:
+        owner = owners[0].title()
+    head = x.head_text if x.value.head_pos in ("VERB", "AUX") else x.head_text.lower()
+    return ConflictQuantity(
+        kind=value.kind,
+        attribute=attribute,
+        head=head,
+        head_pos=value.head_pos or "",
+        unit="" if value.kind == "date" else (value.unit or ""),
+        owner=owner,
+    )
 
 
-def _who(entities: set[str], names: dict[str, str], prefix: str) -> str:
-    people = sorted((names[k] for k in entities if k in names), key=lambda n: (-len(n), n))
-    return prefix + people[0] if people else ""
+def _about(
+    quantity: ConflictQuantity, filler: _Filler, names: dict[str, str], shared_entities: Sequence[str]
+) -> str:
+    """Step 6: a noun phrase naming the disputed quantity, built from its typed parts.
+
+    "the year of the fundraiser Amy Lappos described", "the number of women", "the amount
+    Bill Clinton earned"; the main person comes from the quantity's owner, else from the
+    people the two sentences' contexts share.
+    """
+    people = sorted((names[k] for k in shared_entities if k in names), key=lambda n: (-len(n), n))
+    attribute, head = quantity.attribute, quantity.head
+    if quantity.head_pos in ("VERB", "AUX"):
+        subject = quantity.owner or (people[0] if people else "") or "the story's subject"
+        return f"the {attribute} {subject} {head}" if head else f"the {attribute}"
+    noun = " ".join(w for w in (_modifiers(filler), head) if w)
+    person = people[0] if people else quantity.owner  # who told of it, else whose it is
+    if quantity.kind == "count":
+        return f"the number of {noun}" + (f" ({person})" if quantity.owner else "")
+    return f"the {attribute} of the {noun}" + (f" {person} described" if person else "")
+
+
+def _modifiers(filler: _Filler) -> str:
+    """The compounds of a noun head as written ("consulting" in "consulting fees")."""
+    return " ".join(w for w in sorted(filler.quantity) if w != filler.value.head and w in filler.local)[:40]
+
+
+def _reason(
+    quantity: ConflictQuantity,
+    shared_words: Sequence[str],
+    shared_entities: Sequence[str],
+    facts: Sequence[str],
+    names: dict[str, str],
+) -> str:
+    """Why the two values were paired, for readers who want to check it."""
+    parts = [f"both give the {quantity.attribute} of “{quantity.head}”" if quantity.head else ""]
+    if quantity.unit and quantity.kind != "count":
+        parts.append(f"in {quantity.unit}")
+    if quantity.owner:
+        parts.append(f"about {quantity.owner}")
+    if shared_entities:
+        parts.append("sentences name " + ", ".join(names.get(k, k.title()) for k in shared_entities[:4]))
+    if shared_words:
+        parts.append("share the words " + ", ".join(shared_words[:6]))
+    if facts:
+        parts.append("aligned in fact " + ", ".join(facts[:3]))
+    return "; ".join(p for p in parts if p)
+
+
+def describe_conflict(
+    conflict: Conflict, outlet_names: Mapping[str, str] | Callable[[str], str] | None = None
+) -> str:
+    """The dispute sentence of a conflict, in English built from its typed parts.
+
+    ``Outlets disagree on the year of the fundraiser Amy Lappos described: 2009 (Fox News,
+    Outlet B); 2019 (Outlet C).`` ``outlet_names`` maps an article id to the outlet's display
+    name (a mapping or a callable); unknown ids are shown as they are.
+    """
+    if outlet_names is None:
+        name_of: Callable[[str], str] = str
+    elif callable(outlet_names):
+        name_of = outlet_names
+    else:
+        mapping = outlet_names
+        name_of = lambda a: mapping.get(a, a)  # noqa: E731
+    parts = []
+    for value in conflict.values:
+        outlets = list(dict.fromkeys(name_of(a) for a in value.articles))
+        parts.append(f"{value.value} ({', '.join(outlets)})")
+    about = conflict.about if conflict.about.startswith(("the ", "who ")) else f"the {conflict.about}"
+    return f"Outlets disagree on {about}: {'; '.join(parts)}."
 
 
 def _speaker_key(speaker: str | None) -> str | None:
     if not speaker:
         return None
-    words = re.sub(r"[’']s$", "", speaker.strip()).split()
+    words = fold(re.sub(r"[’']s$", "", speaker.strip())).split()
     if not words or words[-1].lower() in PRONOUNS or not words[-1][:1].isupper():
         return None
     return words[-1].lower().strip(".,")
@@ -551,7 +1086,7 @@ def _speaker_conflicts(quotes: Sequence[Quote], *, people: set[str], texts: dict
             Conflict(
                 id="",
                 kind="speaker",
-                about=f"speaker of the quotation “{snippet}”",
+                about=f"who said “{snippet}”",
                 values=values,
                 confidence=0.6,
             )

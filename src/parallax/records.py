@@ -316,6 +316,24 @@ class ConflictValue:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictQuantity:
+    """What the disputed value measures, in typed parts (for the reason and the dispute sentence).
+
+    ``attribute`` is "year", "amount", "number", ...; ``head`` the word the value attaches to as
+    written ("fundraiser", "women", "earned"); ``head_pos`` its part of speech; ``unit`` the
+    counted noun, currency or base unit; ``owner`` the person or organisation the value belongs
+    to, when the sentences name one.
+    """
+
+    kind: str
+    attribute: str
+    head: str = ""
+    head_pos: str = ""
+    unit: str = ""
+    owner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Conflict:
     id: str
     kind: str  # "date" | "number" | "money" | "percent" | "count" | "place" | "speaker"
@@ -323,6 +341,10 @@ class Conflict:
     values: tuple[ConflictValue, ...]
     confidence: float
     facts: tuple[str, ...] = ()
+    #: why the values were paired: shared words and entities of their sentences
+    shared: tuple[str, ...] = ()
+    quantity: ConflictQuantity | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

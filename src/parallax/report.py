@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parallax.records import StoryAnalysis
+from parallax.records import Conflict, StoryAnalysis
 
 SCHEMA_VERSION = "1.0.0"
 
@@ -187,6 +187,18 @@ class ConflictValueModel(_Model):
     evidence: list[EvidenceSpan]
 
 
+class ConflictQuantityModel(_Model):
+    """What a disputed value measures: attribute ("year", "amount"), the word it attaches to,
+    its unit or counted noun, and the person or organisation it belongs to."""
+
+    kind: str
+    attribute: str
+    head: str = ""
+    head_pos: str = ""
+    unit: str = ""
+    owner: str = ""
+
+
 class ConflictModel(_Model):
     id: str
     kind: str
@@ -194,6 +206,12 @@ class ConflictModel(_Model):
     values: list[ConflictValueModel]
     confidence: float
     facts: list[str] = []
+    #: shared entities and content words of the paired sentences (why the values were paired)
+    shared: list[str] = []
+    quantity: ConflictQuantityModel | None = None
+    reason: str = ""
+    #: the dispute sentence ("Outlets disagree on ...: 2009 (Fox News); 2019 (Outlet C).")
+    statement: str = ""
 
 
 class LabelModel(_Model):
@@ -304,6 +322,15 @@ class StoryReport(_Model):
         return json.dumps(data, ensure_ascii=False, indent=indent)
 
 
+def _conflict_model(conflict: Conflict, analysis: StoryAnalysis) -> ConflictModel:
+    """A conflict with its dispute sentence (outlets named as the articles give them)."""
+    from parallax.conflicts import describe_conflict
+
+    outlets = {a.id: (a.outlet.strip() or a.id) for a in analysis.articles}
+    model = ConflictModel.model_validate(conflict)
+    return model.model_copy(update={"statement": describe_conflict(conflict, outlets)})
+
+
 def build_report(analysis: StoryAnalysis) -> StoryReport:
     """Convert the frozen records of one story into the outgoing ``StoryReport``."""
     return StoryReport(
@@ -313,7 +340,7 @@ def build_report(analysis: StoryAnalysis) -> StoryReport:
         omissions=[_omission(a, f, analysis) for a, f in analysis.omissions],
         quotes=[QuoteModel.model_validate(q) for q in analysis.quotes],
         summary=[SummaryEntryModel.model_validate(s) for s in analysis.summary],
-        conflicts=[ConflictModel.model_validate(c) for c in analysis.conflicts],
+        conflicts=[_conflict_model(c, analysis) for c in analysis.conflicts],
         framing=FramingModel.model_validate(analysis.framing),
         timeline=[TimelineEntryModel.model_validate(t) for t in analysis.timeline],
         copies=[CopyGroup(article=a, copies=list(c)) for a, c in analysis.copies],

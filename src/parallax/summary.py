@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parallax.align import quoted_words
+from parallax.conflicts import describe_conflict
 from parallax.records import (
     AnalyzedArticle,
     Conflict,
@@ -259,14 +260,14 @@ def rank_facts(
     return sorted(facts, key=lambda f: (-len(f.articles), -importance(f), f.id))
 
 
+#: Least conflict confidence (a calibrated probability, see parallax.conflicts.PairModel) for a
+#: ``dispute`` entry: a wrong dispute at the top of a neutral summary costs more than a missing one.
+DISPUTE_CONFIDENCE = 0.8
+
+
 def dispute_text(conflict: Conflict, analyzed: Sequence[AnalyzedArticle]) -> str:
     """``Outlets disagree on <about>: <value> (<outlets>); <value> (<outlets>).``"""
-    outlets = {a.id: (a.article.outlet.strip() or a.id) for a in analyzed}
-    parts = []
-    for value in conflict.values:
-        names = list(dict.fromkeys(outlets.get(a, a) for a in value.articles))
-        parts.append(f"{value.value} ({', '.join(names)})")
-    return f"Outlets disagree on {conflict.about}: {'; '.join(parts)}."
+    return describe_conflict(conflict, {a.id: (a.article.outlet.strip() or a.id) for a in analyzed})
 
 
 def summarize(
@@ -344,6 +345,7 @@ def summarize(
             evidence=tuple(m for v in c.values for m in v.evidence),
         )
         for c in sorted(conflicts, key=lambda c: (-c.confidence, c.id))
+        if c.confidence >= DISPUTE_CONFIDENCE
     ]
     # 4. assemble, keeping room for the most confident disputes (a third of the summary at most)
     room = min(len(disputes), max(1, sentences // 3)) if sentences > 1 else 0

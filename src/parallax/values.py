@@ -93,6 +93,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "day": ("day", 1.0), "week": ("day", 7.0), "month": ("day", 30.4375), "year": ("day", 365.25),
     "decade": ("day", 3652.5),
 }  # fmt: skip
+#: base units of physical measures (not time in days, which counts whole days)
+MEASURES = {"m", "kg", "m2", "l", "s"}
 DURATION_CODES = {"Y": 365.25, "M": 30.4375, "W": 7.0, "D": 1.0, "DE": 3652.5}
 #: modifier -> (low factor, high factor, certainty)
 APPROXIMATORS: dict[str, tuple[float, float, float]] = {
@@ -260,21 +262,24 @@ def extract_values(
         elif t.kind == "DURATION" and t.value:
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
-                days = float(m[1]) * DURATION_CODES[m[2]]
+                # "a 36-year-old man" is an age (comparable with "Rahman, 36"), else a duration in days
+                age = m[2] == "Y" and re.match(r"\s?-?\s?old\b", doc.text[t.end : t.end + 6]) is not None
+                amount = float(m[1]) * (1.0 if age else DURATION_CODES[m[2]])
+                words = dict(Y="years", M="months", W="weeks", D="days", DE="decades")[m[2]]
                 out.append(
                     Value(
                         kind="number",
-                        normalized=f"{m[1]} {dict(Y='years', M='months', W='weeks', D='days', DE='decades')[m[2]]}",
-                        amount=days,
-                        low=days,
-                        high=days,
-                        unit="day",
+                        normalized=f"age {m[1]}" if age else f"{m[1]} {words}",
+                        amount=amount,
+                        low=amount,
+                        high=amount,
+                        unit="age" if age else "day",
                         **common,  # type: ignore[arg-type]
                     )
                 )
 
     # 2. number phrases
-    out.extend(_numbers(doc, covered))
+    out.extend(v for v in _numbers(doc, covered) if not _clock_or_date_part(doc.text, v.start, v.end))
 
     # 3. places
     for ent in doc.ents:
@@ -295,8 +300,39 @@ def extract_values(
                 certainty=0.8,
             )
         )
+    out = [v for v in out if not _in_markup(doc.text, v.start)]
     out.sort(key=lambda v: (v.start, v.end))
     return out
+
+
+_CLOCK_AFTER = re.compile(
+    r"^\s?(?:[:/]\s?\d|(?:a\.?m\.?|p\.?m\.?)(?!\w)|(?:[ECMP][SD]T|GMT|UTC)\b)", re.IGNORECASE
+)
+_CLOCK_BEFORE = re.compile(r"\d\s?[:/]\s?$")
+_MARKUP_LINE = re.compile(
+    r"https?\s?:|www\s?\.|\.\s?(?:com|org|net|html?)\b|\bcom\s/|_article_|\w_\w|(?:\s[/-]\s[\w.]+){4}"
+)
+
+
+def _clock_or_date_part(text: str, start: int, end: int) -> bool:
+    """Whether a number is part of a clock time or a written date: "4: 59 PM", "11:00 a.m.",
+    "05 / 03 / 2013" (spaced as some corpora tokenise them), or has a leading zero ("05"):
+    such parts are not counts, and two of them are never a disagreement."""
+    written = text[start:end].lstrip("$£€¥ ")
+    if len(written) > 1 and written[0] == "0" and written[1].isdigit():
+        return True
+    return bool(
+        _CLOCK_AFTER.match(text[end : end + 6]) or _CLOCK_BEFORE.search(text[max(0, start - 4) : start])
+    )
+
+
+def _in_markup(text: str, pos: int) -> bool:
+    """Whether ``pos`` lies on a line that is a URL or a file name, not prose
+    ("http: / / nypost. com / 2013 / 05 / 02 / ...", "..._article_80744")."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return bool(_MARKUP_LINE.search(line)) and len(line.split()) < 60
 
 
 def _is_number_token(tok: Token) -> bool:
@@ -343,6 +379,11 @@ def _is_identifier(doc: Doc, first: Token, root: Token) -> bool:
         return False
     before = doc[first.i - 1]
     if before.lower_ in ("no", "no.", "number", "route", "#", "room", "rep.", "article", "section"):
+        return True
+    # a model name: "AK-47", "AK - 47", "AK 47", "F-16"
+    if before.text == "-" and first.i > 1:
+        before = doc[first.i - 2]
+    if before.is_upper and before.is_alpha and len(before.text) <= 3 and not before.is_sent_start:
         return True
     return (
         (before.is_title or before.is_upper)
@@ -509,12 +550,32 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
         high = top * high_f + half if math.isfinite(high_f) else math.inf
         full = doc.char_span(start, end, alignment_mode="expand") or phrase
         head = attachment(full.root, {t.i for t in full})
-        if kind == "number" and unit is None and counted is not None:
+        if kind == "number" and unit is None and counted is not None and counted.lemma_.lower() in UNITS:
+            # "seven months" counted by the parser is a duration, comparable with "four months"
+            unit, factor = UNITS[counted.lemma_.lower()]
+            amount, low, high = amount * factor, low * factor, high * factor
+            end = max(end, counted.idx + len(counted.text))
+            head = attachment(counted, {t.i for t in full} | {counted.i}) or counted
+        elif kind == "number" and unit is None and counted is not None:
             kind, unit = "count", _count_unit(counted)
             classified = _classified(counted)
             head = classified if classified is not None else counted
-        elif kind == "number" and unit is None and is_word:
-            continue  # a bare number word with nothing counted is not checkable
+        elif (
+            kind == "number"
+            and unit is None
+            and (is_word or (head is not None and head.pos_ in ("VERB", "AUX")))
+        ):
+            continue  # a bare number with nothing counted or measured ("fell 600") is not checkable
+        elif (
+            kind == "number"
+            and unit is None
+            and head is not None
+            and head.pos_ == "PROPN"
+            and not (float(amount).is_integer() and 1 <= amount <= 120 and certainty == 1.0)
+        ):
+            continue  # a bare number on a name is an age ("Reid, 33") or nothing checkable
+        elif kind == "number" and unit is None and head is not None and head.pos_ == "PROPN":
+            unit = "age"
         out.append(
             Value(
                 kind=kind,
@@ -597,6 +658,10 @@ def comparable(a: Value, b: Value) -> bool:
         return dates_agree(a.normalized, b.normalized) is not None
     if a.kind == "place":
         return True
+    if a.kind == "count" and a.unit and b.unit:
+        # "three submarine cables" and "seven cables" count one kind of thing; the pair model
+        # weighs the differing compound
+        return a.unit.split()[-1] == b.unit.split()[-1]
     return a.unit == b.unit
 
 
@@ -615,7 +680,16 @@ def values_agree(a: Value, b: Value) -> bool | None:
         x, y = a.normalized.lower(), b.normalized.lower()
         return x in y or y in x
     assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
-    return a.low <= b.high + 1e-9 and b.low <= a.high + 1e-9
+    if a.amount and b.amount and a.kind in ("number", "money"):
+        ratio = max(a.amount, b.amount) / min(a.amount, b.amount)
+        if any(math.isclose(ratio, scale) for scale in (1e3, 1e6, 1e9)):
+            return True  # one figure with and without its scale word ("6 million", "6")
+    # a measure converted between units is rounded ("48km" is "30 miles"): 3 percent either way
+    slack = 0.03 if a.kind == "number" and a.unit in MEASURES else 0.0
+    return (
+        a.low * (1 - slack) <= b.high * (1 + slack) + 1e-9
+        and b.low * (1 - slack) <= a.high * (1 + slack) + 1e-9
+    )
 
 
 def value_span(doc: Doc, value: Value) -> Span | None:
