@@ -61,7 +61,7 @@ log = logging.getLogger("train_summary")
 OUT = Path(__file__).resolve().parents[1] / "src" / "parallax" / "data" / "summary_model.json"
 CACHE = Path("/tmp/parallax-train-summary")
 ALPHA = 100.0  # ridge strength of the sentence model (its ranking barely moves from 10 to 1000)
-LENGTH_POWER = (0.0, 0.25, 0.5)
+LENGTH_POWER = (0.0, 0.25)
 SENTENCE_WEIGHT = (0.0, 5.0, 20.0)
 STATUS_FIRST = (False, True)
 REDUNDANCY = (0.6, 0.8)  # below 1, so a sentence is never repeated
@@ -158,7 +158,7 @@ def summary_scores(prepared: list[Prepared], model: SelectionModel, scorer: Any)
             p.candidates,
             model.sentence_scores(p.x),
             p.terms,
-            model.term_probabilities(p.term_x),
+            model.term_weights(p.term_x),
             sentences=50,
             words=WORDS,
             redundancy=model.redundancy,

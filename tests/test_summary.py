@@ -240,6 +240,8 @@ def test_model_scores_are_linear_and_round_trip() -> None:
     t = np.zeros((2, len(TERM_FEATURES)))
     t[1, TERM_FEATURES.index("all")] = 1.0
     assert model.term_probabilities(t).tolist() == pytest.approx([0.5, 1 / (1 + np.exp(-2))])
+    t[0, TERM_FEATURES.index("share")] = 0.5  # a term one article uses is worth nothing
+    assert model.term_weights(t).tolist() == pytest.approx([0.5, 0.0])
     assert SelectionModel.from_json(model.to_json()) == model
 
 

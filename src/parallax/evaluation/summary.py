@@ -2,13 +2,17 @@
 
 NeuS (Lee et al., NAACL 2022) pairs three outlets' headline + lead with the AllSides editors'
 neutral summary. For every story this builds three articles (text = title + lead), runs
-Parallax's analyze -> align -> summary (no conflicts: the dispute entries are not extractive
-and have no counterpart in the target), and scores the summary text against the target's ARTICLE
-part with ROUGE-1/2/L F1 x100 (rouge-score, stemming on). Two peers are measured in the same
-run at the same number of sentences per story: *lead* (the first sentences of the first source)
-and *LexRank* (TF-IDF cosine graph over the pooled source sentences, PageRank by power
-iteration). The NeuS framing metric is the arousal (NRC-VAD) of lexicon words in an output per
-100 words; the lexicon is research-only and is read here at evaluation time, never shipped.
+Parallax's analyze -> align -> framing -> summary (no conflicts: the dispute entries are not
+extractive and have no counterpart in the target), and scores the summary text against the
+target's ARTICLE part with ROUGE-1/2/L F1 x100 (rouge-score, stemming on). Three peers are
+measured in the same run: *lead* (the first source's sentences in order), *LexRank* (TF-IDF
+cosine graph over the pooled source sentences, PageRank by power iteration) and the greedy
+extractive *oracle* (the sentences that maximise ROUGE-1 + ROUGE-2 against the target: an upper
+bound for any extractive system). Matched length: every system takes whole sentences in its own
+order until it reaches the word budget (``--words``, default 67 = the mean target length on NeuS
+*train*), and every output is cut at exactly that many words before scoring. The NeuS framing
+metric is the arousal (NRC-VAD) of lexicon words in an output per 100 words; the lexicon is
+research-only and is read here at evaluation time, never shipped.
 """
 
 from __future__ import annotations
