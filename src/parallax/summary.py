@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -42,6 +42,9 @@ from parallax.records import (
     Mention,
     SummaryEntry,
 )
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,21 @@ class Wording:
     readability: float = 0.0  # opening pronoun, unpaired quote marks, mostly quotation
 
 
-def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window: int = 8) -> int:
+class _Persons:
+    """An article's PERSON entities sorted by offset: ``doc.ents`` builds every entity span on
+    each access, so a story reads them once, not once per sentence."""
+
+    def __init__(self, analyzed: AnalyzedArticle) -> None:
+        self._ents = [e for e in analyzed.doc.ents if e.label_ == "PERSON"]
+        self._starts = [e.start_char for e in self._ents]
+
+    def within(self, start: int, end: int) -> list[Span]:
+        return self._ents[bisect_left(self._starts, start) : bisect_left(self._starts, end)]
+
+
+def premodifier_chain(
+    analyzed: AnalyzedArticle, start: int, end: int, *, window: int = 8, persons: _Persons | None = None
+) -> int:
     """The longest run of descriptive premodifiers before a PERSON name inside ``[start, end)``.
 
     Walks left from the name over the words of its noun phrase (stopping at a verb, determiner,
@@ -74,7 +91,7 @@ def premodifier_chain(analyzed: AnalyzedArticle, start: int, end: int, *, window
     """
     doc = analyzed.doc
     best = 0
-    for ent in doc.ents:
+    for ent in (persons or _Persons(analyzed)).within(start, end):
         if ent.label_ != "PERSON" or ent.start_char < start or ent.end_char > end:
             continue
         count = 0
@@ -177,6 +194,7 @@ def assess(
     long_words: int = 40,
     chain_limit: int = 3,
     index: _FramingIndex | None = None,
+    persons: _Persons | None = None,
 ) -> Wording:
     """How loaded ``mention`` is: framing spans and labels inside it plus built-in penalties.
 
@@ -192,7 +210,7 @@ def assess(
     labels = index.labels.inside(mention)
     evaluative = [lb for lb in labels if _evaluative(lb, analyzed, framing)]
     has_premod = any(lb.kind == "premodifier" for lb in evaluative)
-    chain = premodifier_chain(analyzed, mention.start, mention.end)
+    chain = premodifier_chain(analyzed, mention.start, mention.end, persons=persons)
     words = len(_WORD.findall(mention.text))
     _, qfrac = quoted_words(mention.text)
     penalty = float(loaded_spans) + float(len(evaluative)) + 0.25 * (len(labels) - len(evaluative))
@@ -425,8 +443,11 @@ def candidates_of(
     """Every mention of ``facts`` in ``analyzed``, assessed (:func:`assess`), in fact order."""
     by_id = {a.id: a for a in analyzed}
     index = _FramingIndex(framing)
+    persons = {a.id: _Persons(a) for a in analyzed}
     return [
-        Candidate(fact=f, wording=assess(m, by_id[m.article], framing, index=index))
+        Candidate(
+            fact=f, wording=assess(m, by_id[m.article], framing, index=index, persons=persons[m.article])
+        )
         for f in facts
         for m in f.mentions
         if m.article in by_id
