@@ -14,7 +14,17 @@ from tests.conftest import shared_path
 
 from parallax.errors import EvaluationError
 from parallax.evaluation.gate import check_floors, load_floors
-from parallax.evaluation.summary import arousal, command, evaluate_summary, lexrank, load_neus
+from parallax.evaluation.summary import (
+    WORDS,
+    arousal,
+    command,
+    evaluate_summary,
+    fill,
+    lexrank,
+    load_neus,
+    oracle,
+    truncate,
+)
 
 
 def write_neus(tmp: Path, source: str, target: str) -> Path:
@@ -66,13 +76,36 @@ def test_arousal(text: str, expected: tuple[float, int]) -> None:
     assert total == pytest.approx(expected[0]) and words == expected[1]
 
 
+def test_matched_length_helpers() -> None:
+    sents = ["One two three.", "Four five.", "Six seven eight nine."]
+    assert truncate(sents, 4) == "One two three. Four"
+    assert truncate(sents, 50) == "One two three. Four five. Six seven eight nine."
+    assert fill(sents, 4) == sents[:2] and fill(sents, 3) == sents[:1] and fill(sents, 99) == sents
+
+
+def test_oracle_picks_the_sentences_of_the_target() -> None:
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=True)
+    sents = ["A cat show was postponed.", "The storm flooded the town.", "Officials closed the coast road."]
+    target = "The storm flooded the town and officials closed the coast road."
+    assert oracle(sents, target, 20, scorer) == [sents[1], sents[2]]
+    assert oracle(sents, target, 3, scorer) == [sents[1]]
+
+
 def test_floors_on_val_subset() -> None:
     neus = shared_path("neus")
     shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release")
     result = evaluate_summary(neus, split="val", limit=60, embedder="hashing")
     assert result["stories"] == 60
-    assert set(result["peers"]) == {"lead", "lexrank"}
+    assert set(result["peers"]) == {"lead", "lexrank", "oracle"}
+    assert result["words_budget"] == WORDS
+    # matched length: every output is cut at WORDS whitespace-separated words ("words" counts the
+    # arousal lexicon's [a-z]+ tokens, so "U.S." or "Biden's" count twice: a little over WORDS)
+    assert all(fig["words"] <= WORDS * 1.05 for fig in (result, *result["peers"].values()))
     assert check_floors(result, load_floors("summary")) == []
+    # the neutral summary is no more arousing than the classic peer at the same length
+    assert result["arousal_per_100w"] <= result["peers"]["lexrank"]["arousal_per_100w"]
 
 
 def test_cli_table(tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from parallax.align import align
 from parallax.embed import get_embedder
+from parallax.errors import ConfigError
 from parallax.records import (
     Conflict,
     ConflictValue,
@@ -17,7 +19,18 @@ from parallax.records import (
     LoadedSpan,
     Mention,
 )
-from parallax.summary import summarize
+from parallax.summary import (
+    FEATURES,
+    TERM_FEATURES,
+    Linear,
+    SelectionModel,
+    candidate_features,
+    candidates_of,
+    load_selection_model,
+    select_facts,
+    summarize,
+    term_features,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -138,7 +151,8 @@ def test_redundant_facts_skipped(story) -> None:  # type: ignore[no-untyped-def]
     f1 = facts_of(story)[0]
     twin = Fact(id="f9", status="consensus", mentions=f1.mentions, articles=f1.articles, score=0.7)
     entries = summarize(story, [f1, twin], [], sentences=5)
-    assert [e.facts for e in entries] == [("f1",)]
+    # the twins quote the same sentence: whichever the model ranks first is kept, never both
+    assert len(entries) == 1 and entries[0].facts in {("f1",), ("f9",)}
 
 
 def test_premodifier_chain_guard(make_analyzed) -> None:  # type: ignore[no-untyped-def]
@@ -191,3 +205,111 @@ def test_only_confident_conflicts_become_disputes(story) -> None:  # type: ignor
     low, high = conflict(story, DISPUTE_CONFIDENCE - 0.01, "c1"), conflict(story, DISPUTE_CONFIDENCE, "c2")
     entries = summarize(story, [], [low, high], sentences=5)
     assert [e.conflicts for e in entries if e.kind == "dispute"] == [("c2",)]
+
+
+# --- the learned selection model -----------------------------------------------------------------
+
+
+def test_shipped_model_loads_and_covers_the_features() -> None:
+    model = load_selection_model()
+    assert set(model.sentences.features) <= set(FEATURES)
+    assert set(model.terms.features) <= set(TERM_FEATURES)
+    assert all(s > 0 for s in (*model.sentences.scale, *model.terms.scale))
+
+
+def linear(features: dict[str, float], bias: float = 0.0) -> Linear:
+    n = len(features)
+    return Linear(tuple(features), tuple(features.values()), bias, (0.0,) * n, (1.0,) * n)
+
+
+NO_TERMS = linear({"share": 0.0}, bias=-50.0)  # every term weighs ~0
+
+
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        {"features": ["share"], "weights": [1.0, 2.0], "bias": 0, "mean": [0], "scale": [1]},
+        {"features": ["nonsense"], "weights": [1.0], "bias": 0, "mean": [0], "scale": [1]},
+        {"features": ["share"], "weights": [1.0], "mean": [0], "scale": [1]},
+    ],
+)
+def test_bad_model_file_is_a_config_error(sentences: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="summary"):
+        SelectionModel.from_json({"sentences": sentences, "terms": NO_TERMS.to_json()})
+
+
+def test_model_scores_are_linear_and_round_trip() -> None:
+    sent = Linear(("share", "first"), (2.0, -1.0), 0.5, (0.5, 0.0), (0.5, 1.0))
+    model = SelectionModel(sentences=sent, terms=linear({"all": 2.0}), length_power=0.5)
+    x = np.zeros((2, len(FEATURES)))
+    x[0, FEATURES.index("share")] = 1.0  # z = 1 -> +2
+    x[1, FEATURES.index("first")] = 1.0  # share z = -1 -> -2, first -1
+    assert model.sentence_scores(x).tolist() == pytest.approx([2.5, -2.5])
+    t = np.zeros((2, len(TERM_FEATURES)))
+    t[1, TERM_FEATURES.index("all")] = 1.0
+    assert model.term_probabilities(t).tolist() == pytest.approx([0.5, 1 / (1 + np.exp(-2))])
+    t[0, TERM_FEATURES.index("share")] = 0.5  # a term one article uses is worth nothing
+    assert model.term_weights(t).tolist() == pytest.approx([0.5, 0.0])
+    assert SelectionModel.from_json(model.to_json()) == model
+
+
+def test_candidate_features(story) -> None:  # type: ignore[no-untyped-def]
+    cands = candidates_of(story, facts_of(story), Framing())
+    x = candidate_features(story, cands)
+    assert x.shape == (len(cands), len(FEATURES))
+    col = {f: x[:, i] for i, f in enumerate(FEATURES)}
+    # the budget sentence is carried by all three articles, the rain sentence by one
+    assert col["share"].tolist() == [1.0, 1.0, 1.0, 0.5, 0.5, 0.0]
+    assert col["consensus"].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    assert col["first"].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    assert col["title"].max() == 0.0  # no article opens with a headline
+    # shared wording is central; "Rain fell later." shares nothing with the other articles
+    assert col["central_others"][0] > 0.3 and col["central_others"][5] == 0.0
+    assert col["short"][5] == 1.0 and col["no_period"].max() == 0.0
+
+
+def test_term_features(story) -> None:  # type: ignore[no-untyped-def]
+    cands = candidates_of(story, facts_of(story), Framing())
+    sets, x, keys = term_features(story, cands, Framing())
+    assert x.shape == (len(keys), len(TERM_FEATURES))
+    row = {k: dict(zip(TERM_FEATURES, x[i], strict=True)) for i, k in enumerate(keys)}
+    assert row["budget"]["all"] == 1.0 and row["budget"]["leads"] == 1.0
+    assert row["rain"]["share"] == 0.0 and row["rain"]["leads"] == 0.0
+    assert row["tuesday"]["proper"] == 1.0
+    assert {keys[t] for t in sets[0]} >= {"council", "budget", "school", "tuesday"}
+
+
+def test_word_budget_stops_the_selection(story) -> None:  # type: ignore[no-untyped-def]
+    every = summarize(story, facts_of(story), [], sentences=5)
+    few = summarize(story, facts_of(story), [], sentences=5, words=3)
+    assert len(every) == 3 and len(few) == 1 and few[0] == every[0]
+
+
+def test_selection_follows_the_model(story) -> None:  # type: ignore[no-untyped-def]
+    """Without status order, a model that only likes short sentences picks the unique one first."""
+    short = SelectionModel(sentences=linear({"log_words": -1.0}), terms=NO_TERMS, sentence_weight=1.0)
+    cands = candidates_of(story, facts_of(story), Framing())
+    x = candidate_features(story, cands)
+    sets, tx, _ = term_features(story, cands, Framing())
+    args = (cands, short.sentence_scores(x), sets, short.term_probabilities(tx))
+    assert [f.id for f, _ in select_facts(*args, sentences=1, status_first=False, sentence_weight=1.0)] == [
+        "f3"
+    ]
+    assert [f.id for f, _ in select_facts(*args, sentences=1, sentence_weight=1.0)] == ["f1"]
+
+
+def test_selection_covers_new_terms(story) -> None:  # type: ignore[no-untyped-def]
+    """With term weights only, each step takes the fact whose wording adds the most new terms."""
+    cands = candidates_of(story, facts_of(story), Framing())
+    sets, _, _ = term_features(story, cands, Framing())
+    weights = np.ones(max(max(s) for s in sets) + 1)
+    salience = np.zeros(len(cands))
+    every = select_facts(cands, salience, sets, weights, sentences=10, status_first=False)
+    terms = {f.id: next(s for c, s in zip(cands, sets, strict=True) if c.wording == w) for f, w in every}
+    covered: frozenset[int] = frozenset()
+    expected = []
+    for _ in terms:
+        best = min(sorted(set(terms) - set(expected)), key=lambda f: -len(terms[f] - covered))
+        expected.append(best)
+        covered |= terms[best]
+    assert [f.id for f, _ in every] == expected

@@ -1192,6 +1192,7 @@ class Store:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: cannot cache sentence vectors: {exc}") from exc
+
     # -- outlet profiles (parallax.profiles)
 
     def save_outlet_stats(self, report: StoryReport, *, story_version: int) -> None:

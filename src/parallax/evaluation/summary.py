@@ -2,13 +2,17 @@
 
 NeuS (Lee et al., NAACL 2022) pairs three outlets' headline + lead with the AllSides editors'
 neutral summary. For every story this builds three articles (text = title + lead), runs
-Parallax's analyze -> align -> summary (no conflicts: the dispute entries are not extractive
-and have no counterpart in the target), and scores the summary text against the target's ARTICLE
-part with ROUGE-1/2/L F1 x100 (rouge-score, stemming on). Two peers are measured in the same
-run at the same number of sentences per story: *lead* (the first sentences of the first source)
-and *LexRank* (TF-IDF cosine graph over the pooled source sentences, PageRank by power
-iteration). The NeuS framing metric is the arousal (NRC-VAD) of lexicon words in an output per
-100 words; the lexicon is research-only and is read here at evaluation time, never shipped.
+Parallax's analyze -> align -> framing -> summary (no conflicts: the dispute entries are not
+extractive and have no counterpart in the target), and scores the summary text against the
+target's ARTICLE part with ROUGE-1/2/L F1 x100 (rouge-score, stemming on). Three peers are
+measured in the same run: *lead* (the first source's sentences in order), *LexRank* (TF-IDF
+cosine graph over the pooled source sentences, PageRank by power iteration) and the greedy
+extractive *oracle* (the sentences that maximise ROUGE-1 + ROUGE-2 against the target: an upper
+bound for any extractive system). Matched length: every system takes whole sentences in its own
+order until it reaches the word budget (``--words``, default 67 = the mean target length on NeuS
+*train*), and every output is cut at exactly that many words before scoring. The NeuS framing
+metric is the arousal (NRC-VAD) of lexicon words in an output per 100 words; the lexicon is
+research-only and is read here at evaluation time, never shipped.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
 from parallax.errors import EvaluationError
+
+if TYPE_CHECKING:
+    from parallax.records import AnalyzedArticle, Fact, Framing
+    from parallax.summary import SelectionModel
 
 log = logging.getLogger(__name__)
 
@@ -142,36 +150,71 @@ def _story_text(title: str, lead: str) -> str:
     return f"{title}\n{lead}".strip()
 
 
-def evaluate_summary(
-    directory: Path,
-    *,
-    split: str = "val",
-    limit: int | None = None,
-    embedder: str = "minilm",
-    sentences: int = 3,
-    vad_path: Path | None = None,
-) -> dict[str, Any]:
-    """Run Parallax and the peers over NeuS ``split``; the figures described in the module docstring.
+#: The word budget every system gets: the mean length of the NeuS *train* targets' ARTICLE part
+#: (67.4 words; the val mean, 66.7, was not used to choose it).
+WORDS = 67
 
-    1. read the stories and build three articles per story;
-    2. analyze all articles in one spaCy pass;
-    3. per story: align, summarize, and the lead and LexRank peers at the same length;
-    4. ROUGE F1 x100 against the target ARTICLE part, and arousal per 100 words (pooled).
-    """
-    from rouge_score import rouge_scorer
 
+def truncate(sentences: Sequence[str], words: int) -> str:
+    """``sentences`` joined and cut at ``words`` whitespace-separated words (matched length)."""
+    return " ".join(" ".join(sentences).split()[:words])
+
+
+def fill(ranked: Sequence[str], words: int) -> list[str]:
+    """The leading sentences of ``ranked`` that first reach ``words`` words (all when fewer)."""
+    out: list[str] = []
+    total = 0
+    for sent in ranked:
+        if total >= words:
+            break
+        out.append(sent)
+        total += len(sent.split())
+    return out
+
+
+def oracle(sentences: Sequence[str], target: str, words: int, scorer: Any) -> list[str]:
+    """The greedy extractive oracle: repeatedly add the sentence that most raises ROUGE-1 + ROUGE-2
+    F1 of the truncated summary against ``target``, until none raises it or the budget is full."""
+    chosen: list[str] = []
+    best = 0.0
+    left = list(sentences)
+    while left and len(" ".join(chosen).split()) < words:
+        gains = []
+        for sent in left:
+            r = scorer.score(target, truncate([*chosen, sent], words))
+            gains.append(r["rouge1"].fmeasure + r["rouge2"].fmeasure)
+        i = int(np.argmax(gains))
+        if gains[i] <= best:
+            break
+        best = gains[i]
+        chosen.append(left.pop(i))
+    return chosen
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """One NeuS story after Parallax's stages up to the summary: what :func:`summarize` reads."""
+
+    story: NeusStory
+    analyzed: tuple[AnalyzedArticle, ...]
+    facts: tuple[Fact, ...]
+    framing: Framing
+
+
+def story_inputs(
+    stories: Sequence[NeusStory], *, split: str, embedder: str = "minilm"
+) -> Iterator[StoryInput]:
+    """Run analyze (one spaCy pass over all articles), align and framing for each story, the way
+    the pipeline does (the pipeline's alignment threshold, the shipped loaded-wording model).
+    Quotes and conflicts are not run: the summary's dispute entries have no counterpart in the
+    NeuS targets."""
     from parallax.align import align
     from parallax.embed import get_embedder
+    from parallax.framing import analyze_framing
     from parallax.nlp import analyze
     from parallax.records import Article
     from parallax.settings import Settings
-    from parallax.summary import summarize
 
-    # 1. stories and articles
-    stories = load_neus(directory, split=split, limit=limit)
-    vad = load_vad(
-        vad_path or directory.parent / "lexicons" / "NRC-VAD-Lexicon-Aug2018Release" / "NRC-VAD-Lexicon.txt"
-    )
     articles = [
         Article(
             id=f"s{s.index}-{pos}",
@@ -183,48 +226,86 @@ def evaluate_summary(
         for s in stories
         for pos, (title, lead) in enumerate(s.sources)
     ]
-    # 2. one spaCy pass
     analyzed = analyze(articles)
     emb = get_embedder(embedder)
     threshold = Settings().align_threshold  # the alignment the pipeline ships with
+    at = 0
+    for n, story in enumerate(stories, start=1):
+        group = tuple(analyzed[at : at + len(story.sources)])
+        at += len(story.sources)
+        alignment = align(group, embedder=emb, threshold=threshold)
+        yield StoryInput(story, group, tuple(alignment.facts), analyze_framing(group, []))
+        if n % 100 == 0:
+            log.info("summary inputs: %d/%d stories", n, len(stories))
+
+
+def evaluate_summary(
+    directory: Path,
+    *,
+    split: str = "val",
+    limit: int | None = None,
+    embedder: str = "minilm",
+    words: int = WORDS,
+    vad_path: Path | None = None,
+    model: SelectionModel | None = None,
+) -> dict[str, Any]:
+    """Run Parallax and the peers over NeuS ``split``; the figures described in the module docstring.
+
+    1. read the stories, build three articles per story and run the stages before the summary
+       (:func:`story_inputs`);
+    2. per story, every system ranks whole sentences and takes them until they reach ``words``
+       words: Parallax's summary (facts only), *lead* (the first article's sentences in order),
+       *LexRank* over the pooled sentences, and the greedy extractive *oracle*;
+    3. each output is cut at exactly ``words`` words (matched length: every system is scored on
+       the same number of words, unless a story's sources are shorter);
+    4. ROUGE F1 x100 against the target ARTICLE part, and arousal per 100 words (pooled).
+    """
+    from rouge_score import rouge_scorer
+
+    from parallax.summary import summarize
+
+    # 1. stories and the stages before the summary
+    stories = load_neus(directory, split=split, limit=limit)
+    vad = load_vad(
+        vad_path or directory.parent / "lexicons" / "NRC-VAD-Lexicon-Aug2018Release" / "NRC-VAD-Lexicon.txt"
+    )
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    systems = ("parallax", "lead", "lexrank")
+    systems = ("parallax", "lead", "lexrank", "oracle")
     scores: dict[str, dict[str, list[float]]] = {
         s: {"rouge1": [], "rouge2": [], "rougeL": []} for s in systems
     }
     aro: dict[str, list[float]] = {s: [0.0, 0.0] for s in (*systems, "reference")}
-    at = 0
-    # 3. per story
-    for n, story in enumerate(stories, start=1):
-        group = analyzed[at : at + len(story.sources)]
-        at += len(story.sources)
-        alignment = align(group, embedder=emb, threshold=threshold)
-        entries = summarize(group, alignment.facts, [], sentences=sentences)
-        ours = [e.text for e in entries]
-        k = max(len(ours), 1)
-        lead = [s.text for s in group[0].sentences[:k]]
+    for item in story_inputs(stories, split=split, embedder=embedder):
+        group, target = item.analyzed, item.story.target
+        # 2. whole sentences up to the budget
+        entries = summarize(
+            group, item.facts, [], sentences=50, words=words, framing=item.framing, model=model
+        )
         pooled = [s.text for a in group for s in a.sentences]
-        lex = [pooled[i] for i in lexrank(pooled, k)]
-        # 4. scores
-        for name, sents in (("parallax", ours), ("lead", lead), ("lexrank", lex)):
-            text = " ".join(sents)
-            result = scorer.score(story.target, text)
+        outputs = {
+            "parallax": [e.text for e in entries],
+            "lead": fill([s.text for s in group[0].sentences], words),
+            "lexrank": fill([pooled[i] for i in lexrank(pooled, len(pooled))], words),
+            "oracle": oracle(pooled, target, words, scorer),
+        }
+        # 3. matched length, 4. scores
+        for name, sents in outputs.items():
+            text = truncate(sents, words)
+            result = scorer.score(target, text)
             for metric in ("rouge1", "rouge2", "rougeL"):
                 scores[name][metric].append(result[metric].fmeasure * 100)
             a, w = arousal(text, vad)
             aro[name][0] += a
             aro[name][1] += w
-        a, w = arousal(story.target, vad)
+        a, w = arousal(target, vad)
         aro["reference"][0] += a
         aro["reference"][1] += w
-        if n % 50 == 0:
-            log.info("summary eval: %d/%d stories", n, len(stories))
 
     def figures(name: str) -> dict[str, float]:
         out = {m: round(float(np.mean(v)), 2) if v else 0.0 for m, v in scores[name].items()}
-        total, words = aro[name]
-        out["arousal_per_100w"] = round(100 * total / words, 3) if words else 0.0
-        out["words"] = round(words / max(len(stories), 1), 1)
+        total, n_words = aro[name]
+        out["arousal_per_100w"] = round(100 * total / n_words, 3) if n_words else 0.0
+        out["words"] = round(n_words / max(len(stories), 1), 1)
         return out
 
     ref_total, ref_words = aro["reference"]
@@ -233,8 +314,8 @@ def evaluate_summary(
         "stories": len(stories),
         "split": split,
         "embedder": embedder,
-        "sentences": sentences,
-        "peers": {"lead": figures("lead"), "lexrank": figures("lexrank")},
+        "words_budget": words,
+        "peers": {name: figures(name) for name in systems[1:]},
         "reference": {
             "arousal_per_100w": round(100 * ref_total / ref_words, 3) if ref_words else 0.0,
             "words": round(ref_words / max(len(stories), 1), 1),
@@ -254,7 +335,10 @@ def _table(result: dict[str, Any]) -> str:
     rows.append(
         f"{'reference':<10} {'':>6} {'':>6} {'':>6} {ref['arousal_per_100w']:>13.3f} {ref['words']:>6.1f}"
     )
-    rows.append(f"{result['stories']} stories, split {result['split']}, embedder {result['embedder']}")
+    rows.append(
+        f"{result['stories']} stories, split {result['split']}, embedder {result['embedder']}, "
+        f"every output cut at {result['words_budget']} words"
+    )
     return "\n".join(rows)
 
 
@@ -263,7 +347,13 @@ def _table(result: dict[str, Any]) -> str:
 @click.option("--split", default="val", show_default=True, help="NeuS split: val or train.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N stories.")
 @click.option("--embedder", default="minilm", show_default=True, help="minilm or hashing.")
-@click.option("--sentences", type=click.IntRange(1, 20), default=3, show_default=True, help="Summary length.")
+@click.option(
+    "--words",
+    type=click.IntRange(1),
+    default=WORDS,
+    show_default=True,
+    help="Word budget: every system's output is cut at this many words.",
+)
 @click.option(
     "--vad", type=click.Path(dir_okay=False, path_type=Path), default=None, help="NRC-VAD lexicon file."
 )
@@ -273,12 +363,12 @@ def command(
     split: str,
     limit: int | None,
     embedder: str,
-    sentences: int,
+    words: int,
     vad: Path | None,
     fmt: str,
 ) -> None:
     """Score the neutral summary on NeuS (DIR holds val.source / val.target) against lead and LexRank."""
     result = evaluate_summary(
-        directory, split=split, limit=limit, embedder=embedder, sentences=sentences, vad_path=vad
+        directory, split=split, limit=limit, embedder=embedder, words=words, vad_path=vad
     )
     click.echo(json.dumps(result, indent=2) if fmt == "json" else _table(result))
