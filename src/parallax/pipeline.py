@@ -159,7 +159,9 @@ class Parallax:
             found = quotes_stage.find_attributions(analyzed, canonical=people.canonical)
             quotes = list(found.quotes)  # speakers already canonical through the hook
         with timer.stage("conflicts"):
-            conflicts = conflicts_stage.find_conflicts(analyzed, alignment.facts, quotes)
+            conflicts = conflicts_stage.find_conflicts(
+                analyzed, alignment.facts, quotes, person_name=people.canonical
+            )
         with timer.stage("framing"):
             framing = framing_stage.analyze_framing(analyzed, quotes, people=people)
         with timer.stage("timeline"):

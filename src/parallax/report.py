@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parallax.records import Conflict, StoryAnalysis
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "story_report.schema.json"
 
