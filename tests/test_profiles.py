@@ -110,8 +110,8 @@ def _active(*names: str, day: str = "2020-01-10") -> dict[str, set[dt.date] | No
         ([_cov("s1", "A B")], _active("A", "B", "C", "D", "E"), {}),
         # D published nothing near the story's dates: not a blindspot
         ([_cov("s1", "A B C")], {**_active("A", "B", "C"), **_active("D", day="2020-03-01")}, {}),
-        # an outlet that never dates its articles counts as publishing
-        ([_cov("s1", "A B C")], {**_active("A", "B", "C"), "D": None}, {"D": ["s1"]}),
+        # an outlet that never dates its articles is not known to publish then: no blindspot
+        ([_cov("s1", "A B C")], {**_active("A", "B", "C"), "D": None}, {}),
         # an undated story: every outlet counts as publishing
         ([_cov("s1", "A B C", day=None)], _active("A", "B", "C", "D"), {"D": ["s1"]}),
     ],

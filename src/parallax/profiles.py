@@ -25,7 +25,9 @@ Definitions (all over stories that at least two outlets covered, copies excluded
 * ``quote_fidelity``: renderings by this outlet of quotations that at least two outlets carry.
 * A **blindspot** is a story that at least two other outlets covered, that most outlets publishing
   in its time window covered, while this outlet was publishing in that window and did not cover it.
-  An outlet whose articles carry no dates at all is taken to publish all the time.
+  An outlet whose articles carry no dates is never known to publish in a dated story's window, so
+  it gets no blindspot there (a gap in its dates is not a gap in its coverage); an undated story
+  has no window, and every outlet counts.
 """
 
 from __future__ import annotations
@@ -471,14 +473,13 @@ def find_blindspots(
     """Blindspots per outlet (see the module docstring).
 
     ``activity`` maps each outlet to the days it published on, ``None`` for an outlet whose
-    articles carry no dates (taken to publish all the time).
+    articles carry no dates (never known to publish in a dated window).
     1. for each story covered by at least two outlets, find the outlets publishing in its window;
     2. the story must be covered by most of them;
     3. each publishing outlet that did not cover it, with two or more others that did, has a blindspot.
     """
     out: dict[str, list[Blindspot]] = defaultdict(list)
     pad = dt.timedelta(days=pad_days)
-    always = {o for o, days in activity.items() if days is None}
     everyone = set(activity)
     on_day: dict[dt.date, set[str]] = defaultdict(set)  # day -> outlets publishing that day
     for outlet, days in activity.items():
@@ -492,7 +493,7 @@ def find_blindspots(
         if cov.first is None or cov.last is None:
             active = set(everyone)
         else:
-            active = set(always)
+            active = set()
             day = cov.first - pad
             while day <= cov.last + pad:
                 active |= on_day.get(day, set())
