@@ -171,6 +171,19 @@ def stats_from_report(report: StoryReport) -> list[OutletStoryStats]:
     for stats in by_outlet.values():
         stats.multi_outlet = multi
 
+    def note(owner: str, kind: str, span: Any, *, text: str | None = None, ref: str | None = None) -> None:
+        """Keep ``span`` (anything with article, start, end and text) as evidence of ``owner``."""
+        item = Evidence(
+            kind=kind,
+            story=story,
+            text=span.text if text is None else text,
+            article=span.article,
+            ref=ref,
+            start=span.start,
+            end=span.end,
+        )
+        _add_evidence(budgets[owner], by_outlet[owner], item)
+
     # 2. facts
     for fact in report.facts:
         carriers = {outlet_of[a] for a in fact.articles if a in outlet_of}
@@ -182,19 +195,7 @@ def stats_from_report(report: StoryReport) -> list[OutletStoryStats]:
                     stats.unique_facts += 1
                     mention = next((m for m in fact.mentions if outlet_of.get(m.article) == outlet), None)
                     if mention is not None:
-                        _add_evidence(
-                            budgets[outlet],
-                            stats,
-                            Evidence(
-                                kind="unique_fact",
-                                story=story,
-                                text=mention.text,
-                                article=mention.article,
-                                ref=fact.id,
-                                start=mention.start,
-                                end=mention.end,
-                            ),
-                        )
+                        note(outlet, "unique_fact", mention, ref=fact.id)
             if others and others <= carriers:
                 stats.all_others_facts += 1
                 if outlet not in carriers:
@@ -223,18 +224,7 @@ def stats_from_report(report: StoryReport) -> list[OutletStoryStats]:
     for span in report.framing.loaded:
         owner = outlet_of.get(span.article)
         if owner is not None:
-            _add_evidence(
-                budgets[owner],
-                by_outlet[owner],
-                Evidence(
-                    kind="loaded",
-                    story=story,
-                    text=span.text,
-                    article=span.article,
-                    start=span.start,
-                    end=span.end,
-                ),
-            )
+            note(owner, "loaded", span)
     for verb in report.framing.attribution_verbs:
         owner = outlet_of.get(verb.article)
         if owner is None:
@@ -242,30 +232,14 @@ def stats_from_report(report: StoryReport) -> list[OutletStoryStats]:
         entry = by_outlet[owner].verbs.setdefault(verb.verb, [verb.group, 0])
         entry[1] += verb.count
         if verb.group == "loaded" and verb.mentions:
-            m = verb.mentions[0]
-            _add_evidence(
-                budgets[owner],
-                by_outlet[owner],
-                Evidence(kind="verb", story=story, text=m.text, article=m.article, start=m.start, end=m.end),
-            )
+            note(owner, "verb", verb.mentions[0])
     for label in report.framing.labels:
         owner = outlet_of.get(label.article)
         if owner is None:
             continue
         per_entity = by_outlet[owner].labels.setdefault(label.entity, {})
         per_entity[label.label] = per_entity.get(label.label, 0) + 1
-        _add_evidence(
-            budgets[owner],
-            by_outlet[owner],
-            Evidence(
-                kind="label",
-                story=story,
-                text=f"{label.label} ({label.entity})",
-                article=label.article,
-                start=label.start,
-                end=label.end,
-            ),
-        )
+        note(owner, "label", label, text=f"{label.label} ({label.entity})")
 
     # 4. quotes and voices
     for quote in report.quotes:
@@ -278,19 +252,7 @@ def stats_from_report(report: StoryReport) -> list[OutletStoryStats]:
                 fid = by_outlet[owner].fidelity
                 fid[rendering.fidelity] = fid.get(rendering.fidelity, 0) + 1
                 if rendering.fidelity == "altered":
-                    _add_evidence(
-                        budgets[owner],
-                        by_outlet[owner],
-                        Evidence(
-                            kind="quote",
-                            story=story,
-                            text=rendering.text,
-                            article=rendering.article,
-                            ref=quote.id,
-                            start=rendering.start,
-                            end=rendering.end,
-                        ),
-                    )
+                    note(owner, "quote", rendering, ref=quote.id)
     for outlet, speaker, direct, indirect in _voices(report, outlet_of):
         entry = by_outlet[outlet].voices.setdefault(speaker, [0, 0])
         entry[0] += direct
