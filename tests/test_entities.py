@@ -8,13 +8,11 @@ import pytest
 
 from parallax.entities import (
     PeopleIndex,
-    canonical_speakers,
     entity_id_for,
     fold,
     name_words,
 )
 from parallax.framing import find_labels
-from parallax.records import Quote, QuoteRendering
 
 
 @pytest.mark.parametrize(
@@ -85,16 +83,11 @@ def test_build_groups_mentions_across_articles(make_analyzed) -> None:  # type: 
     assert "Susan E. Rice" in entity.aliases
 
 
-def test_canonical_speakers_hook() -> None:
+def test_canonical_names_for_speakers() -> None:
+    """What the quotes hook (``find_attributions(canonical=people.canonical)``) maps speakers with."""
     people = PeopleIndex.from_names(Counter({"Susan Rice": 2}))
-    quote = Quote(
-        id="q1",
-        speaker="Susan E. Rice",
-        text="We will go on.",
-        renderings=(QuoteRendering("a", "We will go on.", 0, 14, "Ambassador Rice", "said", "verbatim"),),
-    )
-    (out,) = canonical_speakers([quote], people)
-    assert out.speaker == "Susan Rice" and out.renderings[0].speaker == "Susan Rice"
+    assert people.canonical("Susan E. Rice") == "Susan Rice"
+    assert people.canonical("Ambassador Rice") == "Susan Rice"
 
 
 def test_coordinated_role_phrase_is_not_the_name_beside_it(make_analyzed) -> None:  # type: ignore[no-untyped-def]

@@ -37,10 +37,10 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from parallax.records import AnalyzedArticle, Label, Quote, StoryEntity
+from parallax.records import AnalyzedArticle, Label, StoryEntity
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -448,19 +448,3 @@ def group_entities(labels: Sequence[Label]) -> tuple[StoryEntity, ...]:
         for name, per in counts.items()
     ]
     return tuple(sorted(out, key=lambda e: (-sum(n for _, n in e.mentions), e.name)))
-
-
-def canonical_speakers(quotes: Sequence[Quote], people: PeopleIndex) -> list[Quote]:
-    """Quotes with every speaker written as its person's canonical name (the hook quotes use)."""
-
-    def one(speaker: str | None) -> str | None:
-        return people.canonical(speaker) if speaker else speaker
-
-    return [
-        replace(
-            q,
-            speaker=one(q.speaker),
-            renderings=tuple(replace(r, speaker=one(r.speaker)) for r in q.renderings),
-        )
-        for q in quotes
-    ]
