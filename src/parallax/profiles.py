@@ -679,8 +679,11 @@ def analyse_missing(store: Store, *, limit: int | None = None, progress: Any = N
     if limit is not None:
         missing = missing[:limit]
     for done, story_id in enumerate(missing, 1):
-        report = store.get_report(story_id)
-        store.save_outlet_stats(report, story_version=store.get_story(story_id).version)
+        cached = store.cached_report(story_id)
+        if cached is None:
+            store.get_report(story_id)  # computing a report saves its profile rows
+        else:  # a report cached before the store had profile rows
+            store.save_outlet_stats(cached, story_version=store.get_story(story_id).version)
         if progress is not None:
             progress(done, len(missing))
     return len(missing)
