@@ -14,7 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import shared_path
 
-from parallax.cluster import StoryClusterer, cluster_documents, order_for_clustering, story_id_for
+from parallax.cluster import (
+    DayWindow,
+    StoryClusterer,
+    cluster_documents,
+    learn_day_window,
+    order_for_clustering,
+    story_id_for,
+)
 from parallax.errors import StoreError
 from parallax.features import ClusterDoc, entities, extract_features, publication_day, stem
 
@@ -145,6 +152,31 @@ def test_day_decay_separates_an_event_told_again_days_later() -> None:
     split = cluster_documents([QUAKE_A, far], window_days=30, day_decay=1.0, day_grace=2)
     assert split["qa9"] != split["qa1"]
     assert cluster_documents([QUAKE_A, far], window_days=30, day_decay=None)["qa9"] == split["qa1"]
+
+
+@pytest.mark.parametrize(
+    ("stories", "expected"),
+    [
+        # 85 same-day gaps, 26 of one day, 8 of two, 1 of three: 95% within 2 days; tail mean 1
+        ([[0, 0]] * 85 + [[5, 6]] * 26 + [[9, 7]] * 8 + [[0, 3]], DayWindow(2, 1.0, 120)),
+        # few gaps: the largest one; no gap beyond it: a decay of one day
+        ([[0, 0, 1]] * 5, DayWindow(1, 1.0, 10)),
+        # a long tail: mean excess over the grace
+        ([[0, 0]] * 95 + [[0, 4], [10, 20]], DayWindow(0, 7.0, 97)),
+        ([[3], []], None),
+        ([], None),
+    ],
+)
+def test_learn_day_window(stories: list[list[int]], expected: DayWindow | None) -> None:
+    assert learn_day_window(stories) == expected
+
+
+def test_learned_window_sets_the_clusterer_tunables() -> None:
+    window = learn_day_window([[0, 1, 1], [4, 7]])
+    assert window == DayWindow(3, 1.0, 3)
+    assert StoryClusterer(**window.params()).params["day_grace"] == 3
+    with pytest.raises(ValueError, match="quantile"):
+        learn_day_window([[0, 1]], quantile=1.0)
 
 
 # --- properties ---------------------------------------------------------------------------------

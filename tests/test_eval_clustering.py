@@ -95,7 +95,7 @@ def test_pooled_shared_sets_meet_the_floors() -> None:
 
 def test_cross_corpus_validation_meets_the_floors() -> None:
     """Leave one corpus out (settings chosen on the other files): held-out floors per file."""
-    from parallax.evaluation.clustering import CV_GRID, cross_validate
+    from parallax.evaluation.clustering import CV_GRID, WINDOW_KEYS, cross_validate
 
     paths = [
         shared_path("clustering", "basil-2010-2015.jsonl"),
@@ -107,10 +107,25 @@ def test_cross_corpus_validation_meets_the_floors() -> None:
 
     floors = json.loads((BASELINE_DIR / "clustering.json").read_text(encoding="utf-8"))["cv_floors"]
     for name, figures in result["held_out"].items():
-        assert set(figures["setting"]) == set(CV_GRID)
+        assert set(figures["setting"]) == {*CV_GRID, *WINDOW_KEYS}
         key = f"cv_{name.split('-')[0]}_bcubed_f1"
         assert figures["bcubed_f1"] >= floors[key], (name, figures["bcubed_f1"], figures["setting"])
     from parallax.cluster import StoryClusterer
 
     defaults = StoryClusterer().params
-    assert result["setting_on_all_files"] == {k: defaults[k] for k in CV_GRID}
+    assert result["setting_on_all_files"] == {k: defaults[k] for k in (*CV_GRID, *WINDOW_KEYS)}
+
+
+def test_story_days_groups_dated_articles_by_gold_story(tmp_path: Path) -> None:
+    from parallax.evaluation.clustering import story_days
+
+    path = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": "1", "text": "t", "gold_story": "a", "published": "2020-01-01"},
+            {"id": "2", "text": "t", "gold_story": "a", "published": "2020-01-03T10:00:00"},
+            {"id": "3", "text": "t", "gold_story": "b", "published": "2020-01-02"},
+            {"id": "4", "text": "t", "gold_story": "b"},
+        ],
+    )
+    assert story_days(load_jsonl(path)) == [[18262, 18264], [18263]]
