@@ -157,12 +157,13 @@ def test_day_decay_separates_an_event_told_again_days_later() -> None:
 @pytest.mark.parametrize(
     ("stories", "expected"),
     [
-        # 85 same-day gaps, 26 of one day, 8 of two, 1 of three: 95% within 2 days; tail mean 1
+        # 85 same-day gaps, 26 of one day, 8 of two, 1 of three: the 119th smallest (2 days)
+        # bounds the 95% quantile with 95% confidence; the one gap beyond it: a tail mean of 1
         ([[0, 0]] * 85 + [[5, 6]] * 26 + [[9, 7]] * 8 + [[0, 3]], DayWindow(2, 1.0, 120)),
-        # few gaps: the largest one; no gap beyond it: a decay of one day
-        ([[0, 0, 1]] * 5, DayWindow(1, 1.0, 10)),
-        # a long tail: mean excess over the grace
-        ([[0, 0]] * 95 + [[0, 4], [10, 20]], DayWindow(0, 7.0, 97)),
+        # too few gaps to bound the quantile: a day beyond the largest; none beyond: a decay of a day
+        ([[0, 0, 1]] * 5, DayWindow(2, 1.0, 10)),
+        # 97 gaps: the 96th smallest (4) is the bound, and the mean excess of the rest (10) is 6
+        ([[0, 0]] * 95 + [[0, 4], [10, 20]], DayWindow(4, 6.0, 97)),
         ([[3], []], None),
         ([], None),
     ],
@@ -173,9 +174,9 @@ def test_learn_day_window(stories: list[list[int]], expected: DayWindow | None) 
 
 def test_learned_window_sets_the_clusterer_tunables() -> None:
     window = learn_day_window([[0, 1, 1], [4, 7]])
-    assert window == DayWindow(3, 1.0, 3)
-    assert StoryClusterer(**window.params()).params["day_grace"] == 3
-    with pytest.raises(ValueError, match="quantile"):
+    assert window == DayWindow(4, 1.0, 3)
+    assert StoryClusterer(**window.params()).params["day_grace"] == 4
+    with pytest.raises(ValueError, match="between 0 and 1"):
         learn_day_window([[0, 1]], quantile=1.0)
 
 

@@ -1201,7 +1201,9 @@ class DayWindow:
         return {"day_grace": self.grace, "day_decay": self.decay}
 
 
-def learn_day_window(stories: Iterable[Iterable[int]], *, quantile: float = 0.95) -> DayWindow | None:
+def learn_day_window(
+    stories: Iterable[Iterable[int]], *, quantile: float = 0.95, confidence: float = 0.95
+) -> DayWindow | None:
     """How long a story goes on, learned from the publication days of known stories.
 
     Why: the day decay of :class:`StoryClusterer` separates two look-alike events a few days
@@ -1213,14 +1215,18 @@ def learn_day_window(stories: Iterable[Iterable[int]], *, quantile: float = 0.95
     1. Gaps: for each story (an iterable of day numbers), the days between consecutive
        articles in date order; undated articles are left out by the caller.
     2. No gap at all (no story with two dated articles): ``None``, no window.
-    3. Grace: the smallest number of days within which ``quantile`` of the gaps fall (with
-       few gaps, the largest one; the estimate does not move between the 0.9 and 0.99
-       quantiles on the shared data, see docs/evaluation.md).
+    3. Grace: an upper confidence bound on the ``quantile`` of the gaps (distribution-free:
+       the smallest order statistic that is at least the true quantile with probability
+       ``confidence``), so that a few dates do not give a window shorter than the news
+       runs. Too few gaps for such a bound (fewer than 59 at the defaults): one day more than
+       the largest gap seen.
     4. Decay: the mean excess over the grace of the gaps beyond it (the scale of an exponential
        tail), or one day (the resolution of publication dates) when no gap is beyond it.
     """
-    if not 0.0 < quantile < 1.0:
-        raise ValueError("quantile must be between 0 and 1")
+    from scipy.stats import binom
+
+    if not 0.0 < quantile < 1.0 or not 0.0 < confidence < 1.0:
+        raise ValueError("quantile and confidence must be between 0 and 1")
     # 1. Gaps.
     gaps: list[int] = []
     for days in stories:
@@ -1229,9 +1235,11 @@ def learn_day_window(stories: Iterable[Iterable[int]], *, quantile: float = 0.95
     # 2. Any at all.
     if not gaps:
         return None
-    # 3. Grace: the empirical quantile (an order statistic, so a whole number of days).
+    # 3. Grace: the k-th smallest gap (k = rank + 1) bounds the quantile from above with
+    #    probability P(Binomial(n, quantile) <= rank).
     gaps.sort()
-    grace = gaps[math.ceil(quantile * len(gaps) - 1e-9) - 1]
+    rank = int(binom.ppf(confidence, len(gaps), quantile))
+    grace = gaps[rank] if rank < len(gaps) else gaps[-1] + 1
     # 4. Decay.
     beyond = [g - grace for g in gaps if g > grace]
     decay = sum(beyond) / len(beyond) if beyond else 1.0
