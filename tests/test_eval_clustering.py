@@ -129,3 +129,42 @@ def test_story_days_groups_dated_articles_by_gold_story(tmp_path: Path) -> None:
         ],
     )
     assert story_days(load_jsonl(path)) == [[18262, 18264], [18263]]
+
+
+@pytest.mark.parametrize("select", ["mean", "min"])
+def test_cv_cli_learns_the_window_on_the_other_files(tmp_path: Path, select: str) -> None:
+    """Each held-out file gets the window learned from the other file's dates (none if undated)."""
+    quake = "A strong earthquake struck Chios killing 14 people in Kardamyla, officials said."
+    vote = "The Dutch parliament voted on the new pension law after a long debate in The Hague."
+    dated = _write(
+        tmp_path / "dated.jsonl",
+        [
+            {"id": "1", "text": quake, "gold_story": "q", "published": "2021-03-01"},
+            {"id": "2", "text": quake + " Rescue went on.", "gold_story": "q", "published": "2021-03-02"},
+            {"id": "3", "text": vote, "gold_story": "v", "published": "2021-03-02"},
+        ],
+    )
+    undated = _write(
+        tmp_path / "undated.jsonl",
+        [
+            {"id": "1", "text": vote, "gold_story": "v"},
+            {"id": "2", "text": vote + " It passed.", "gold_story": "v"},
+        ],
+    )
+    args = [str(dated), str(undated), "--cv", "--select", select, "--format", "json"]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["select"] == select
+    # the dated file is held out: the undated one teaches no window
+    assert data["held_out"]["dated.jsonl"]["setting"]["day_decay"] is None
+    # one gap of a day: too few to bound the quantile, so a day beyond it
+    assert data["held_out"]["undated.jsonl"]["setting"]["day_grace"] == 2
+    assert data["held_out"]["undated.jsonl"]["bcubed_f1"] == 1.0
+
+
+def test_cv_refuses_an_unknown_selection_rule(tmp_path: Path) -> None:
+    from parallax.evaluation.clustering import cross_validate
+
+    with pytest.raises(EvaluationError, match="selection rule"):
+        cross_validate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], select="median")
