@@ -281,8 +281,10 @@ class StoryClusterer:
     ``day_decay`` and ``day_grace``: an event is reported within a few days, so a dated article's
     score with a story last updated more than ``day_grace`` days away is multiplied by
     ``exp(-(gap - day_grace) / day_decay)`` (``None`` disables).
-    The defaults of these four and of ``threshold`` are the setting that leave-one-corpus-out
-    cross-validation selects (``parallax eval clustering --cv``; see docs/corpus.md).
+    The defaults of ``threshold``, ``prior_weight`` and ``linkage`` are the setting that
+    leave-one-corpus-out cross-validation selects (``parallax eval clustering --cv``; see
+    docs/evaluation.md); those of ``day_decay`` and ``day_grace`` are the window
+    :func:`learn_day_window` learns from the dates of the labelled stories.
     ``keep_assignments``: keep the story of every article added (:meth:`assignments`). With
     ``False`` (the corpus ingest, whose store holds every assignment) only the articles whose story
     can still change are kept -- the recorded members of the active stories and the copies that
