@@ -20,6 +20,7 @@ from parallax.cluster import (
     cluster_documents,
     learn_day_window,
     order_for_clustering,
+    place_undated,
     story_id_for,
 )
 from parallax.errors import StoreError
@@ -178,6 +179,39 @@ def test_learned_window_sets_the_clusterer_tunables() -> None:
     assert StoryClusterer(**window.params()).params["day_grace"] == 4
     with pytest.raises(ValueError, match="between 0 and 1"):
         learn_day_window([[0, 1]], quantile=1.0)
+
+
+def _undated(doc: ClusterDoc, doc_id: str) -> ClusterDoc:
+    return ClusterDoc(doc_id, doc.text, title=doc.title, published=None)
+
+
+def test_an_undated_report_of_an_old_event_joins_it_in_a_batch() -> None:
+    """Undated last, the quake story would be closed by the window when the Peru reports arrive."""
+    later = [
+        ClusterDoc(f"qb{i}", QUAKE_B.text, title=QUAKE_B.title, published=f"2021-04-{10 + i}")
+        for i in range(3)
+    ]
+    docs = [QUAKE_A, QUAKE_A2, *later, _undated(QUAKE_A2, "qa-undated")]
+    result = cluster_documents(docs)
+    assert result["qa-undated"] == result["qa1"] == result["qa2"]
+    assert result["qb0"] != result["qa1"]
+    feats = [extract_features(d) for d in order_for_clustering(docs)]
+    placed = [f.id for f in place_undated(feats, window_days=7)]
+    # after the last dated article within a week of its nearest one (qa2, 8 March)
+    assert placed == ["qa1", "qa2", "qa-undated", "qb0", "qb1", "qb2"]
+    # without the placement it comes last and starts a story of its own
+    plain = StoryClusterer()
+    plain.add_many(feats)
+    assert plain.story_of("qa-undated") != plain.story_of("qa1")
+
+
+def test_undated_articles_closer_to_each_other_stay_at_the_end() -> None:
+    peru = [_undated(QUAKE_B, "u1"), _undated(QUAKE_B, "u2")]
+    feats = [extract_features(d) for d in order_for_clustering([QUAKE_A, QUAKE_A2, *peru])]
+    assert [f.id for f in place_undated(feats, window_days=7)] == ["qa1", "qa2", "u1", "u2"]
+    only_undated = feats[2:]
+    assert place_undated(only_undated, window_days=7) == only_undated
+    assert place_undated(feats[:2], window_days=7) == feats[:2]
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -168,3 +168,24 @@ def test_cv_refuses_an_unknown_selection_rule(tmp_path: Path) -> None:
 
     with pytest.raises(EvaluationError, match="selection rule"):
         cross_validate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], select="median")
+
+
+@pytest.mark.parametrize("outlet", ["hpo", "fox", "nyt"])
+def test_an_undated_outlet_keeps_its_stories(outlet: str) -> None:
+    """BASIL with one outlet's dates removed (as NewsWCL50's HuffPost articles come): its reports
+    must still find their stories, which the window has closed by the end of the five years."""
+    import dataclasses
+
+    from parallax.evaluation.gate import BASELINE_DIR
+
+    items = load_jsonl(shared_path("clustering", "basil-2010-2015.jsonl"))
+    undated = [
+        dataclasses.replace(i, doc=dataclasses.replace(i.doc, published=None))
+        if (i.doc.outlet or "").lower() == outlet
+        else i
+        for i in items
+    ]
+    assert sum(i.doc.published is None for i in undated) == 60
+    result = evaluate(undated)
+    floors = json.loads((BASELINE_DIR / "clustering.json").read_text(encoding="utf-8"))
+    assert result["bcubed_f1"] >= floors["undated_outlet_floors"]["basil_bcubed_f1"], result

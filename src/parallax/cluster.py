@@ -1179,13 +1179,80 @@ def order_for_clustering(docs: Sequence[ClusterDoc]) -> list[ClusterDoc]:
     return sorted(docs, key=_order_key)
 
 
+def place_undated(feats: Sequence[DocFeatures], *, window_days: int) -> list[DocFeatures]:
+    """A batch order in which an undated article comes while the dated stories it resembles are open.
+
+    Why: in publication order the undated articles come last, and by then the window has closed
+    every story more than ``window_days`` older than the newest article, so an undated report of
+    an event from weeks before starts a story of its own. A batch knows its articles in advance,
+    so an undated one can wait only as long as its likeliest story stays open.
+
+    1. Dated articles keep their order; undated ones (``day`` ``None``) keep theirs among themselves.
+    2. Similarity: cosine over body terms and entities, IDF-weighted with document frequencies
+       of this batch.
+    3. An undated article more similar to some other undated article than to every dated one
+       stays at the end, with the undated ones (they may tell an event no dated article tells:
+       a set of undated reports keeps its order).
+    4. Otherwise, with ``D`` the day of its nearest dated article, it goes after the last dated
+       article of day ``D + window_days`` or earlier: the stories open at ``D`` are still open
+       then, and it has seen every dated report of those days.
+    """
+    import bisect
+
+    from scipy import sparse
+
+    dated = [f for f in feats if f.day is not None]
+    undated = [f for f in feats if f.day is None]
+    if not dated or not undated:
+        return [*dated, *undated]
+    # 2. Sparse rows over body terms and entities, IDF over the batch, L2-normalised.
+    every = [*dated, *undated]
+    cols = [np.concatenate([f.term_keys, np.asarray(f.entities, dtype=np.int32)]) for f in every]
+    vals = [np.concatenate([f.term_weights, np.ones(len(f.entities))]) for f in every]
+    rows = np.repeat(np.arange(len(every)), [len(c) for c in cols])
+    matrix = sparse.csr_matrix(
+        (np.concatenate(vals), (rows, np.concatenate(cols))), shape=(len(every), 1 << HASH_BITS)
+    )
+    matrix.sum_duplicates()
+    df = np.bincount(matrix.indices, minlength=1 << HASH_BITS)
+    matrix.data *= np.log((len(every) + 1.0) / (df[matrix.indices] + 1.0)) + 1.0
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = (sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix).tocsr()
+    known, unknown = matrix[: len(dated)].T.tocsc(), matrix[len(dated) :]
+    others = unknown.T.tocsc()
+    days = [f.day for f in dated if f.day is not None]
+    slots: dict[int, list[DocFeatures]] = {}
+    chunk = 256  # bounds the similarity blocks held at once
+    for start in range(0, len(undated), chunk):
+        rows_u = unknown[start : start + chunk]
+        to_dated = (rows_u @ known).toarray()
+        to_undated = (rows_u @ others).toarray()
+        to_undated[np.arange(len(to_undated)), np.arange(start, start + len(to_undated))] = -1.0
+        for i, row in enumerate(to_dated):
+            best = int(np.argmax(row))  # ties: the earliest dated article
+            # 3. Closer to an undated article (or to nothing): stays at the end.
+            at = len(dated)
+            if row[best] > 0 and row[best] >= to_undated[i].max(initial=-1.0):
+                # 4. After the last dated article within the window of the nearest one's day.
+                at = bisect.bisect_right(days, days[best] + window_days)
+            slots.setdefault(at, []).append(undated[start + i])
+    out: list[DocFeatures] = []
+    for position in range(len(dated) + 1):
+        out.extend(slots.get(position, ()))
+        if position < len(dated):
+            out.append(dated[position])
+    return out
+
+
 def cluster_documents(docs: Sequence[ClusterDoc], **kwargs: Any) -> dict[str, str]:
     """Batch convenience: order ``docs``, extract features, add them; article id -> story id.
 
-    ``kwargs`` are :class:`StoryClusterer` tunables.
+    Undated articles are placed by :func:`place_undated`. ``kwargs`` are
+    :class:`StoryClusterer` tunables.
     """
     clusterer = StoryClusterer(**kwargs)
-    clusterer.add_many(extract_features(d) for d in order_for_clustering(docs))
+    feats = [extract_features(d) for d in order_for_clustering(docs)]
+    clusterer.add_many(place_undated(feats, window_days=clusterer.window_days))
     return clusterer.assignments()
 
 

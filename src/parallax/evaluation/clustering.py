@@ -247,7 +247,7 @@ def cross_validate(paths: Sequence[Path], *, select: str = "mean") -> dict[str, 
     3. report the held-out figures, the peer's on the same file, and the setting and window
        learned on all files (what the defaults are).
     """
-    from parallax.cluster import StoryClusterer, learn_day_window, order_for_clustering
+    from parallax.cluster import StoryClusterer, learn_day_window, order_for_clustering, place_undated
     from parallax.features import extract_features
 
     if len(paths) < 2:
@@ -257,8 +257,12 @@ def cross_validate(paths: Sequence[Path], *, select: str = "mean") -> dict[str, 
     per_file = {p.name: load_jsonl(p) for p in paths}
     grid = _grid()
     # 1. features and story days, once per file
+    window_days = StoryClusterer().window_days  # not in the grid: the order depends on it
     feats = {
-        name: [extract_features(d) for d in order_for_clustering([i.doc for i in items])]
+        name: place_undated(
+            [extract_features(d) for d in order_for_clustering([i.doc for i in items])],
+            window_days=window_days,
+        )
         for name, items in per_file.items()
     }
     gold = {name: {i.doc.id: i.gold for i in items} for name, items in per_file.items()}
