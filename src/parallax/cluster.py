@@ -1222,7 +1222,7 @@ def place_undated(feats: Sequence[DocFeatures], *, window_days: int) -> list[Doc
     others = unknown.T.tocsc()
     days = [f.day for f in dated if f.day is not None]
     slots: dict[int, list[DocFeatures]] = {}
-    chunk = 256  # bounds the similarity blocks held at once
+    chunk = max(1, 2_000_000 // len(every))  # bounds the dense similarity blocks (16 MB each)
     for start in range(0, len(undated), chunk):
         rows_u = unknown[start : start + chunk]
         to_dated = (rows_u @ known).toarray()
