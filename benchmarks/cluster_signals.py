@@ -29,6 +29,9 @@ do so without costing the other corpora, so that a negative result is reproducib
    the two groups over the mean within the less coherent one. For each cut-off ``r``: how many
    mixed (more than one gold story) and pure stories fall at or below it, and the F1 if those
    are split. A signal is clean if mixed stories fall below every pure one.
+4. ``--cv``: leave-one-corpus-out cross-validation (``parallax eval clustering --cv``) with
+   :data:`CV_EXTRA` added to its grid (defaults first, so a tie keeps them): the held-out
+   figures those tunables would give if cross-validation could choose them.
 
 Usage: ``python benchmarks/cluster_signals.py FILE.jsonl [FILE.jsonl ...] [--out FILE]``
 (the shared files: see docs/evaluation.md). Prints one JSON object.
@@ -167,6 +170,35 @@ def sweep(feats: list[DocFeatures], gold: dict[str, str]) -> dict[str, float]:
     return out
 
 
+#: Tunables added to the cross-validation grid by ``--cv`` (the default first in each).
+CV_EXTRA: dict[str, tuple[float, ...]] = {
+    "number_weight": (0.8, 1.2),
+    "entity_weight": (1.2, 0.8),
+    "split_ratio": (0.5, 0.6),
+}
+
+
+def cross_validated(paths: Sequence[Path]) -> dict[str, Any]:
+    """Step 4: held-out BCubed F1 with :data:`CV_EXTRA` in the grid, and the settings chosen."""
+    from parallax.evaluation import clustering
+
+    saved = clustering.CV_GRID
+    clustering.CV_GRID = {**saved, **CV_EXTRA}
+    try:
+        result = clustering.cross_validate(list(paths))
+    finally:
+        clustering.CV_GRID = saved
+    return {
+        "held_out": {
+            name: {"bcubed_f1": v["bcubed_f1"], "peer": v["peer"]["bcubed_f1"], "setting": v["setting"]}
+            for name, v in result["held_out"].items()
+        },
+        "mean_held_out_bcubed_f1": result["mean_held_out_bcubed_f1"],
+        "setting_on_all_files": result["setting_on_all_files"],
+        "grid_size": result["grid_size"],
+    }
+
+
 SECOND_PASS_CUTS = (0.5, 0.55, 0.6, 0.65, 0.7)
 
 
@@ -238,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--cv", action="store_true", help="also cross-validate with CV_EXTRA in the grid")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {}
     for path in args.files:
@@ -247,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "sweep": sweep(feats, gold),
             "second_pass": second_pass(feats, gold),
         }
+    if args.cv:
+        result["cross_validated"] = cross_validated(args.files)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
