@@ -1,11 +1,13 @@
 """Tests of ``parallax eval summary``: parsing, LexRank, arousal, and the floors on a fixed subset.
 
 The gate runs the first 60 NeuS val stories with the hashing embedder to keep the suite fast; the
-full set (307 stories, MiniLM) is run by the CLI command recorded in ``baselines/summary.json``.
+full set (307 stories, the default embedder and hashing) is run by the CLI commands recorded in
+``baselines/summary.json`` and docs/evaluation.md.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,18 @@ def test_cli_table(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "lexrank" in res.output and "1 stories" in res.output
+
+
+def test_default_embedder_is_the_pipelines(tmp_path: Path) -> None:
+    """Without ``--embedder`` the eval aligns as the pipeline does (``Settings().embedder``)."""
+    from parallax.settings import Settings
+
+    vad = shared_path("lexicons", "NRC-VAD-Lexicon-Aug2018Release", "NRC-VAD-Lexicon.txt")
+    src = (
+        "TITLE=> Council passes budget. ARTICLE=> The council approved the budget on Tuesday. "
+        "[SEP] TITLE=> Budget approved. ARTICLE=> On Tuesday the council approved a budget."
+    )
+    d = write_neus(tmp_path, src, "TITLE=> Budget. ARTICLE=> The council approved the budget on Tuesday.")
+    res = CliRunner().invoke(command, [str(d), "--vad", str(vad), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["embedder"] == Settings().embedder

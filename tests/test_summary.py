@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from parallax.records import (
 from parallax.summary import (
     FEATURES,
     TERM_FEATURES,
+    Candidate,
     Linear,
     SelectionModel,
     candidate_features,
@@ -122,8 +124,34 @@ def test_fact_dropped_when_every_wording_loaded(story) -> None:  # type: ignore[
         )
         for a in story
     )
-    entries = summarize(story, facts_of(story), [], sentences=3, framing=Framing(loaded=loaded))
+    strict = dataclasses.replace(load_selection_model(), drop_loaded=True)
+    entries = summarize(story, facts_of(story), [], sentences=3, framing=Framing(loaded=loaded), model=strict)
     assert all(e.facts != ("f1",) for e in entries)
+
+
+def test_loaded_fact_kept_in_its_least_loaded_wording(story) -> None:  # type: ignore[no-untyped-def]
+    """With ``drop_loaded`` off, a fact whose every wording is loaded is quoted in its least loaded
+    wording; a wording with a long premodifier chain before a name is still never quoted."""
+    s0 = [a.sentences[0] for a in story]
+    loaded = (
+        LoadedSpan(article="a", text="approved", start=s0[0].start + 12, end=s0[0].start + 20, score=1),
+        LoadedSpan(article="a", text="school", start=s0[0].start + 25, end=s0[0].start + 31, score=1),
+        LoadedSpan(article="b", text="Radical", start=s0[1].start, end=s0[1].start + 7, score=1),
+        LoadedSpan(article="b", text="rammed", start=s0[1].start + 33, end=s0[1].start + 39, score=1),
+        LoadedSpan(article="c", text="approved", start=s0[2].start + 12, end=s0[2].start + 20, score=1),
+    )
+    lenient = dataclasses.replace(load_selection_model(), drop_loaded=False)
+    entries = summarize(
+        story, facts_of(story), [], sentences=3, framing=Framing(loaded=loaded), model=lenient
+    )
+    assert [e.text for e in entries if e.facts == ("f1",)] == [s0[2].text]  # one span, not two or three
+    chained = [
+        dataclasses.replace(w, loaded=True, has_premodifier=True)
+        for w in (c.wording for c in candidates_of(story, facts_of(story)[:1], Framing()))
+    ]
+    cands = [Candidate(fact=facts_of(story)[0], wording=w) for w in chained]
+    no_terms: list[frozenset[int]] = [frozenset()] * 3
+    assert select_facts(cands, np.zeros(3), no_terms, np.zeros(0), sentences=3, drop_loaded=False) == []
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
@@ -249,8 +277,19 @@ def test_model_scores_are_linear_and_round_trip() -> None:
     t[1, TERM_FEATURES.index("all")] = 1.0
     assert model.term_probabilities(t).tolist() == pytest.approx([0.5, 1 / (1 + np.exp(-2))])
     t[0, TERM_FEATURES.index("share")] = 0.5  # a term one article uses is worth nothing
-    assert model.term_weights(t).tolist() == pytest.approx([0.5, 0.0])
+    assert model.term_weights(t, articles=3).tolist() == pytest.approx([0.5, 0.0])
     assert SelectionModel.from_json(model.to_json()) == model
+
+
+def test_outlet_term_weighting() -> None:
+    """``term_weighting="outlets"``: a term is worth the number of outlets that use it, once two do."""
+    model = SelectionModel(sentences=linear({"share": 0.0}), terms=NO_TERMS, term_weighting="outlets")
+    t = np.zeros((4, len(TERM_FEATURES)))
+    t[:, TERM_FEATURES.index("share")] = [0.0, 1 / 3, 2 / 3, 1.0]  # 1, 2, 3 and 4 of 4 articles
+    assert model.term_weights(t, articles=4).tolist() == [0.0, 2.0, 3.0, 4.0]
+    assert SelectionModel.from_json(model.to_json()) == model
+    with pytest.raises(ConfigError, match="term_weighting"):
+        SelectionModel.from_json({**model.to_json(), "term_weighting": "tfidf"})
 
 
 def test_candidate_features(story) -> None:  # type: ignore[no-untyped-def]

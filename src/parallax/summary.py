@@ -4,14 +4,18 @@ The summary only reuses sentences the outlets wrote (so each ``fact`` entry appe
 cited article) and states disagreements as ``dispute`` entries built from the conflicts stage.
 
 *Which* facts it tells is learned (:class:`SelectionModel`, fitted on the NeuS train split by
-``scripts/train_summary.py``): a greedy coverage of the story's terms weighted by how likely an
-editor's neutral summary is to use them (what many outlets say, early and in headlines), plus a
-sentence score from consensus, position, centrality, length and wording.
+``scripts/train_summary.py``): a greedy coverage of the story's terms that at least two outlets
+use, weighted by how likely an editor's neutral summary is to use them (what many outlets say,
+early and in headlines) or by the number of outlets using them, plus a sentence score from
+position, lexical centrality, length and wording. The sentence score does not use the alignment,
+and the terms are spaCy lemmas, so a change of the dense embedder leaves the model valid.
 *How* a fact is worded is chosen for neutrality: among the mentions of a fact, the one with the
 fewest loaded spans and entity labels (from the framing stage) wins, with a small built-in
 penalty for quotation-only and very long sentences and for people introduced with long
 premodifier chains ("Left-wing Hollywood activist X"), which also guards while framing is empty.
-A fact whose every wording is loaded is left out.
+A wording with such a chain is never quoted; a fact whose every wording is loaded is left out or
+quoted in its least loaded wording, as the model's ``drop_loaded`` says (cross-validated: leaving
+such facts out cost 0.6 ROUGE-1 on NeuS train, and arousal stays below LexRank's either way).
 """
 
 from __future__ import annotations
@@ -286,6 +290,8 @@ FEATURES: tuple[str, ...] = (
     "share_x_first",
 )
 MODEL_FILE = "summary_model.json"
+#: How :class:`SelectionModel` weighs the story's terms (see :meth:`SelectionModel.term_weights`).
+TERM_WEIGHTINGS: tuple[str, ...] = ("learned", "outlets")
 _NUMBER = re.compile(r"\d")
 _LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 
@@ -359,13 +365,18 @@ class SelectionModel:
       of the story (:data:`TERM_FEATURES`): what many outlets say, early and in headlines;
     * ``sentences``: ridge model of a sentence's own ROUGE against the editors' summary
       (:data:`FEATURES`);
-    * the greedy choice maximises ``sum of P(term) over the shared terms a sentence adds /
+    * ``term_weighting``: what covering a term is worth: ``"learned"`` (the ``terms`` model's
+      probability) or ``"outlets"`` (the number of outlets that use it: consensus at the level of
+      words, no learned weights), in both cases only for terms at least two outlets use;
+    * the greedy choice maximises ``sum of the weights of the shared terms a sentence adds /
       words ** length_power + sentence_weight * sentence score`` (:func:`select_facts`);
-    * ``status_first``: visit consensus, then partial, then unique facts.
+    * ``status_first``: visit consensus, then partial, then unique facts;
+    * ``drop_loaded``: leave out a fact whose every wording is loaded; when false such a fact may
+      be quoted in its least loaded wording (a wording with a long premodifier chain before a
+      name never is).
 
-    ``scripts/train_summary.py`` fits the weights and chooses ``length_power``,
-    ``sentence_weight`` and ``status_first`` by cross-validation over train stories; only these
-    numbers are shipped, no NeuS text.
+    ``scripts/train_summary.py`` fits the weights and chooses the other settings by
+    cross-validation over train stories; only these numbers are shipped, no NeuS text.
     """
 
     sentences: Linear
@@ -374,10 +385,17 @@ class SelectionModel:
     sentence_weight: float = 0.0
     status_first: bool = True
     redundancy: float = 0.6
+    term_weighting: str = "learned"
+    drop_loaded: bool = True
 
     def __post_init__(self) -> None:
         self.sentences.check(FEATURES, source=MODEL_FILE)
         self.terms.check(TERM_FEATURES, source=MODEL_FILE)
+        if self.term_weighting not in TERM_WEIGHTINGS:
+            raise ConfigError(
+                f"{MODEL_FILE}: summary model term_weighting {self.term_weighting!r} is not one of "
+                f"{', '.join(TERM_WEIGHTINGS)}"
+            )
 
     def sentence_scores(self, x: np.ndarray) -> np.ndarray:
         return self.sentences.score(x, FEATURES)
@@ -385,11 +403,16 @@ class SelectionModel:
     def term_probabilities(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-self.terms.score(x, TERM_FEATURES))), dtype=float)
 
-    def term_weights(self, x: np.ndarray) -> np.ndarray:
-        """What covering each term is worth: its probability, for terms at least two articles
+    def term_weights(self, x: np.ndarray, *, articles: int) -> np.ndarray:
+        """What covering each term is worth, for terms at least two of the story's ``articles``
         use (a word only one outlet uses is not yet a fact of the story; cross-validated on
-        NeuS train, counting them too cost 0.2 ROUGE-1)."""
-        return self.term_probabilities(x) * (x[:, TERM_FEATURES.index("share")] > 0)
+        NeuS train, counting them too cost 0.2 to 0.8 ROUGE-1): its probability under the
+        ``terms`` model, or with ``term_weighting="outlets"`` the number of outlets using it."""
+        share = x[:, TERM_FEATURES.index("share")]
+        shared = share > 0
+        if self.term_weighting == "outlets":
+            return np.asarray(np.rint(share * max(articles - 1, 0)) + 1.0, dtype=float) * shared
+        return self.term_probabilities(x) * shared
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, source: str = MODEL_FILE) -> SelectionModel:
@@ -401,6 +424,8 @@ class SelectionModel:
                 sentence_weight=float(data.get("sentence_weight", 0.0)),
                 status_first=bool(data.get("status_first", True)),
                 redundancy=float(data.get("redundancy", 0.6)),
+                term_weighting=str(data.get("term_weighting", "learned")),
+                drop_loaded=bool(data.get("drop_loaded", True)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: not a summary selection model ({exc})") from exc
@@ -413,6 +438,8 @@ class SelectionModel:
             "sentence_weight": self.sentence_weight,
             "status_first": self.status_first,
             "redundancy": self.redundancy,
+            "term_weighting": self.term_weighting,
+            "drop_loaded": self.drop_loaded,
         }
 
 
@@ -703,6 +730,7 @@ def select_facts(
     status_first: bool = True,
     length_power: float = 0.0,
     sentence_weight: float = 0.0,
+    drop_loaded: bool = True,
 ) -> list[tuple[Fact, Wording]]:
     """Steps 2-3 of :func:`summarize`: one wording per fact, then the greedy choice of facts.
 
@@ -711,6 +739,8 @@ def select_facts(
     Each step takes the fact with the largest gain: the weight of the terms it adds to those
     already covered over its length ** ``length_power``, plus ``sentence_weight`` * salience
     (a coverage objective, so redundancy costs gain by itself). The result is in selection order.
+    A fact whose every wording is loaded is left out when ``drop_loaded`` is set, else quoted in
+    its least loaded wording without a long premodifier chain.
     """
     # 2. one wording per fact: the least loaded allowed one, the most salient on a tie
     options: dict[str, tuple[Fact, list[int]]] = {}
@@ -718,7 +748,10 @@ def select_facts(
         options.setdefault(c.fact.id, (c.fact, []))[1].append(i)
     picks: list[tuple[Fact, int]] = []
     for fact, rows in options.values():
-        allowed = {id(w) for w in choose_wordings([candidates[i].wording for i in rows])}
+        wordings = [candidates[i].wording for i in rows]
+        allowed = {id(w) for w in choose_wordings(wordings)}
+        if not allowed and not drop_loaded:
+            allowed = {id(w) for w in wordings if not w.has_premodifier}
         if not allowed:
             log.debug("fact %s dropped: every wording is loaded", fact.id)
             continue
@@ -794,7 +827,7 @@ def summarize(
     if candidates:
         salience = model.sentence_scores(candidate_features(analyzed, candidates))
         terms, term_x, _ = term_features(analyzed, candidates, framing)
-        weights = model.term_weights(term_x)
+        weights = model.term_weights(term_x, articles=len(analyzed))
     else:
         salience, terms, weights = np.zeros(0), [], np.zeros(0)
     # 2.-3. wording and selection
@@ -809,6 +842,7 @@ def summarize(
         status_first=model.status_first if status_first is None else status_first,
         length_power=model.length_power,
         sentence_weight=model.sentence_weight,
+        drop_loaded=model.drop_loaded,
     )
     entries = {
         status: [

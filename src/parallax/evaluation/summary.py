@@ -202,10 +202,11 @@ class StoryInput:
 
 
 def story_inputs(
-    stories: Sequence[NeusStory], *, split: str, embedder: str = "minilm"
+    stories: Sequence[NeusStory], *, split: str, embedder: str | None = None
 ) -> Iterator[StoryInput]:
     """Run analyze (one spaCy pass over all articles), align and framing for each story, the way
-    the pipeline does (the pipeline's alignment threshold, the shipped loaded-wording model).
+    the pipeline does (the pipeline's embedder unless ``embedder`` names another, its alignment
+    threshold, the shipped loaded-wording model).
     Quotes and conflicts are not run: the summary's dispute entries have no counterpart in the
     NeuS targets."""
     from parallax.align import align
@@ -227,8 +228,9 @@ def story_inputs(
         for pos, (title, lead) in enumerate(s.sources)
     ]
     analyzed = analyze(articles)
-    emb = get_embedder(embedder)
-    threshold = Settings().align_threshold  # the alignment the pipeline ships with
+    settings = Settings()
+    emb = get_embedder(embedder or settings.embedder)
+    threshold = settings.align_threshold  # the alignment the pipeline ships with
     at = 0
     for n, story in enumerate(stories, start=1):
         group = tuple(analyzed[at : at + len(story.sources)])
@@ -244,7 +246,7 @@ def evaluate_summary(
     *,
     split: str = "val",
     limit: int | None = None,
-    embedder: str = "minilm",
+    embedder: str | None = None,
     words: int = WORDS,
     vad_path: Path | None = None,
     model: SelectionModel | None = None,
@@ -262,7 +264,10 @@ def evaluate_summary(
     """
     from rouge_score import rouge_scorer
 
+    from parallax.settings import Settings
     from parallax.summary import summarize
+
+    embedder = embedder or Settings().embedder
 
     # 1. stories and the stages before the summary
     stories = load_neus(directory, split=split, limit=limit)
@@ -346,7 +351,11 @@ def _table(result: dict[str, Any]) -> str:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--split", default="val", show_default=True, help="NeuS split: val or train.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N stories.")
-@click.option("--embedder", default="minilm", show_default=True, help="minilm or hashing.")
+@click.option(
+    "--embedder",
+    default=None,
+    help="Embedder of the alignment (default: the pipeline's, Settings().embedder), e.g. hashing.",
+)
 @click.option(
     "--words",
     type=click.IntRange(1),
@@ -362,7 +371,7 @@ def command(
     directory: Path,
     split: str,
     limit: int | None,
-    embedder: str,
+    embedder: str | None,
     words: int,
     vad: Path | None,
     fmt: str,
