@@ -25,7 +25,9 @@ def join_quote_fragments(
 
     "“A,” she said, “B.”" is one statement cut by its cue: two quotations in one paragraph join
     when the words between them are at most ``max_gap_words`` (the cue and speaker only), the
-    later one has no speaker of its own or the same one, and it is not a new cue's quotation.
+    later one has no speaker or the same one, and it is not a new cue's quotation: "“A,” Lee
+    says. “B,” he notes." are two statements, the later one naming its speaker with a mention of
+    its own.
     """
     groups: list[list[QuoteSpan]] = []
     for span in sorted(spans, key=lambda s: s.start):
@@ -35,7 +37,8 @@ def join_quote_fragments(
             words = len(_WORD_RE.findall(gap))
             same = span.speaker is None or span.speaker == prev.speaker
             attributed = prev.speaker is not None or prev.speaker_phrase is not None
-            if "\n" not in gap and 0 < words <= max_gap_words and same and attributed:
+            own = span.speaker_start is not None and span.speaker_start != prev.speaker_start
+            if "\n" not in gap and 0 < words <= max_gap_words and same and attributed and not own:
                 groups[-1].append(span)
                 continue
         groups.append([span])

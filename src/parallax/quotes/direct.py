@@ -16,6 +16,7 @@ from parallax.quotes.speakers import (
     _Attributor,
     _colon_speaker,
     _cue_text,
+    _governing_speaker,
     _inherited_speaker,
     _named_speaker,
     _trailing_speaker,
@@ -156,14 +157,18 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
                     candidates.append((0, dist, objs[0]))
         candidates.sort(key=lambda c: (c[0], c[1], c[2].i))
         governed.append(bool(candidates) and candidates[0][0] == 0)
-        # 4. speaker of the best cue that has one
+        # 4. speaker of the best cue that has one; a pronoun leans to the speaker of the
+        # previous quote in the paragraph
         avoid = att.named_in(first, last)
+        prefer = None
+        if results and "\n" not in text[marked[len(results) - 1].close_mark : m.open_mark]:
+            prefer = results[-1][0]
         for _, _, tok in candidates:
             if tok.dep_ == "pobj":
                 speaker, s_start, s_end = att.name_of(tok, avoid=avoid)
                 cue = "according to"
                 break
-            name, ns, ne = att.speaker_of_cue(tok, avoid=avoid)
+            name, ns, ne = att.speaker_of_cue(tok, avoid=avoid, prefer=prefer)
             if cue is None:
                 cue = _cue_text(tok)
             if name:
@@ -175,6 +180,8 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
         if speaker is None:
             speaker, s_start, s_end = _trailing_speaker(doc, att, last)
             governed[-1] = governed[-1] or speaker is not None
+        if speaker is None:
+            speaker, s_start, s_end = _governing_speaker(doc, att, first, last)
         results.append((speaker, cue, s_start, s_end))
     # 5. speakers from neighbouring quotes and sentences; unresolved phrases are not names
     named: list[tuple[str | None, str | None, int | None, int | None]] = []
