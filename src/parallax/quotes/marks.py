@@ -50,7 +50,13 @@ def _mark_role(text: str, i: int) -> str | None:
     if can_close and not can_open:
         return "close"
     if not can_open and not can_close:
-        # French spacing (« mot ») or a mark standing alone: only the shape can tell
+        # a straight mark spaced off a single mark closes or opens around a nested quotation
+        # ("... 'Oh, this is important,' " Magel said); French spacing (« mot ») or a mark standing
+        # alone: only the shape can tell
+        if ch == STRAIGHT_MARK and i >= 2 and text[i - 2] in "'’":
+            return "close"
+        if ch == STRAIGHT_MARK and i + 2 < len(text) and text[i + 2] in "'‘":
+            return "open"
         return "open" if ch in OPENING_MARKS else "close" if ch in CLOSING_MARKS else None
     if prev in "([{—–-/:;" or prev in OPENING_MARKS:
         return "open"

@@ -633,7 +633,7 @@ _NP_START = frozenset({"DET", "PROPN", "NOUN", "PRON", "ADJ", "NUM"})
 
 
 def _trailing_speaker(
-    doc: Doc, att: _Attributor, last: int, *, reach: int = 6
+    doc: Doc, att: _Attributor, last: int, *, reach: int = 8
 ) -> tuple[str | None, int | None, int | None]:
     """'“...,” beamed Ann Lee' or '“...,” the crowd chanted' with a verb the model does not
     take as a cue: right after a quotation ending in , ? or !, a verb next to a noun phrase
@@ -645,15 +645,28 @@ def _trailing_speaker(
         return None, None, None
     first = window[0]
     if first.pos_ == "VERB":
-        # inverted: the noun phrase after the verb, up to its head
+        # inverted: the noun phrase after the verb, up to its head; a name in it is the speaker
+        # even when the small model splits the phrase ("said Oversight ranking Democrat Elijah
+        # Cummings": the last word of the first run of proper nouns)
+        noun: Token | None = None
+        name: Token | None = None
         for tok in window[1:]:
-            if tok.pos_ in ("PROPN", "NOUN", "PRON"):
-                while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i:
-                    tok = tok.head
-                return att.name_of(tok)
-            if tok.pos_ not in _NP_START:
+            if tok.pos_ == "PROPN":
+                name = tok
+            elif name is not None and tok.tag_ != "POS":
                 break
-        return None, None, None
+            elif tok.tag_ == "POS":
+                name = None  # "Clinton's spokesman Nick Merrill": the possessor is not the speaker
+            elif tok.pos_ in ("NOUN", "PRON"):
+                noun = noun or tok
+            elif tok.pos_ not in _NP_START and tok.tag_ != "VBG":
+                break
+        tok = name or noun
+        if tok is None:
+            return None, None, None
+        while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i:
+            tok = tok.head
+        return att.name_of(tok)
     if first.pos_ in _NP_START:
         for tok in window[1:]:
             if tok.pos_ == "VERB":
