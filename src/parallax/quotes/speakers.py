@@ -661,12 +661,12 @@ def _trailing_speaker(
                 noun = noun or tok
             elif tok.pos_ not in _NP_START and tok.tag_ != "VBG":
                 break
-        tok = name or noun
-        if tok is None:
+        pick = name or noun
+        if pick is None:
             return None, None, None
-        while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i:
-            tok = tok.head
-        return att.name_of(tok)
+        while pick.dep_ in ("compound", "flat") and pick.head.i > pick.i:
+            pick = pick.head
+        return att.name_of(pick)
     if first.pos_ in _NP_START:
         for tok in window[1:]:
             if tok.pos_ == "VERB":
