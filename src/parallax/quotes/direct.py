@@ -156,7 +156,12 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
                     dist = min(abs(tok.i - first), abs(tok.i - last))
                     candidates.append((0, dist, objs[0]))
         candidates.sort(key=lambda c: (c[0], c[1], c[2].i))
-        governed.append(bool(candidates) and candidates[0][0] == 0)
+        # a cue right after a quotation ending in , ? or ! governs it even when the parse does not
+        # link them ("“Denver,” he answered.")
+        tight = (
+            last >= 1 and doc[last - 1].text in (",", "?", "!") and bool(candidates) and candidates[0][1] <= 3
+        )
+        governed.append(bool(candidates) and (candidates[0][0] == 0 or tight))
         # 4. speaker of the best cue that has one; a pronoun leans to the speaker of the
         # previous quote in the paragraph
         avoid = att.named_in(first, last)
