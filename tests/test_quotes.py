@@ -627,6 +627,24 @@ def test_inverted_cue_takes_the_name_in_a_split_phrase(make_analyzed) -> None:  
     assert span.speaker is not None and span.speaker.endswith("Elijah Cummings")
 
 
+def test_candidate_content_is_clipped_to_the_cue_paragraph(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    from parallax.quotes.attributions import _in_paragraph
+    from parallax.quotes.cues import CueCandidate
+
+    text = "Ann Lee said taxes rose\n\nThe vote failed."
+    (art,) = make_analyzed(("a", text))
+    doc = art.doc
+    said = next(t.i for t in doc if t.text == "said")
+    clipped = _in_paragraph(doc, text, CueCandidate(said, "ccomp", (said + 1, len(doc)), "agent"))
+    assert clipped is not None
+    lo, hi = clipped.content
+    assert text[doc[lo].idx : doc[hi - 1].idx + len(doc[hi - 1])] == "taxes rose"
+    inside = CueCandidate(said, "ccomp", (said + 1, said + 3), "agent")
+    assert _in_paragraph(doc, text, inside) is inside
+    later = next(t.i for t in doc if t.text == "vote")
+    assert _in_paragraph(doc, text, CueCandidate(said, "ccomp", (later, later + 1), "agent")) is None
+
+
 def test_candidates_cover_the_frames(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", "Tom Hill said that taxes rose. According to Ann Lee, the vote failed."))
     doc = art.doc

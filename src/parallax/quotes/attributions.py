@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from parallax.quotes.cues import CueCandidate, CueTable, cue_candidates, load_cue_table
 from parallax.quotes.direct import _extract, _prepare, _sentence_finder
@@ -16,6 +18,9 @@ from parallax.records import (
     NonQuote,
     QuoteSpan,
 )
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 
 def join_quote_fragments(
@@ -64,6 +69,22 @@ def _direct_attribution(art: AnalyzedArticle, group: Sequence[QuoteSpan]) -> Att
     )
 
 
+def _in_paragraph(doc: Doc, text: str, cand: CueCandidate) -> CueCandidate | None:
+    """``cand`` with its content clipped to the paragraph of its cue (None when nothing is left)."""
+    at = doc[cand.cue].idx
+    p_lo = text.rfind("\n", 0, at) + 1
+    p_hi = text.find("\n", at)
+    p_hi = len(text) if p_hi < 0 else p_hi
+    lo, hi = cand.content
+    if doc[lo].idx >= p_lo and doc[hi - 1].idx < p_hi:
+        return cand
+    while lo < hi and (doc[lo].idx < p_lo or doc[lo].is_space):
+        lo += 1
+    while hi > lo and (doc[hi - 1].idx >= p_hi or doc[hi - 1].is_space):
+        hi -= 1
+    return replace(cand, content=(lo, hi)) if hi > lo else None
+
+
 def extract_attributions(
     art: AnalyzedArticle,
     *,
@@ -79,7 +100,8 @@ def extract_attributions(
     1. Direct quotations as in :func:`extract_quotes`; fragments of one statement around their
        cue join into one direct attribution (:func:`join_quote_fragments`).
     2. Cue candidates (:func:`cue_candidates`) outside quotations are scored by the learned cue
-       table; those at or above its threshold are kept, except a candidate whose cue lies inside
+       table; those at or above its threshold are kept, their content clipped to the cue's
+       paragraph (the parser may run a sentence over a paragraph break), except a candidate whose cue lies inside
        the content of a better one (PolNeAR's attributions do not nest).
     3. A kept candidate whose content words are all quoted is the cue of a direct quotation
        (already found); one whose content is partly quoted is ``mixed`` and absorbs the direct
@@ -106,7 +128,9 @@ def extract_attributions(
             continue
         w = table.weight(cand.key(doc))
         if w >= table.threshold:
-            scored.append((w, cand))
+            clipped = _in_paragraph(doc, text, cand)
+            if clipped is not None:
+                scored.append((w, clipped))
     scored.sort(key=lambda x: (-x[0], x[1].content[0] - x[1].content[1], x[1].cue))
     # candidates nest only within a sentence: the check stays local (no pass over all pairs)
     kept_in: dict[int, list[CueCandidate]] = {}
