@@ -237,7 +237,7 @@ class _Attributor:
         *,
         window: int = 3,
         decay: float = 0.5,
-        story_weight: float = 10.0,
+        story_weight: float = 5.0,
         named_in_quote: float = 0.3,
         matrix_bonus: float = 150.0,
         continuity_bonus: float = 150.0,
