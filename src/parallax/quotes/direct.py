@@ -57,7 +57,9 @@ def extract_quotes(art: AnalyzedArticle, *, story: SpeakerContext | None = None)
        grammatical role, recency, story frequency, gender; persons named inside the quotation
        damped); a definite description ("said the former governor") to the person the story
        labels with its head noun; a surname to the full name used in the article or the story
-       (``story``, from :func:`speaker_context`). With no cue, "X: “...”" names X.
+       (``story``, from :func:`speaker_context`); a pronoun leans to the speaker of the previous
+       quote in the paragraph. With no cue, "X: “...”" names X, '“...,” beamed X' names X, and a
+       named subject of a verb governing the quotation speaks ('X dismissed it as “absurd.”').
     5. Quotes still without a speaker take the speaker of the previous quote when it ends at most
        two sentences earlier (a quote continuing after "she said."), else the person subject of the
        previous sentence, else the speaker of the next quote in the same paragraph.
