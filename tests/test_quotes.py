@@ -627,6 +627,17 @@ def test_inverted_cue_takes_the_name_in_a_split_phrase(make_analyzed) -> None:  
     assert span.speaker is not None and span.speaker.endswith("Elijah Cummings")
 
 
+def test_headline_line_names_its_speaker(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Actress Gina Rodriguez spoke at the awards.\n"
+        "Gina Rodriguez Questioned What It Means To Be “Latino Enough.”\n"
+        "The show went on."
+    )
+    (art,) = make_analyzed(("a", text))
+    (span,) = extract_quotes(art)
+    assert span.speaker == "Gina Rodriguez"
+
+
 def test_candidate_content_is_clipped_to_the_cue_paragraph(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     from parallax.quotes.attributions import _in_paragraph
     from parallax.quotes.cues import CueCandidate

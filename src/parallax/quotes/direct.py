@@ -17,6 +17,7 @@ from parallax.quotes.speakers import (
     _colon_speaker,
     _cue_text,
     _governing_speaker,
+    _headline_speaker,
     _inherited_speaker,
     _named_speaker,
     _trailing_speaker,
@@ -184,6 +185,8 @@ def _extract(prep: _Prepared) -> list[QuoteSpan]:
         if speaker is None:
             speaker, s_start, s_end = _colon_speaker(doc, text, att, m, first)
             governed[-1] = governed[-1] or speaker is not None
+        if speaker is None:
+            speaker, s_start, s_end = _headline_speaker(doc, text, att, m)
         if speaker is None:
             speaker, s_start, s_end = _trailing_speaker(doc, att, last)
             governed[-1] = governed[-1] or speaker is not None

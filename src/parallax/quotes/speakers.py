@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -675,6 +676,45 @@ def _trailing_speaker(
                     return att.name_of(head)
                 return None, None, None
     return None, None, None
+
+
+def _headline_speaker(
+    doc: Doc,
+    text: str,
+    att: _Attributor,
+    m: MarkedQuote,
+    *,
+    max_words: int = 20,
+    min_capitalised: float = 0.6,
+) -> tuple[str | None, int | None, int | None]:
+    """'Gina Rodriguez Questioned What It Means To Be “Latino Enough.”': in a headline line (a
+    paragraph of at most ``max_words`` words, at least ``min_capitalised`` of them capitalised, the
+    quotation ending it) the person named at the start of the line speaks."""
+    lo = text.rfind("\n", 0, m.open_mark) + 1
+    hi = text.find("\n", m.close_mark)
+    hi = len(text) if hi < 0 else hi
+    if text[m.close_mark + 1 : hi].strip(' .!?”"') or any(c in ".?!" for c in text[lo : m.open_mark]):
+        return None, None, None
+    words = re.findall(r"[^\W\d_]+", text[lo : m.open_mark])
+    if not words or len(words) > max_words:
+        return None, None, None
+    if sum(w[0].isupper() for w in words) < min_capitalised * len(words):
+        return None, None, None
+    span = doc.char_span(lo, m.open_mark, alignment_mode="contract")
+    if span is None or not len(span):
+        return None, None, None
+    # the name opening the line: in title case every word looks like a proper noun (and the
+    # model may take "Gina Rodriguez Questioned" for one name), so the first word of the opening
+    # run that is the surname of a person of the article or story ends the name
+    found: tuple[str, int, int] | None = None
+    for tok in span:
+        if tok.pos_ != "PROPN" and tok.ent_type_ != "PERSON":
+            break
+        key = _clean_name(tok.text).lower()
+        if key in att.local or key in att.story.full:
+            found = att.resolve(tok.text), span[0].idx, tok.idx + len(tok)
+            break
+    return found if found is not None else (None, None, None)
 
 
 def _colon_speaker(
