@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from parallax.framing import analyze_framing, attribution_verbs, find_labels, verb_group
-from parallax.records import Article, Framing
+from parallax.records import Article, Attribution, Framing
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -81,6 +81,30 @@ def test_attribution_from_clause_and_quote(make_analyzed) -> None:  # type: igno
     assert claim.count == len(claim.mentions) == 1
     m = claim.mentions[0]
     assert arts[0].article.text[m.start : m.end] == "claimed"
+
+
+def test_attribution_verbs_count_indirect_cues(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "The senator denied the allegations on Monday. The weather was fine."
+    arts = make_analyzed(("a", text))
+    assert all(v.verb != "deny" for v in attribution_verbs(arts, []))
+    cue = text.index("denied")
+    indirect = Attribution(
+        article="a",
+        kind="indirect",
+        content="the allegations",
+        start=text.index("the allegations"),
+        end=text.index(" on Monday"),
+        speaker="The senator",
+        cue="deny",
+        cue_start=cue,
+        cue_end=cue + len("denied"),
+    )
+    according = Attribution(
+        article="a", kind="indirect", content="x", start=0, end=1, speaker=None, cue="according to"
+    )
+    verbs = {v.verb: v for v in attribution_verbs(arts, [], attributions=[indirect, according])}
+    assert verbs["deny"].count == 1
+    assert text[verbs["deny"].mentions[0].start : verbs["deny"].mentions[0].end] == "denied"
 
 
 # --- acceptance over the example story --------------------------------------------------------

@@ -59,6 +59,11 @@ def test_mark_styles(text: str, expected: list[str]) -> None:
     assert quoted(text) == expected
 
 
+def test_straight_mark_spaced_off_a_nested_quote() -> None:
+    text = "\"They ask, 'Is this important,' \" Magel said. \"But you have 'lies' \" too."
+    assert quoted(text) == ["They ask, 'Is this important,'", "But you have 'lies'"]
+
+
 def test_multi_paragraph_quote_is_one_span() -> None:
     text = "“First paragraph of the speech.\n“Second paragraph ends it,” she said.\nNext line."
     spans = find_quote_marks(text)
@@ -571,6 +576,84 @@ def test_quotation_fragments_around_their_cue_are_one_attribution(make_analyzed)
     first = found[0]
     assert (first.kind, first.speaker) == ("direct", "Ann Lee")
     assert first.content.startswith("We will win") and first.content.endswith("in June.")
+
+
+def test_quotation_naming_its_own_speaker_is_a_new_statement(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "“Cruz kept his promise,” Brent Bozell says. “They want unanimity,” he notes."
+    (art,) = make_analyzed(("a", text))
+    quotes, found, _ = extract_attributions(art)
+    assert [len(g) for g in join_quote_fragments(quotes, text)] == [1, 1]
+    directs = [a for a in found if a.kind == "direct"]
+    assert [text[a.speaker_start : a.speaker_end] for a in directs] == ["Brent Bozell", "he"]
+    assert [a.speaker for a in directs] == ["Brent Bozell", "Brent Bozell"]
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("Campaign chair Paul Manafort dismissed the whole affair as “absurd and silly.”", "Paul Manafort"),
+        ("Angela Merkel heralded the deal with Turkey as a “historic breakthrough.”", "Angela Merkel"),
+    ],
+)
+def test_quotation_governed_by_a_non_reporting_verb_takes_its_subject(  # type: ignore[no-untyped-def]
+    make_analyzed, text: str, speaker: str
+) -> None:
+    (art,) = make_analyzed(("a", text))
+    (span,) = extract_quotes(art)
+    assert span.speaker == speaker
+
+
+def test_governing_subject_that_is_no_name_gives_no_speaker(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", "The new rules treat the whole affair as “absurd and silly.”"))
+    (span,) = extract_quotes(art)
+    assert span.speaker is None
+
+
+def test_pronoun_after_a_quote_leans_to_its_speaker(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Ted Cruz spoke in Iowa. Ted Cruz attacked the plan. Ted Cruz met donors.\n"
+        "“The same criticism applies to his critics,” said Christopher Preble, a scholar at the Cato "
+        "Institute. “This debate is misleading,” he said."
+    )
+    (art,) = make_analyzed(("a", text))
+    spans = extract_quotes(art)
+    assert [s.speaker for s in spans] == ["Christopher Preble", "Christopher Preble"]
+
+
+def test_inverted_cue_takes_the_name_in_a_split_phrase(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "“We will hold hearings soon,” beamed committee ranking Democrat Elijah Cummings on Monday."
+    (art,) = make_analyzed(("a", text))
+    (span,) = extract_quotes(art)
+    assert span.speaker is not None and span.speaker.endswith("Elijah Cummings")
+
+
+def test_headline_line_names_its_speaker(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Actress Gina Rodriguez spoke at the awards.\n"
+        "Gina Rodriguez Questioned What It Means To Be “Latino Enough.”\n"
+        "The show went on."
+    )
+    (art,) = make_analyzed(("a", text))
+    (span,) = extract_quotes(art)
+    assert span.speaker == "Gina Rodriguez"
+
+
+def test_candidate_content_is_clipped_to_the_cue_paragraph(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    from parallax.quotes.attributions import _in_paragraph
+    from parallax.quotes.cues import CueCandidate
+
+    text = "Ann Lee said taxes rose\n\nThe vote failed."
+    (art,) = make_analyzed(("a", text))
+    doc = art.doc
+    said = next(t.i for t in doc if t.text == "said")
+    clipped = _in_paragraph(doc, text, CueCandidate(said, "ccomp", (said + 1, len(doc)), "agent"))
+    assert clipped is not None
+    lo, hi = clipped.content
+    assert text[doc[lo].idx : doc[hi - 1].idx + len(doc[hi - 1])] == "taxes rose"
+    inside = CueCandidate(said, "ccomp", (said + 1, said + 3), "agent")
+    assert _in_paragraph(doc, text, inside) is inside
+    later = next(t.i for t in doc if t.text == "vote")
+    assert _in_paragraph(doc, text, CueCandidate(said, "ccomp", (later, later + 1), "agent")) is None
 
 
 def test_candidates_cover_the_frames(make_analyzed) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from parallax.entities import HONORIFICS, TITLES, PeopleIndex, PersonMention
 from parallax.loaded import LoadedWordingDetector, is_word, load_default
 from parallax.records import (
     AnalyzedArticle,
+    Attribution,
     AttributionVerb,
     Framing,
     Label,
@@ -1031,16 +1032,30 @@ def _is_reporting(tok: Token) -> bool:
     return tok.dep_ in {"ccomp", "parataxis"} and any(t.text in {"“", "”", '"'} for t in sent)
 
 
-def attribution_verbs(analyzed: Sequence[AnalyzedArticle], quotes: Sequence[Quote]) -> list[AttributionVerb]:
+def attribution_verbs(
+    analyzed: Sequence[AnalyzedArticle],
+    quotes: Sequence[Quote],
+    *,
+    attributions: Sequence[Attribution] = (),
+) -> list[AttributionVerb]:
     """Report verbs per article and lemma, with one mention per occurrence.
 
     1. each quote rendering's cue is located as the nearest verb with that form in the rendering's
-       sentence;
+       sentence; the cue verb of each indirect or mixed attribution is added at its offsets
+       (paraphrase is reported speech too: "Russo said that ..." counts its "said");
     2. every report verb with a clausal complement, a quotation or "in a statement" is added;
     3. occurrences are grouped by lemma per article and classed ``neutral`` or ``loaded``.
     """
     found: dict[str, dict[int, Token]] = {art.id: {} for art in analyzed}
     by_id = {art.id: art for art in analyzed}
+    # 1. cues of indirect and mixed attributions, at their offsets ("according to" is no verb)
+    for a in attributions:
+        art = by_id.get(a.article)
+        if art is None or a.cue_start is None or a.cue_end is None:
+            continue
+        span = art.doc.char_span(a.cue_start, a.cue_end, alignment_mode="expand")
+        if span is not None and len(span) and span[0].pos_ in {"VERB", "AUX"}:
+            found[art.id][span[0].i] = span[0]
     # 1. quote cues
     for quote in quotes:
         for r in quote.renderings:
@@ -1115,8 +1130,12 @@ def analyze_framing(
     *,
     detector: LoadedWordingDetector | None = None,
     people: PeopleIndex | None = None,
+    attributions: Sequence[Attribution] = (),
 ) -> Framing:
-    """Labels, attribution verbs, loaded spans and densities of a story's articles."""
+    """Labels, attribution verbs, loaded spans and densities of a story's articles.
+
+    ``attributions`` (direct, indirect and mixed, from :func:`parallax.quotes.find_attributions`)
+    add the cues of paraphrased speech to the attribution verbs."""
     detector = detector or load_default()
     loaded: list[LoadedSpan] = []
     density = []
@@ -1126,7 +1145,7 @@ def analyze_framing(
         density.append(loaded_density(art, spans))
     return Framing(
         labels=tuple(find_labels(analyzed, people=people)),
-        attribution_verbs=tuple(attribution_verbs(analyzed, quotes)),
+        attribution_verbs=tuple(attribution_verbs(analyzed, quotes, attributions=attributions)),
         loaded=tuple(loaded),
         density=tuple(density),
     )

@@ -163,7 +163,9 @@ class Parallax:
                 analyzed, alignment.facts, quotes, person_name=people.canonical
             )
         with timer.stage("framing"):
-            framing = framing_stage.analyze_framing(analyzed, quotes, people=people)
+            framing = framing_stage.analyze_framing(
+                analyzed, quotes, people=people, attributions=found.attributions
+            )
         with timer.stage("timeline"):
             timeline = timeline_stage.build_timeline(analyzed, alignment.facts, conflicts)
         with timer.stage("summary"):
