@@ -118,3 +118,16 @@ def test_static_embedder_bad_directory_is_a_config_error(tmp_path) -> None:  # t
     bad = _static_dir(tmp_path / "bad", np.zeros((7, 4), dtype=np.int8), np.ones(3, dtype=np.float32))
     with pytest.raises(ConfigError, match="do not match"):
         StaticEmbedder(directory=bad)
+
+
+def test_shipped_static_embedder_ranks_a_paraphrase_above_an_unrelated_sentence() -> None:
+    emb = get_embedder("minilm-static")
+    assert isinstance(emb, StaticEmbedder) and emb.dim == 256
+    a, b, c = emb.encode(
+        [
+            "The senator voted against the bill on Tuesday.",
+            "On Tuesday the bill was opposed by the senator.",
+            "Heavy rain flooded the coastal village overnight.",
+        ]
+    )
+    assert float(a @ b) > float(a @ c) + 0.2
