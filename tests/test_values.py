@@ -183,3 +183,14 @@ def test_bounds_of_one_direction_compare_their_figures(nlp, a: str, b: str, agre
     (vb,) = [v for v in _values(nlp, b) if v.kind == "count"]
     assert values_agree(va, vb) is agree
     assert values_agree(vb, va) is agree
+
+
+def test_day_of_month_without_a_year(nlp) -> None:  # type: ignore[no-untyped-def]
+    """An undated article's "October 28" is a day of a month in an unknown year: it disagrees
+    with "October 9" and is not compared with a year or a month."""
+    (a,) = [v for v in _values(nlp, "The trial was set for October 28.") if v.kind == "date"]
+    (b,) = [v for v in _values(nlp, "The trial was set for October 9.") if v.kind == "date"]
+    assert (a.normalized, b.normalized) == ("XXXX-10-28", "XXXX-10-09")
+    assert values_agree(a, b) is False and values_agree(a, a) is True
+    (year,) = [v for v in _values(nlp, "The trial was set for 2013.") if v.kind == "date"]
+    assert values_agree(a, year) is None

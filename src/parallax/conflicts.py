@@ -11,11 +11,15 @@ Cascade of :func:`find_conflicts`:
    "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma).
 3. Linking. a) Candidate pairs: values of one kind and unit in sentences of different articles
    that share content lemmas (an inverted index over the sentences carrying values, as a sparse
-   matrix product, near-linear in the text), plus the pairs the old rules link (one aligned
-   fact, or one event noun with a rare name shared by the contexts). b) Each pair gets typed
-   features (:data:`PAIR_FEATURES`: shared words, the words next to the value, head noun,
-   quantity nouns such as "total income" against "consulting fees", owners, aligned fact,
-   rare names, agreement of the sentences' other figures) and a probability from a logistic
+   matrix product, near-linear in the text); counts of differently named things too when the
+   sentences share :data:`CONTEXT_SHARED` lemmas ("the 44 members" / "all 42 Senate
+   Republicans" who signed one letter); plus the pairs the old rules link (one aligned fact, or
+   one event noun with a rare name shared by the contexts). Ages of two different named people
+   are never paired. b) Each pair gets typed features (:data:`PAIR_FEATURES`: shared words, the
+   words next to the value, head noun, quantity nouns such as "total income" against
+   "consulting fees", owners, aligned fact, rare names, agreement of the sentences' other
+   figures, and where a word alignment of the two sentences puts each value, see
+   :func:`_aligned`) and a probability from a logistic
    :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
    above the model's link level that are each other's best match join one event slot.
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about

@@ -5,7 +5,8 @@ A :class:`Value` carries a tolerance band (``low``..``high``) so that comparison
 careful editor accepts: "about 5,000" covers 5,012, "more than 100" covers 150, "1.5 million"
 covers 1,520,000, "12 percent" covers 12.4 percent, "five to seven" covers 6, "dozens" covers
 anything from 24 up; units are converted to a base unit (metres,
-kilograms, days) before comparing, and different currencies are never compared.
+kilograms, days) before comparing, and different currencies are never compared. Two bounds of
+one direction compare their figures ("at least 544" and "at least 1,632" disagree).
 
 The *head* of a value is the noun (or verb) it quantifies or dates, found in the dependency
 parse: "a 2009 fundraiser" -> ``fundraiser``, "two women" -> ``woman``, "a rally in early
@@ -285,6 +286,9 @@ def extract_values(
             "decade", "year", "season", "quarter", "month", "week", "day",
         ):  # fmt: skip
             out.append(Value(kind="date", normalized=t.value, certainty=1.0, **common))  # type: ignore[arg-type]
+        elif t.kind == "DATE" and not t.resolved and (month_day := _month_day(t.text)) is not None:
+            # "October 28" in an undated article: the year is unknown, the day of the month is not
+            out.append(Value(kind="date", normalized=month_day, certainty=0.8, **common))  # type: ignore[arg-type]
         elif t.kind == "DURATION" and t.value:
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
@@ -334,6 +338,45 @@ def extract_values(
     out = [v for v in out if not _in_markup(doc.text, v.start)]
     out.sort(key=lambda v: (v.start, v.end))
     return out
+
+
+_MONTHS = {
+    m: n
+    for n, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ),
+        1,
+    )
+    for m in names
+}  # fmt: skip
+_MONTH_DAY = re.compile(
+    r"(?:on\s+)?(?:(?P<m1>[a-z]+)\.?\s+(?P<d1>\d{1,2})|(?P<d2>\d{1,2})\s+(?:of\s+)?(?P<m2>[a-z]+))(?:st|nd|rd|th)?",
+    re.IGNORECASE,
+)
+
+
+def _month_day(text: str) -> str | None:
+    """ "October 28" -> "XXXX-10-28": a day of a month whose year is unknown."""
+    m = _MONTH_DAY.fullmatch(text.strip())
+    if m is None:
+        return None
+    month = _MONTHS.get((m["m1"] or m["m2"]).lower())
+    day = int(m["d1"] or m["d2"])
+    return f"XXXX-{month:02d}-{day:02d}" if month is not None and 1 <= day <= 31 else None
+
+
+def _dates_agree(a: str, b: str) -> bool | None:
+    """:func:`parallax.dates.dates_agree`, with days of a month whose year is unknown
+    ("XXXX-10-28") compared by month and day with any other day."""
+    if a.startswith("XXXX-") or b.startswith("XXXX-"):
+        day = re.compile(r"(?:\d{4}|XXXX)-\d\d-\d\d")
+        if day.fullmatch(a) and day.fullmatch(b):
+            return a[5:] == b[5:]
+        return None
+    return dates_agree(a, b)
 
 
 _CUE_BEFORE = re.compile(
@@ -746,7 +789,7 @@ def comparable(a: Value, b: Value) -> bool:
     if a.kind != b.kind:
         return False
     if a.kind == "date":
-        return dates_agree(a.normalized, b.normalized) is not None
+        return _dates_agree(a.normalized, b.normalized) is not None
     if a.kind == "place":
         return True
     if a.kind == "count" and a.unit and b.unit:
@@ -766,7 +809,7 @@ def values_agree(a: Value, b: Value) -> bool | None:
     if not comparable(a, b):
         return None
     if a.kind == "date":
-        return dates_agree(a.normalized, b.normalized)
+        return _dates_agree(a.normalized, b.normalized)
     if a.kind == "place":
         x, y = a.normalized.lower(), b.normalized.lower()
         return x in y or y in x
