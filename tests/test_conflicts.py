@@ -79,8 +79,9 @@ def test_aligned_fact_links_counts(make_analyzed) -> None:  # type: ignore[no-un
         mentions=(Mention("a", 0, len(a_text), a_text, 0), Mention("b", 0, len(b_text), b_text, 0)),
         articles=("a", "b"),
     )
-    without = find_conflicts(analyzed, [], [])
-    assert without == []  # nothing rare ties the sentences together without the fact
+    # the two sentences are word for word the same around the figure: paired without the fact
+    (plain,) = find_conflicts(analyzed, [], [])
+    assert plain.facts == () and {v.normalized for v in plain.values} == {"2", "5"}
     (c,) = find_conflicts(analyzed, [fact], [])
     assert c.kind == "count" and c.facts == ("f1",)
     assert {v.normalized for v in c.values} == {"2", "5"}
@@ -315,3 +316,38 @@ def test_describe_conflict_is_english() -> None:
         "2009 (Fox News, Outlet B); 2019 (Outlet C)."
     )
     assert describe_conflict(conflict, lambda a: a.upper()).endswith("2019 (C).")
+
+
+def test_counts_of_differently_named_things_in_matching_sentences(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """Two sentences plainly about one thing (a letter signed by a caucus) pair their counts even
+    when each outlet names the signers differently."""
+    analyzed = make_analyzed(
+        (
+            "a",
+            "On Wednesday Harry Reid received a letter signed by all 42 Senate Republicans, who refused cloture.",
+        ),
+        (
+            "b",
+            "On Wednesday Harry Reid received a letter signed by all 44 Republican senators, who refused cloture.",
+        ),
+    )
+    (c,) = [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "count"]
+    assert {v.value for v in c.values} == {"42", "44"}
+
+
+def test_ages_of_two_named_people_are_never_paired(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(
+        ("a", "By the sixth round the 36-year-old Rahman, a former champion, looked tired and beaten."),
+        ("b", "By the sixth round the 32-year-old Klitschko, the champion, looked fresh and in control."),
+    )
+    assert [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "number"] == []
+
+
+def test_age_conflict_names_the_person(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    analyzed = make_analyzed(
+        ("a", "Klitschko beat the 36-year-old Rahman, a former heavyweight champion, in the sixth round."),
+        ("b", "Klitschko beat the 33-year old Rahman, a former heavyweight champion, in the sixth round."),
+    )
+    (c,) = [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "number"]
+    assert c.about == "the age of Rahman"
+    assert {v.normalized for v in c.values} == {"age 36", "age 33"}

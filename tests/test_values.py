@@ -140,3 +140,57 @@ def test_agreement_is_symmetric_and_reflexive(n: int, factor: float) -> None:
     )
     assert values_agree(a, a) is True
     assert values_agree(a, b) == values_agree(b, a)
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized", "unit"),
+    [
+        ("The quake left more than 31, 000 people dead.", "31000", "people"),
+        ("Reports said about 2, 000 people marched.", "2000", "people"),
+        ("A 6. 7 - strength quake hit the city.", "6.7", "strength quake"),
+        ("Authorities say the 36-year-old LaSalle was driving.", "age 36", "age"),
+        ("A 61-year-old man was charged with murder.", "age 61", "age"),
+    ],
+)
+def test_tokenised_numbers_and_ages(nlp, text: str, normalized: str, unit: str) -> None:  # type: ignore[no-untyped-def]
+    """Numbers a tokenised corpus spaced out ("31, 000", "6. 7") are one number; "N-year-old" is
+    an age, comparable with "Rahman, 36", not a duration in days."""
+    found = [v for v in _values(nlp, text) if v.kind in ("count", "number")]
+    assert [(v.normalized, v.unit) for v in found] == [(normalized, unit)]
+    assert text[found[0].start : found[0].end] == found[0].text
+
+
+def test_a_date_before_a_count_is_not_a_thousands_separator(nlp) -> None:  # type: ignore[no-untyped-def]
+    counts = [v for v in _values(nlp, "On March 5, 200 people were arrested.") if v.kind == "count"]
+    assert [v.normalized for v in counts] == ["200"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("At least 544 store managers sued.", "At least 1,632 store managers sued.", False),
+        ("More than 26,000 people died.", "More than 31,000 people died.", False),
+        ("More than 2,000 people died.", "More than 2,000 people died.", True),
+        ("Up to 50 people were hurt.", "Up to 90 people were hurt.", False),
+        ("More than 100 people attended.", "Exactly 150 people attended.", True),
+        ("Dozens of protesters gathered.", "Hundreds of protesters gathered.", True),
+    ],
+)
+def test_bounds_of_one_direction_compare_their_figures(nlp, a: str, b: str, agree: bool) -> None:  # type: ignore[no-untyped-def]
+    """Two lower (or upper) bounds state a figure each: "at least 544" and "at least 1,632" give
+    different counts of one thing, while one bound and one exact figure inside it agree."""
+    (va,) = [v for v in _values(nlp, a) if v.kind == "count"]
+    (vb,) = [v for v in _values(nlp, b) if v.kind == "count"]
+    assert values_agree(va, vb) is agree
+    assert values_agree(vb, va) is agree
+
+
+def test_day_of_month_without_a_year(nlp) -> None:  # type: ignore[no-untyped-def]
+    """An undated article's "October 28" is a day of a month in an unknown year: it disagrees
+    with "October 9" and is not compared with a year or a month."""
+    (a,) = [v for v in _values(nlp, "The trial was set for October 28.") if v.kind == "date"]
+    (b,) = [v for v in _values(nlp, "The trial was set for October 9.") if v.kind == "date"]
+    assert (a.normalized, b.normalized) == ("XXXX-10-28", "XXXX-10-09")
+    assert values_agree(a, b) is False and values_agree(a, a) is True
+    (year,) = [v for v in _values(nlp, "The trial was set for 2013.") if v.kind == "date"]
+    assert values_agree(a, year) is None

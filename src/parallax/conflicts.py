@@ -11,11 +11,15 @@ Cascade of :func:`find_conflicts`:
    "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma).
 3. Linking. a) Candidate pairs: values of one kind and unit in sentences of different articles
    that share content lemmas (an inverted index over the sentences carrying values, as a sparse
-   matrix product, near-linear in the text), plus the pairs the old rules link (one aligned
-   fact, or one event noun with a rare name shared by the contexts). b) Each pair gets typed
-   features (:data:`PAIR_FEATURES`: shared words, the words next to the value, head noun,
-   quantity nouns such as "total income" against "consulting fees", owners, aligned fact,
-   rare names, agreement of the sentences' other figures) and a probability from a logistic
+   matrix product, near-linear in the text); counts of differently named things too when the
+   sentences share :data:`CONTEXT_SHARED` lemmas ("the 44 members" / "all 42 Senate
+   Republicans" who signed one letter); plus the pairs the old rules link (one aligned fact, or
+   one event noun with a rare name shared by the contexts). Ages of two different named people
+   are never paired. b) Each pair gets typed features (:data:`PAIR_FEATURES`: shared words, the
+   words next to the value, head noun, quantity nouns such as "total income" against
+   "consulting fees", owners, aligned fact, rare names, agreement of the sentences' other
+   figures, and where a word alignment of the two sentences puts each value, see
+   :func:`_aligned`) and a probability from a logistic
    :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
    above the model's link level that are each other's best match join one event slot.
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
@@ -77,6 +81,8 @@ REPORTING_VERBS = {
     "say", "tell", "claim", "write", "add", "note", "announce", "tweet", "report", "state", "allege",
     "accuse", "deny", "insist", "argue", "explain", "post", "ask", "reply", "respond", "be", "have",
 }  # fmt: skip
+#: Verbs too general to say what a value measures ("is", "has").
+_BARE_VERBS = {"be", "have"}
 PRONOUNS = {"he", "she", "they", "it", "i", "we", "you", "him", "her", "them", "who", "one"}
 
 
@@ -97,6 +103,10 @@ class _Filler:
     local: frozenset[str] = frozenset()  # content lemmas next to the value (what it measures)
     quantity: frozenset[str] = frozenset()  # nouns naming what is measured ("income", "fee")
     owners: frozenset[str] = frozenset()  # entity keys the quantity belongs to
+    edges: frozenset[str] = frozenset()  # the nearest content lemma before and after the value
+    lemmas: frozenset[str] = frozenset()  # lemmas of the sentence's words that are not stop words
+    tokens: tuple[str, ...] = ()  # the sentence's words as lemmas, every number written "#"
+    span: tuple[int, int] = (0, 0)  # the value's token range in ``tokens``
 
 
 def fold(text: str) -> str:
@@ -228,6 +238,8 @@ def _fillers(
         values = extract_values(art.doc, timexes=timexes)
         by_sentence: dict[int, list[Value]] = defaultdict(list)
         words_of: dict[int, frozenset[str]] = {}
+        lemmas_of: dict[int, frozenset[str]] = {}
+        tokens_of: dict[int, tuple[tuple[str, ...], int]] = {}
         for value in values:
             sent = _sentence_of(art.sentences, value.start)
             if sent is not None:
@@ -242,7 +254,11 @@ def _fillers(
             if value.head == "be":
                 value = _copula_subject(art.doc, value)
             assert value.head is not None and value.head_index is not None
-            if value.head_pos in ("VERB", "AUX") and (value.head in REPORTING_VERBS or value.kind == "place"):
+            if value.head_pos in ("VERB", "AUX") and (
+                (value.kind in ("date", "place") and value.head in REPORTING_VERBS)
+                or value.head in _BARE_VERBS
+            ):
+                # a date on "said" dates the statement; an amount "reported" is what was reported
                 continue
             sent = _sentence_of(art.sentences, value.start)
             if sent is None:
@@ -250,7 +266,11 @@ def _fillers(
             unit = "" if value.kind == "date" else value.unit or ""
             if sent.index not in words_of:
                 words_of[sent.index] = content_lemmas(art.doc, sent.start, sent.end)
+                lemmas_of[sent.index] = content_lemmas(art.doc, sent.start, sent.end, any_pos=True)
             local, quantity, owners = _role(art.doc, value)
+            edges = _edges(art.doc, value, sent)
+            if sent.index not in tokens_of:
+                tokens_of[sent.index] = _sentence_tokens(art.doc, sent)
             fillers.append(
                 _Filler(
                     article=art.id,
@@ -263,27 +283,100 @@ def _fillers(
                     own=frozenset(_sentence_keys(sent)),
                     neighbours=tuple(by_sentence[sent.index]),
                     words=words_of[sent.index],
+                    lemmas=lemmas_of[sent.index],
                     local=local,
                     quantity=quantity,
                     owners=owners,
+                    edges=edges,
+                    tokens=tokens_of[sent.index][0],
+                    span=_token_span(art.doc, value, tokens_of[sent.index][1]),
                 )
             )
     return fillers
+
+
+def _sentence_tokens(doc: Doc, sentence: Sentence) -> tuple[tuple[str, ...], int]:
+    """A sentence's tokens as lower-case lemmas with every number written "#", and the index of
+    its first token in the Doc (for :func:`_aligned`)."""
+    span = doc.char_span(sentence.start, sentence.end, alignment_mode="expand")
+    if span is None:
+        return (), 0
+    return tuple("#" if t.like_num else t.lemma_.lower() for t in span), span.start
+
+
+def _token_span(doc: Doc, value: Value, first: int) -> tuple[int, int]:
+    span = doc.char_span(value.start, value.end, alignment_mode="expand")
+    return (span.start - first, span.end - first) if span is not None else (0, 0)
+
+
+#: tokens on each side of a value that :func:`_aligned` compares
+_WINDOW = 3
+
+
+def _aligned(a: _Filler, b: _Filler) -> float:
+    """How well the two values sit in the same place of their sentences: the share of the
+    :data:`_WINDOW` tokens on each side of ``a``'s value that a word alignment of the two
+    sentences (longest matching blocks, numbers as "#") maps to the same side of ``b``'s value,
+    next to it. An outlet that changed or misprinted a figure keeps the words around it ("did
+    an estimated # million damage" / "caused an estimated # million in damage")."""
+    if not a.tokens or not b.tokens:
+        return 0.0
+    mapping = _alignment(a.tokens, b.tokens)
+    (a0, a1), (b0, b1) = a.span, b.span
+    hits = 0
+    for k in range(1, _WINDOW + 1):
+        left = mapping.get(a0 - k)
+        if left is not None and b0 - _WINDOW - 1 <= left < b0:
+            hits += 1
+        right = mapping.get(a1 - 1 + k)
+        if right is not None and b1 <= right <= b1 + _WINDOW:
+            hits += 1
+    return hits / (2 * _WINDOW)
+
+
+@lru_cache(maxsize=4096)
+def _alignment(a: tuple[str, ...], b: tuple[str, ...]) -> dict[int, int]:
+    """Token index in ``a`` -> token index in ``b`` along the matching blocks of the two."""
+    from difflib import SequenceMatcher
+
+    out: dict[int, int] = {}
+    for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            out[block.a + k] = block.b + k
+    return out
+
+
+def _edges(doc: Doc, value: Value, sentence: Sentence) -> frozenset[str]:
+    """The nearest content lemma on each side of a value in its sentence, marked by side
+    ("<estimated", ">damage" in "an estimated $1 million damage"): a changed figure keeps the
+    words it sits between, so two outlets' renderings of one figure tend to share them."""
+    span = doc.char_span(value.start, value.end, alignment_mode="expand")
+    if span is None:
+        return frozenset()
+    sent = span.root.sent
+    out = set()
+    for side, tokens in (("<", reversed(doc[sent.start : span.start])), (">", doc[span.end : sent.end])):
+        for t in tokens:
+            if t.is_alpha and not t.is_stop and len(t.text) > 2:
+                out.add(side + t.lemma_.lower())
+                break
+    return frozenset(out)
 
 
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
 _OWNER_LABELS = {"PERSON", "ORG", "NORP", "GPE"}
 
 
-def content_lemmas(doc: Doc, start: int, end: int) -> frozenset[str]:
-    """Lower-case lemmas of the content words (nouns, names, verbs, adjectives) in a char range."""
+def content_lemmas(doc: Doc, start: int, end: int, *, any_pos: bool = False) -> frozenset[str]:
+    """Lower-case lemmas of the content words (nouns, names, verbs, adjectives; with
+    ``any_pos`` every word that is not a stop word) in a char range."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None:
         return frozenset()
     return frozenset(
         t.lemma_.lower()
         for t in span
-        if t.pos_ in _CONTENT_POS and t.is_alpha and not t.is_stop and len(t.text) > 2
+        if (any_pos or t.pos_ in _CONTENT_POS) and t.is_alpha and not t.is_stop and len(t.text) > 2
     )
 
 
@@ -342,6 +435,8 @@ def _role(doc: Doc, value: Value) -> tuple[frozenset[str], frozenset[str], froze
         governor = head
     # 3. owners
     owner_tokens: list[Token] = []
+    if value.unit == "age" and head.pos_ == "PROPN":
+        owner_tokens.append(head)  # "Rahman, 36": the age is the named person's
     for child in head.children:
         if child.dep_ in ("poss", "compound") and child.pos_ == "PROPN":
             owner_tokens.extend(child.subtree)
@@ -379,7 +474,20 @@ PAIR_FEATURES = (
     "kind_money",
     "kind_percent",
     "certainty",
+    "unit_match",
+    "edge_match",
+    "sole_of_kind",
+    "context_pair",
+    "aligned",
 )
+
+
+def agree(a: Value, b: Value) -> bool | None:
+    """:func:`parallax.values.values_agree`, with counts of differently named things compared
+    by their numbers (the context route pairs them only when their sentences match)."""
+    if a.kind == b.kind == "count" and a.unit != b.unit:
+        return values_agree(a, dataclasses.replace(b, unit=a.unit))
+    return values_agree(a, b)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -414,7 +522,18 @@ def pair_features(a: _Filler, b: _Filler, rare: frozenset[str]) -> list[float]:
         float(a.value.kind == "money"),
         float(a.value.kind == "percent"),
         min(a.value.certainty, b.value.certainty),
+        float(a.value.unit == b.value.unit),
+        len(a.edges & b.edges) / 2,
+        float(_sole(a) and _sole(b)),
+        float(_context_pair(a, b)),
+        _aligned(a, b),
     ]
+
+
+def _sole(filler: _Filler) -> bool:
+    """Whether a filler is the only value of its kind in its sentence (nothing else it could
+    be confused with)."""
+    return sum(1 for v in filler.neighbours if v.kind == filler.value.kind) == 1
 
 
 def _others(a: _Filler, b: _Filler) -> tuple[float, float]:
@@ -533,20 +652,40 @@ def _candidate_pairs(
         for r1, r2, n in zip(shared.row, shared.col, shared.data, strict=True):
             if n < min_shared or articles[r1] == articles[r2]:
                 continue
+            # sentences plainly about one thing pair values of one type whatever their head
+            # ("the 44 members" and "all 42 Senate Republicans" who signed one letter)
+            loose = _context_pair(fillers[members[r1][0]], fillers[members[r2][0]])
             for i in members[r1]:
                 for j in members[r2]:
-                    if _comparable(fillers[i], fillers[j]):
+                    if _comparable(fillers[i], fillers[j], loose=loose):
                         pairs.add((min(i, j), max(i, j)))
     for i, j, _, _ in _links(fillers, rare):
         pairs.add((min(i, j), max(i, j)))
     return pairs
 
 
-def _comparable(a: _Filler, b: _Filler) -> bool:
+#: Content lemmas two sentences share for their values to be paired by context alone (the
+#: route of step 3a for sentences plainly about one thing, as in the evaluation's rule).
+CONTEXT_SHARED = 4
+
+
+def _context_pair(a: _Filler, b: _Filler) -> bool:
+    """Whether two fillers' sentences are plainly about one thing: they share
+    :data:`CONTEXT_SHARED` lemmas of words that are not stop words."""
+    return len(a.lemmas & b.lemmas) >= CONTEXT_SHARED
+
+
+def _comparable(a: _Filler, b: _Filler, *, loose: bool = False) -> bool:
+    """Whether two fillers may be one quantity: one kind and unit; with ``loose`` (sentences
+    sharing :data:`CONTEXT_SHARED` lemmas) counts of differently named things too."""
     if a.value.kind != b.value.kind:
         return False
     if a.value.kind == "date":
         return True
+    if loose and a.value.kind == "count":
+        return True
+    if a.value.unit == "age" and a.owners and b.owners and not a.owners & b.owners:
+        return False  # ages of two different people ("Rahman, 36" and "the 32-year-old Klitschko")
     if a.value.kind == "count" and _classifies(a.value) != _classifies(b.value):
         return False  # "a 12-nation deal" describes the deal, "11 nations" counts nations
     return comparable(a.value, b.value)
@@ -797,7 +936,7 @@ def _slot_conflict(
     kept: list[_Filler] = []
     for art_fillers in per_article.values():
         if all(
-            values_agree(x.value, y.value) is not False
+            agree(x.value, y.value) is not False
             for n, x in enumerate(art_fillers)
             for y in art_fillers[n + 1 :]
         ):
@@ -806,7 +945,7 @@ def _slot_conflict(
     classes: list[list[_Filler]] = []
     for f in kept:
         for cls in classes:
-            if all(values_agree(f.value, g.value) for g in cls):
+            if all(agree(f.value, g.value) for g in cls):
                 cls.append(f)
                 break
         else:
@@ -816,7 +955,7 @@ def _slot_conflict(
     def disagree(c1: list[_Filler], c2: list[_Filler]) -> bool:
         if {f.article for f in c1} & {f.article for f in c2}:
             return False
-        if any(values_agree(x.value, y.value) is not False for x in c1 for y in c2):
+        if any(agree(x.value, y.value) is not False for x in c1 for y in c2):
             return False
         if any(_states(x, y.value) or _states(y, x.value) for x in c1 for y in c2):
             return False
@@ -975,6 +1114,8 @@ def _about(
         return f"the {attribute} {subject} {head}" if head else f"the {attribute}"
     noun = " ".join(w for w in (_modifiers(filler), head) if w)
     person = people[0] if people else quantity.owner  # who told of it, else whose it is
+    if quantity.unit == "age":
+        return f"the age of {quantity.owner or person or 'the person described'}"
     if quantity.kind == "count":
         return f"the number of {noun}" + (f" ({person})" if quantity.owner else "")
     return f"the {attribute} of the {noun}" + (f" {person} described" if person else "")

@@ -5,7 +5,8 @@ A :class:`Value` carries a tolerance band (``low``..``high``) so that comparison
 careful editor accepts: "about 5,000" covers 5,012, "more than 100" covers 150, "1.5 million"
 covers 1,520,000, "12 percent" covers 12.4 percent, "five to seven" covers 6, "dozens" covers
 anything from 24 up; units are converted to a base unit (metres,
-kilograms, days) before comparing, and different currencies are never compared.
+kilograms, days) before comparing, and different currencies are never compared. Two bounds of
+one direction compare their figures ("at least 544" and "at least 1,632" disagree).
 
 The *head* of a value is the noun (or verb) it quantifies or dates, found in the dependency
 parse: "a 2009 fundraiser" -> ``fundraiser``, "two women" -> ``woman``, "a rally in early
@@ -58,6 +59,9 @@ class Value:
     head_index: int | None = None
     head_pos: str | None = None
     certainty: float = 1.0
+    #: "lower" for a written lower bound ("more than 2,000"), "upper" for an upper bound ("up to
+    #: 50"): two bounds of one direction state different figures when their numbers differ
+    bound: Literal["", "lower", "upper"] = ""
 
 
 # --- vocabulary ---------------------------------------------------------------------------------
@@ -83,7 +87,7 @@ CURRENCY_WORDS = {"dollar": "USD", "euro": "EUR", "yen": "JPY", "yuan": "CNY", "
 #: unit lemma -> (dimension base unit, factor to the base unit)
 UNITS: dict[str, tuple[str, float]] = {
     "kilometer": ("m", 1000.0), "kilometre": ("m", 1000.0), "km": ("m", 1000.0), "mile": ("m", 1609.344),
-    "meter": ("m", 1.0), "metre": ("m", 1.0), "foot": ("m", 0.3048), "feet": ("m", 0.3048),
+    "meter": ("m", 1.0), "metre": ("m", 1.0), "foot": ("m", 0.3048), "feet": ("m", 0.3048), "ft": ("m", 0.3048),
     "yard": ("m", 0.9144), "inch": ("m", 0.0254), "centimeter": ("m", 0.01), "cm": ("m", 0.01),
     "kilogram": ("kg", 1.0), "kg": ("kg", 1.0), "gram": ("kg", 0.001), "pound": ("kg", 0.45359237),
     "lb": ("kg", 0.45359237), "ton": ("kg", 907.18474), "tonne": ("kg", 1000.0),
@@ -93,6 +97,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "day": ("day", 1.0), "week": ("day", 7.0), "month": ("day", 30.4375), "year": ("day", 365.25),
     "decade": ("day", 3652.5),
 }  # fmt: skip
+#: relative difference within which two bounds of one direction state one figure
+BOUND_TOLERANCE = 0.1
 #: base units of physical measures (not time in days, which counts whole days)
 MEASURES = {"m", "kg", "m2", "l", "s"}
 DURATION_CODES = {"Y": 365.25, "M": 30.4375, "W": 7.0, "D": 1.0, "DE": 3652.5}
@@ -138,7 +144,7 @@ def parse_number(words: Sequence[str]) -> float | None:
     """The value of a number phrase ("5,012", "1.5 million", "twenty five", "a dozen")."""
     total = 0.0
     current: float | None = None
-    for raw in words:
+    for raw in _join_thousands(words):
         word = raw.lower().strip(",").lstrip("$£€¥")
         if not word or word in ("a", "an", "-", "and"):
             continue
@@ -167,6 +173,27 @@ def parse_number(words: Sequence[str]) -> float | None:
     if current is not None:
         total += current
     return total if (current is not None or total) else None
+
+
+def _join_thousands(words: Sequence[str]) -> list[str]:
+    """ "31", ",", "000" -> "31,000" and "6", ".", "7" -> "6.7": thousands separators and
+    decimal points that a tokenised corpus spaced out ("31, 000", "6. 7") put back together."""
+    out: list[str] = []
+    for word in words:
+        if re.fullmatch(r"\d{1,2}", word) and len(out) >= 2 and out[-1] == "." and out[-2].isdigit():
+            out.pop()
+            out[-1] += "." + word
+        elif (
+            re.fullmatch(r"\d{3}", word)
+            and len(out) >= 2
+            and out[-1] == ","
+            and re.fullmatch(r"\d{1,3}(?:,\d{3})*", out[-2])
+        ):
+            out.pop()
+            out[-1] += "," + word
+        else:
+            out.append(word)
+    return out
 
 
 def rounding_half_width(text: str, amount: float) -> float:
@@ -259,6 +286,9 @@ def extract_values(
             "decade", "year", "season", "quarter", "month", "week", "day",
         ):  # fmt: skip
             out.append(Value(kind="date", normalized=t.value, certainty=1.0, **common))  # type: ignore[arg-type]
+        elif t.kind == "DATE" and not t.resolved and (month_day := _month_day(t.text)) is not None:
+            # "October 28" in an undated article: the year is unknown, the day of the month is not
+            out.append(Value(kind="date", normalized=month_day, certainty=0.8, **common))  # type: ignore[arg-type]
         elif t.kind == "DURATION" and t.value:
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
@@ -266,14 +296,19 @@ def extract_values(
                 age = m[2] == "Y" and re.match(r"\s?-?\s?old\b", doc.text[t.end : t.end + 6]) is not None
                 amount = float(m[1]) * (1.0 if age else DURATION_CODES[m[2]])
                 words = dict(Y="years", M="months", W="weeks", D="days", DE="decades")[m[2]]
+                # "less than a month", "more than two years": the approximation word before it
+                cue = _CUE_BEFORE.search(doc.text, max(0, t.start - 20), t.start)
+                low_f, high_f, certainty = APPROXIMATORS[cue[1].lower()] if cue and not age else (1, 1, 1.0)
                 out.append(
                     Value(
                         kind="number",
                         normalized=f"age {m[1]}" if age else f"{m[1]} {words}",
                         amount=amount,
-                        low=amount,
-                        high=amount,
+                        low=amount * low_f,
+                        high=amount * high_f,
                         unit="age" if age else "day",
+                        certainty=certainty,
+                        bound="lower" if math.isinf(high_f) else "upper" if low_f == 0 else "",
                         **common,  # type: ignore[arg-type]
                     )
                 )
@@ -305,6 +340,49 @@ def extract_values(
     return out
 
 
+_MONTHS = {
+    m: n
+    for n, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ),
+        1,
+    )
+    for m in names
+}  # fmt: skip
+_MONTH_DAY = re.compile(
+    r"(?:on\s+)?(?:(?P<m1>[a-z]+)\.?\s+(?P<d1>\d{1,2})|(?P<d2>\d{1,2})\s+(?:of\s+)?(?P<m2>[a-z]+))(?:st|nd|rd|th)?",
+    re.IGNORECASE,
+)
+
+
+def _month_day(text: str) -> str | None:
+    """ "October 28" -> "XXXX-10-28": a day of a month whose year is unknown."""
+    m = _MONTH_DAY.fullmatch(text.strip())
+    if m is None:
+        return None
+    month = _MONTHS.get((m["m1"] or m["m2"]).lower())
+    day = int(m["d1"] or m["d2"])
+    return f"XXXX-{month:02d}-{day:02d}" if month is not None and 1 <= day <= 31 else None
+
+
+def _dates_agree(a: str, b: str) -> bool | None:
+    """:func:`parallax.dates.dates_agree`, with days of a month whose year is unknown
+    ("XXXX-10-28") compared by month and day with any other day."""
+    if a.startswith("XXXX-") or b.startswith("XXXX-"):
+        day = re.compile(r"(?:\d{4}|XXXX)-\d\d-\d\d")
+        if day.fullmatch(a) and day.fullmatch(b):
+            return a[5:] == b[5:]
+        return None
+    return dates_agree(a, b)
+
+
+_CUE_BEFORE = re.compile(
+    r"\b(" + "|".join(sorted(APPROXIMATORS, key=len, reverse=True)) + r")\s+$", re.IGNORECASE
+)
+_AGE_AFTER = re.compile(r"\s?-?\s?old\b")
 _CLOCK_AFTER = re.compile(
     r"^\s?(?:[:/]\s?\d|(?:a\.?m\.?|p\.?m\.?)(?!\w)|(?:[ECMP][SD]T|GMT|UTC)\b)", re.IGNORECASE
 )
@@ -348,10 +426,40 @@ def _phrase_end(doc: Doc, i: int) -> int:
     """End (exclusive) of the number phrase starting at token ``i`` ("twenty - five", "1.5 million")."""
     j, n = i + 1, len(doc)
     while j < n and (
-        _is_number_token(doc[j]) or (doc[j].text == "-" and j + 1 < n and doc[j + 1].lower_ in WORD_NUMBERS)
+        _is_number_token(doc[j])
+        or (doc[j].text == "-" and j + 1 < n and doc[j + 1].lower_ in WORD_NUMBERS)
+        or _thousands_gap(doc, j)
+        or _decimal_gap(doc, j)
     ):
         j += 1
     return j
+
+
+def _decimal_gap(doc: Doc, j: int) -> bool:
+    """Whether token ``j`` is a decimal point a tokenised corpus spaced out: the "." of "a 6. 7
+    - strength quake" (one or two digits, the point right after them, a space, then one or two
+    digits that the sentence goes on after)."""
+    return (
+        doc[j].text == "."
+        and j + 2 < len(doc)
+        and re.fullmatch(r"\d{1,2}", doc[j - 1].text) is not None
+        and not doc[j - 1].whitespace_
+        and re.fullmatch(r"\d{1,2}", doc[j + 1].text) is not None
+        and (doc[j + 2].is_lower or doc[j + 2].text in ("-", "%"))
+    )
+
+
+def _thousands_gap(doc: Doc, j: int) -> bool:
+    """Whether token ``j`` is a thousands separator a tokenised corpus spaced out: the "," of
+    "31, 000" (digits, a comma right after them, a space, then exactly three digits)."""
+    return (
+        doc[j].text == ","
+        and j + 1 < len(doc)
+        and re.fullmatch(r"\d{1,3}", doc[j - 1].text) is not None
+        and doc[j - 1].ent_type_ != "DATE"  # "March 5, 200 people"
+        and not doc[j - 1].whitespace_
+        and re.fullmatch(r"\d{3}", doc[j + 1].text) is not None
+    )
 
 
 def _next_number(doc: Doc, j: int) -> tuple[str, int, int] | None:
@@ -408,6 +516,21 @@ def _count_unit(noun: Token) -> str:
     """
     compounds = [c.lemma_.lower() for c in noun.children if c.dep_ == "compound" and c.pos_ == "NOUN"]
     return " ".join([*compounds, noun.lemma_.lower()])
+
+
+def _designates(noun: Token, amount: float, end: int) -> bool:
+    """Whether a number names rather than counts its noun: more than one of a thing takes the
+    plural, so a singular noun right after a number above one ("the 12000 block", "a .38
+    caliber revolver") is a designation. Hyphenated classifiers ("a 12-nation deal") and
+    units are read elsewhere."""
+    return (
+        amount > 1
+        and noun.tag_ in ("NN", "NNP")
+        and noun.i == end
+        and noun.lemma_.lower() not in UNITS
+        and noun.lemma_.lower() not in CURRENCY_WORDS
+        and noun.lower_ not in SCALES
+    )
 
 
 def _classified(noun: Token) -> Token | None:
@@ -528,6 +651,9 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
         elif after_unit is not None and after_unit.lemma_.lower() in UNITS:
             unit, factor = UNITS[after_unit.lemma_.lower()]
             end = after_unit.idx + len(after_unit.text)
+            aged = _AGE_AFTER.match(text, end) if after_unit.lemma_.lower() == "year" else None
+            if aged is not None:  # "a 36-year-old man" is an age, comparable with "Rahman, 36"
+                unit, factor, end = "age", 1.0, aged.end()
         # 5. approximations ("about 5,000", "more than 100") and written precision
         low_f, high_f, certainty = 1.0, 1.0, 1.0
         k = first.i
@@ -539,6 +665,9 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
                 low_f, high_f, certainty = APPROXIMATORS[cue]
                 start = doc[k - width].idx
                 break
+        bound: Literal["", "lower", "upper"] = (
+            "lower" if math.isinf(high_f) else "upper" if low_f == 0 else ""
+        )
         half = rounding_half_width(" ".join(words), amount) * factor
         if kind == "percent" and "." not in "".join(words):
             half = max(half, 0.5)
@@ -557,6 +686,8 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
             end = max(end, counted.idx + len(counted.text))
             head = attachment(counted, {t.i for t in full} | {counted.i}) or counted
         elif kind == "number" and unit is None and counted is not None:
+            if _designates(counted, amount, j):
+                continue
             kind, unit = "count", _count_unit(counted)
             classified = _classified(counted)
             head = classified if classified is not None else counted
@@ -591,6 +722,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
                 head_index=head.i if head is not None else None,
                 head_pos=head.pos_ if head is not None else None,
                 certainty=certainty,
+                bound=bound,
             )
         )
     return out
@@ -642,6 +774,8 @@ def _format(kind: ValueKind, amount: float, unit: str | None) -> str:
         return f"{number}%"
     if kind == "money":
         return f"{unit} {number}"
+    if kind == "number" and unit == "age":
+        return f"age {number}"
     if kind == "number" and unit:
         return f"{number} {unit}"
     return number
@@ -655,7 +789,7 @@ def comparable(a: Value, b: Value) -> bool:
     if a.kind != b.kind:
         return False
     if a.kind == "date":
-        return dates_agree(a.normalized, b.normalized) is not None
+        return _dates_agree(a.normalized, b.normalized) is not None
     if a.kind == "place":
         return True
     if a.kind == "count" and a.unit and b.unit:
@@ -675,11 +809,19 @@ def values_agree(a: Value, b: Value) -> bool | None:
     if not comparable(a, b):
         return None
     if a.kind == "date":
-        return dates_agree(a.normalized, b.normalized)
+        return _dates_agree(a.normalized, b.normalized)
     if a.kind == "place":
         x, y = a.normalized.lower(), b.normalized.lower()
         return x in y or y in x
     assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
+    if a.bound and a.bound == b.bound and a.amount is not None and b.amount is not None:
+        # "at least 544" and "at least 1,632" both hold if 1,632 do, but they state different
+        # figures for one count: compare the written numbers within their rounding
+        # ("less than a month" and "less than four weeks" state one bound: 10 percent either way)
+        slack = max(a.amount - a.low, b.amount - b.low) if a.bound == "lower" else 0.0
+        if a.bound == "upper":
+            slack = max(a.high - a.amount, b.high - b.amount)
+        return abs(a.amount - b.amount) <= slack + BOUND_TOLERANCE * max(a.amount, b.amount) + 1e-9
     if a.amount and b.amount and a.kind in ("number", "money"):
         ratio = max(a.amount, b.amount) / min(a.amount, b.amount)
         if any(math.isclose(ratio, scale) for scale in (1e3, 1e6, 1e9)):

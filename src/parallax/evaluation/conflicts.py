@@ -44,6 +44,7 @@ from parallax.conflicts import (
     PAIR_FEATURES,
     PairModel,
     ValueLink,
+    agree,
     default_model,
     find_conflicts,
     scored_pairs,
@@ -794,8 +795,6 @@ def fit(
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from parallax.values import values_agree
-
     # 1. examples
     xs: list[tuple[float, ...]] = []
     ys: list[int] = []
@@ -805,10 +804,10 @@ def fit(
         for pair in scored_pairs(run.analyzed, run.facts, model=blank):
             hit_a = any((pair.article_a, s) in spans for s in range(pair.value_a.start, pair.value_a.end))
             hit_b = any((pair.article_b, s) in spans for s in range(pair.value_b.start, pair.value_b.end))
-            if hit_a and hit_b and values_agree(pair.value_a, pair.value_b):
+            if hit_a and hit_b and agree(pair.value_a, pair.value_b):
                 xs.append(pair.features)
                 ys.append(1)
-            elif values_agree(pair.value_a, pair.value_b) is False:
+            elif agree(pair.value_a, pair.value_b) is False:
                 xs.append(pair.features)
                 ys.append(0)
     log.info("fit: %d examples, %d positive", len(ys), sum(ys))
@@ -846,18 +845,16 @@ def _report_level(spurious: Sequence[tuple[float, str, bool]], stories: int, max
 def reliability(runs: Sequence[_Run], model: PairModel, bins: int = 5) -> list[dict[str, object]]:
     """Calibration of the pair model on ``runs``: per probability bin, the mean probability and
     the share of positive examples (labels as in :func:`fit`)."""
-    from parallax.values import values_agree
-
     rows: list[tuple[float, int]] = []
     for run in runs:
         spans = {(c.target.article, c.target.start) for c in run.candidates}
         for pair in scored_pairs(run.analyzed, run.facts, model=model):
             hit_a = any((pair.article_a, s) in spans for s in range(pair.value_a.start, pair.value_a.end))
             hit_b = any((pair.article_b, s) in spans for s in range(pair.value_b.start, pair.value_b.end))
-            agree = values_agree(pair.value_a, pair.value_b)
-            if hit_a and hit_b and agree:
+            verdict = agree(pair.value_a, pair.value_b)
+            if hit_a and hit_b and verdict:
                 rows.append((pair.probability, 1))
-            elif agree is False:
+            elif verdict is False:
                 rows.append((pair.probability, 0))
     out: list[dict[str, object]] = []
     for b in range(bins):
@@ -901,9 +898,10 @@ def evaluate_independent(
     or the shipped one is used.
     """
     t0 = time.perf_counter()
-    model = PairModel.load(model_path) if model_path is not None else default_model()
     fitted: dict[str, object] = {}
-    if fit_to is not None:
+    if fit_to is None:  # (a model being refit may have other features than the shipped one)
+        model = PairModel.load(model_path) if model_path is not None else default_model()
+    else:
         train = prepare(
             train_data or data, limit=limit, seed=seed, embedder=embedder, cache=cache, split="train"
         )
