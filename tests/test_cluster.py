@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import shared_path
 
-from parallax.cluster import StoryClusterer, cluster_documents, order_for_clustering, story_id_for
+from parallax.cluster import (
+    DayWindow,
+    StoryClusterer,
+    cluster_documents,
+    learn_day_window,
+    order_for_clustering,
+    place_undated,
+    story_id_for,
+)
 from parallax.errors import StoreError
 from parallax.features import ClusterDoc, entities, extract_features, publication_day, stem
 
@@ -147,6 +155,32 @@ def test_day_decay_separates_an_event_told_again_days_later() -> None:
     assert cluster_documents([QUAKE_A, far], window_days=30, day_decay=None)["qa9"] == split["qa1"]
 
 
+@pytest.mark.parametrize(
+    ("stories", "expected"),
+    [
+        # 85 same-day gaps, 26 of one day, 8 of two, 1 of three: the 119th smallest (2 days)
+        # bounds the 95% quantile with 95% confidence; the one gap beyond it: a tail mean of 1
+        ([[0, 0]] * 85 + [[5, 6]] * 26 + [[9, 7]] * 8 + [[0, 3]], DayWindow(2, 1.0, 120)),
+        # too few gaps to bound the quantile: a day beyond the largest; none beyond: a decay of a day
+        ([[0, 0, 1]] * 5, DayWindow(2, 1.0, 10)),
+        # 97 gaps: the 96th smallest (4) is the bound, and the mean excess of the rest (10) is 6
+        ([[0, 0]] * 95 + [[0, 4], [10, 20]], DayWindow(4, 6.0, 97)),
+        ([[3], []], None),
+        ([], None),
+    ],
+)
+def test_learn_day_window(stories: list[list[int]], expected: DayWindow | None) -> None:
+    assert learn_day_window(stories) == expected
+
+
+def test_learned_window_sets_the_clusterer_tunables() -> None:
+    window = learn_day_window([[0, 1, 1], [4, 7]])
+    assert window == DayWindow(4, 1.0, 3)
+    assert StoryClusterer(**window.params()).params["day_grace"] == 4
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        learn_day_window([[0, 1]], quantile=1.0)
+
+
 def _undated(doc: ClusterDoc, doc_id: str) -> ClusterDoc:
     return ClusterDoc(doc_id, doc.text, title=doc.title, published=None)
 
@@ -168,6 +202,35 @@ def test_undated_story_closes_after_the_horizon_of_articles(between: int, joins:
     a = dated.add(extract_features(QUAKE_A))
     dated.add(extract_features(_undated(QUAKE_B, "ub")))
     assert dated.add(extract_features(QUAKE_A2)).story_id == a.story_id
+
+
+def test_an_undated_report_of_an_old_event_joins_it_in_a_batch() -> None:
+    """Undated last, the quake story would be closed by the window when the Peru reports arrive."""
+    later = [
+        ClusterDoc(f"qb{i}", QUAKE_B.text, title=QUAKE_B.title, published=f"2021-04-{10 + i}")
+        for i in range(3)
+    ]
+    docs = [QUAKE_A, QUAKE_A2, *later, _undated(QUAKE_A2, "qa-undated")]
+    result = cluster_documents(docs)
+    assert result["qa-undated"] == result["qa1"] == result["qa2"]
+    assert result["qb0"] != result["qa1"]
+    feats = [extract_features(d) for d in order_for_clustering(docs)]
+    placed = [f.id for f in place_undated(feats, window_days=7)]
+    # after the last dated article within a week of its nearest one (qa2, 8 March)
+    assert placed == ["qa1", "qa2", "qa-undated", "qb0", "qb1", "qb2"]
+    # without the placement it comes last and starts a story of its own
+    plain = StoryClusterer()
+    plain.add_many(feats)
+    assert plain.story_of("qa-undated") != plain.story_of("qa1")
+
+
+def test_undated_articles_closer_to_each_other_stay_at_the_end() -> None:
+    peru = [_undated(QUAKE_B, "u1"), _undated(QUAKE_B, "u2")]
+    feats = [extract_features(d) for d in order_for_clustering([QUAKE_A, QUAKE_A2, *peru])]
+    assert [f.id for f in place_undated(feats, window_days=7)] == ["qa1", "qa2", "u1", "u2"]
+    only_undated = feats[2:]
+    assert place_undated(only_undated, window_days=7) == only_undated
+    assert place_undated(feats[:2], window_days=7) == feats[:2]
 
 
 # --- properties ---------------------------------------------------------------------------------

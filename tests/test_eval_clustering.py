@@ -95,7 +95,7 @@ def test_pooled_shared_sets_meet_the_floors() -> None:
 
 def test_cross_corpus_validation_meets_the_floors() -> None:
     """Leave one corpus out (settings chosen on the other files): held-out floors per file."""
-    from parallax.evaluation.clustering import CV_GRID, cross_validate
+    from parallax.evaluation.clustering import CV_GRID, WINDOW_KEYS, cross_validate
 
     paths = [
         shared_path("clustering", "basil-2010-2015.jsonl"),
@@ -107,10 +107,85 @@ def test_cross_corpus_validation_meets_the_floors() -> None:
 
     floors = json.loads((BASELINE_DIR / "clustering.json").read_text(encoding="utf-8"))["cv_floors"]
     for name, figures in result["held_out"].items():
-        assert set(figures["setting"]) == set(CV_GRID)
+        assert set(figures["setting"]) == {*CV_GRID, *WINDOW_KEYS}
         key = f"cv_{name.split('-')[0]}_bcubed_f1"
         assert figures["bcubed_f1"] >= floors[key], (name, figures["bcubed_f1"], figures["setting"])
     from parallax.cluster import StoryClusterer
 
     defaults = StoryClusterer().params
-    assert result["setting_on_all_files"] == {k: defaults[k] for k in CV_GRID}
+    assert result["setting_on_all_files"] == {k: defaults[k] for k in (*CV_GRID, *WINDOW_KEYS)}
+
+
+def test_story_days_groups_dated_articles_by_gold_story(tmp_path: Path) -> None:
+    from parallax.evaluation.clustering import story_days
+
+    path = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": "1", "text": "t", "gold_story": "a", "published": "2020-01-01"},
+            {"id": "2", "text": "t", "gold_story": "a", "published": "2020-01-03T10:00:00"},
+            {"id": "3", "text": "t", "gold_story": "b", "published": "2020-01-02"},
+            {"id": "4", "text": "t", "gold_story": "b"},
+        ],
+    )
+    assert story_days(load_jsonl(path)) == [[18262, 18264], [18263]]
+
+
+@pytest.mark.parametrize("select", ["mean", "min"])
+def test_cv_cli_learns_the_window_on_the_other_files(tmp_path: Path, select: str) -> None:
+    """Each held-out file gets the window learned from the other file's dates (none if undated)."""
+    quake = "A strong earthquake struck Chios killing 14 people in Kardamyla, officials said."
+    vote = "The Dutch parliament voted on the new pension law after a long debate in The Hague."
+    dated = _write(
+        tmp_path / "dated.jsonl",
+        [
+            {"id": "1", "text": quake, "gold_story": "q", "published": "2021-03-01"},
+            {"id": "2", "text": quake + " Rescue went on.", "gold_story": "q", "published": "2021-03-02"},
+            {"id": "3", "text": vote, "gold_story": "v", "published": "2021-03-02"},
+        ],
+    )
+    undated = _write(
+        tmp_path / "undated.jsonl",
+        [
+            {"id": "1", "text": vote, "gold_story": "v"},
+            {"id": "2", "text": vote + " It passed.", "gold_story": "v"},
+        ],
+    )
+    args = [str(dated), str(undated), "--cv", "--select", select, "--format", "json"]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["select"] == select
+    # the dated file is held out: the undated one teaches no window
+    assert data["held_out"]["dated.jsonl"]["setting"]["day_decay"] is None
+    # one gap of a day: too few to bound the quantile, so a day beyond it
+    assert data["held_out"]["undated.jsonl"]["setting"]["day_grace"] == 2
+    assert data["held_out"]["undated.jsonl"]["bcubed_f1"] == 1.0
+
+
+def test_cv_refuses_an_unknown_selection_rule(tmp_path: Path) -> None:
+    from parallax.evaluation.clustering import cross_validate
+
+    with pytest.raises(EvaluationError, match="selection rule"):
+        cross_validate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], select="median")
+
+
+@pytest.mark.parametrize("outlet", ["hpo", "fox", "nyt"])
+def test_an_undated_outlet_keeps_its_stories(outlet: str) -> None:
+    """BASIL with one outlet's dates removed (as NewsWCL50's HuffPost articles come): its reports
+    must still find their stories, which the window has closed by the end of the five years."""
+    import dataclasses
+
+    from parallax.evaluation.gate import BASELINE_DIR
+
+    items = load_jsonl(shared_path("clustering", "basil-2010-2015.jsonl"))
+    undated = [
+        dataclasses.replace(i, doc=dataclasses.replace(i.doc, published=None))
+        if (i.doc.outlet or "").lower() == outlet
+        else i
+        for i in items
+    ]
+    assert sum(i.doc.published is None for i in undated) == 60
+    result = evaluate(undated)
+    floors = json.loads((BASELINE_DIR / "clustering.json").read_text(encoding="utf-8"))
+    assert result["bcubed_f1"] >= floors["undated_outlet_floors"]["basil_bcubed_f1"], result

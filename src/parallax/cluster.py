@@ -46,7 +46,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -287,8 +287,10 @@ class StoryClusterer:
     ``day_decay`` and ``day_grace``: an event is reported within a few days, so a dated article's
     score with a story last updated more than ``day_grace`` days away is multiplied by
     ``exp(-(gap - day_grace) / day_decay)`` (``None`` disables).
-    The defaults of these four and of ``threshold`` are the setting that leave-one-corpus-out
-    cross-validation selects (``parallax eval clustering --cv``; see docs/corpus.md).
+    The defaults of ``threshold``, ``prior_weight`` and ``linkage`` are the setting that
+    leave-one-corpus-out cross-validation selects (``parallax eval clustering --cv``; see
+    docs/evaluation.md); those of ``day_decay`` and ``day_grace`` are the window
+    :func:`learn_day_window` learns from the dates of the labelled stories.
     ``keep_assignments``: keep the story of every article added (:meth:`assignments`). With
     ``False`` (the corpus ingest, whose store holds every assignment) only the articles whose story
     can still change are kept -- the recorded members of the active stories and the copies that
@@ -1217,11 +1219,137 @@ def order_for_clustering(docs: Sequence[ClusterDoc]) -> list[ClusterDoc]:
     return sorted(docs, key=_order_key)
 
 
+def place_undated(feats: Sequence[DocFeatures], *, window_days: int) -> list[DocFeatures]:
+    """A batch order in which an undated article comes while the dated stories it resembles are open.
+
+    Why: in publication order the undated articles come last, and by then the window has closed
+    every story more than ``window_days`` older than the newest article, so an undated report of
+    an event from weeks before starts a story of its own. A batch knows its articles in advance,
+    so an undated one can wait only as long as its likeliest story stays open.
+
+    1. Dated articles keep their order; undated ones (``day`` ``None``) keep theirs among themselves.
+    2. Similarity: cosine over body terms and entities, IDF-weighted with document frequencies
+       of this batch.
+    3. An undated article more similar to some other undated article than to every dated one
+       stays at the end, with the undated ones (they may tell an event no dated article tells:
+       a set of undated reports keeps its order).
+    4. Otherwise, with ``D`` the day of its nearest dated article, it goes after the last dated
+       article of day ``D + window_days`` or earlier: the stories open at ``D`` are still open
+       then, and it has seen every dated report of those days.
+    """
+    import bisect
+
+    from scipy import sparse
+
+    dated = [f for f in feats if f.day is not None]
+    undated = [f for f in feats if f.day is None]
+    if not dated or not undated:
+        return [*dated, *undated]
+    # 2. Sparse rows over body terms and entities, IDF over the batch, L2-normalised.
+    every = [*dated, *undated]
+    cols = [np.concatenate([f.term_keys, np.asarray(f.entities, dtype=np.int32)]) for f in every]
+    vals = [np.concatenate([f.term_weights, np.ones(len(f.entities))]) for f in every]
+    rows = np.repeat(np.arange(len(every)), [len(c) for c in cols])
+    matrix = sparse.csr_matrix(
+        (np.concatenate(vals), (rows, np.concatenate(cols))), shape=(len(every), 1 << HASH_BITS)
+    )
+    matrix.sum_duplicates()
+    df = np.bincount(matrix.indices, minlength=1 << HASH_BITS)
+    matrix.data *= np.log((len(every) + 1.0) / (df[matrix.indices] + 1.0)) + 1.0
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = (sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix).tocsr()
+    known, unknown = matrix[: len(dated)].T.tocsc(), matrix[len(dated) :]
+    others = unknown.T.tocsc()
+    days = [f.day for f in dated if f.day is not None]
+    slots: dict[int, list[DocFeatures]] = {}
+    chunk = max(1, 2_000_000 // len(every))  # bounds the dense similarity blocks (16 MB each)
+    for start in range(0, len(undated), chunk):
+        rows_u = unknown[start : start + chunk]
+        to_dated = (rows_u @ known).toarray()
+        to_undated = (rows_u @ others).toarray()
+        to_undated[np.arange(len(to_undated)), np.arange(start, start + len(to_undated))] = -1.0
+        for i, row in enumerate(to_dated):
+            best = int(np.argmax(row))  # ties: the earliest dated article
+            # 3. Closer to an undated article (or to nothing): stays at the end.
+            at = len(dated)
+            if row[best] > 0 and row[best] >= to_undated[i].max(initial=-1.0):
+                # 4. After the last dated article within the window of the nearest one's day.
+                at = bisect.bisect_right(days, days[best] + window_days)
+            slots.setdefault(at, []).append(undated[start + i])
+    out: list[DocFeatures] = []
+    for position in range(len(dated) + 1):
+        out.extend(slots.get(position, ()))
+        if position < len(dated):
+            out.append(dated[position])
+    return out
+
+
 def cluster_documents(docs: Sequence[ClusterDoc], **kwargs: Any) -> dict[str, str]:
     """Batch convenience: order ``docs``, extract features, add them; article id -> story id.
 
-    ``kwargs`` are :class:`StoryClusterer` tunables.
+    Undated articles are placed by :func:`place_undated`. ``kwargs`` are
+    :class:`StoryClusterer` tunables.
     """
     clusterer = StoryClusterer(**kwargs)
-    clusterer.add_many(extract_features(d) for d in order_for_clustering(docs))
+    feats = [extract_features(d) for d in order_for_clustering(docs)]
+    clusterer.add_many(place_undated(feats, window_days=clusterer.window_days))
     return clusterer.assignments()
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """The event-time window of :class:`StoryClusterer` (``day_grace``, ``day_decay``), learned
+    from publication dates; ``gaps`` is the number of within-story gaps it was learned from."""
+
+    grace: int
+    decay: float
+    gaps: int
+
+    def params(self) -> dict[str, Any]:
+        """The window as :class:`StoryClusterer` tunables."""
+        return {"day_grace": self.grace, "day_decay": self.decay}
+
+
+def learn_day_window(
+    stories: Iterable[Iterable[int]], *, quantile: float = 0.95, confidence: float = 0.95
+) -> DayWindow | None:
+    """How long a story goes on, learned from the publication days of known stories.
+
+    Why: the day decay of :class:`StoryClusterer` separates two look-alike events a few days
+    apart, and costs the late articles of one event. Its best size depends on how news is
+    reported, not on which stories happen to be in a file, so it is estimated from the dates
+    of labelled stories rather than chosen by the F1 of files whose stories are months apart
+    (where the decay can only cost, never help).
+
+    1. Gaps: for each story (an iterable of day numbers), the days between consecutive
+       articles in date order; undated articles are left out by the caller.
+    2. No gap at all (no story with two dated articles): ``None``, no window.
+    3. Grace: an upper confidence bound on the ``quantile`` of the gaps (distribution-free:
+       the smallest order statistic that is at least the true quantile with probability
+       ``confidence``), so that a few dates do not give a window shorter than the news
+       runs. Too few gaps for such a bound (fewer than 59 at the defaults): one day more than
+       the largest gap seen.
+    4. Decay: the mean excess over the grace of the gaps beyond it (the scale of an exponential
+       tail), or one day (the resolution of publication dates) when no gap is beyond it.
+    """
+    from scipy.stats import binom
+
+    if not 0.0 < quantile < 1.0 or not 0.0 < confidence < 1.0:
+        raise ValueError("quantile and confidence must be between 0 and 1")
+    # 1. Gaps.
+    gaps: list[int] = []
+    for days in stories:
+        ordered = sorted(days)
+        gaps.extend(b - a for a, b in pairwise(ordered))
+    # 2. Any at all.
+    if not gaps:
+        return None
+    # 3. Grace: the k-th smallest gap (k = rank + 1) bounds the quantile from above with
+    #    probability P(Binomial(n, quantile) <= rank).
+    gaps.sort()
+    rank = int(binom.ppf(confidence, len(gaps), quantile))
+    grace = gaps[rank] if rank < len(gaps) else gaps[-1] + 1
+    # 4. Decay.
+    beyond = [g - grace for g in gaps if g > grace]
+    decay = sum(beyond) / len(beyond) if beyond else 1.0
+    return DayWindow(grace=grace, decay=round(decay, 3), gaps=len(gaps))

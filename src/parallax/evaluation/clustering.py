@@ -19,13 +19,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
 from parallax.errors import EvaluationError
 from parallax.features import ClusterDoc
+
+if TYPE_CHECKING:
+    from parallax.cluster import DayWindow
 
 Clusterer = Callable[[Sequence[ClusterDoc]], dict[str, str]]
 
@@ -189,68 +192,117 @@ def run(paths: Sequence[Path], *, peers: Mapping[str, Clusterer] | None = None) 
 #: The settings cross-validation chooses among (every other tunable keeps its default). The
 #: shipped defaults of :class:`~parallax.cluster.StoryClusterer` are the setting this grid selects
 #: on all the shared files together; the figures to report are the held-out ones of ``cross_validate``.
+#: The day decay and its grace period are not chosen by F1: they are the event-time window learned
+#: from the publication dates of the training files' stories (:func:`parallax.cluster.learn_day_window`).
 CV_GRID: dict[str, tuple[Any, ...]] = {
     "threshold": (0.2, 0.25),
     "prior_weight": (0.0, 2000.0),
     "linkage": (1.0, 0.75),
-    "day_decay": (None, 1.0),
-    "day_grace": (1, 2),
 }
+#: The tunables the learned event-time window sets (``day_decay`` ``None``: no window learned).
+WINDOW_KEYS = ("day_decay", "day_grace")
 
 
 def _grid() -> list[dict[str, Any]]:
     import itertools
 
     keys = list(CV_GRID)
-    out = []
-    for combo in itertools.product(*CV_GRID.values()):
-        setting = dict(zip(keys, combo, strict=True))
-        if setting["day_decay"] is None and setting["day_grace"] != CV_GRID["day_grace"][0]:
-            continue  # the grace period only matters with a decay
-        out.append(setting)
-    return out
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*CV_GRID.values())]
 
 
-def cross_validate(paths: Sequence[Path]) -> dict[str, Any]:
-    """Leave one corpus out: for each file, choose the setting of :data:`CV_GRID` with the best
-    mean BCubed F1 on the *other* files, then score that setting (and the peer) on the held-out file.
+def story_days(items: Sequence[LabelledDoc]) -> list[list[int]]:
+    """The publication days of each gold story's dated articles (what a day window is learned from)."""
+    from parallax.features import publication_day
 
-    1. cluster every file with every setting once (features are extracted once per file);
-    2. per held-out file, pick the setting best on the rest (ties: the first in grid order);
-    3. report the held-out figures, the peer's on the same file, and the setting chosen on all files.
+    by_story: dict[str, list[int]] = {}
+    for item in items:
+        day = publication_day(item.doc.published)
+        if day is not None:
+            by_story.setdefault(item.gold, []).append(day)
+    return list(by_story.values())
+
+
+def _window_setting(window: DayWindow | None) -> dict[str, Any]:
+    if window is None:
+        return {"day_decay": None, "day_grace": 0}
+    return window.params()
+
+
+#: How a setting is ranked on the training files: ``mean`` BCubed F1, or ``min`` (the worst
+#: file first, then the mean), which prefers settings that hold on every corpus.
+SELECTION_RULES = ("mean", "min")
+
+
+def cross_validate(paths: Sequence[Path], *, select: str = "mean") -> dict[str, Any]:
+    """Leave one corpus out: for each file, learn the event-time window from the dates of the
+    *other* files' stories and choose the setting of :data:`CV_GRID` with the best BCubed F1
+    on them (``select``: see :data:`SELECTION_RULES`), then score that setting (and the peer)
+    on the held-out file.
+
+    1. extract the features of every file once; collect its stories' publication days;
+    2. per held-out file: learn the day window on the rest (:func:`~parallax.cluster.learn_day_window`),
+       cluster the rest with every grid setting under that window, pick the best by ``select``
+       (ties: the first in grid order, which lists the simpler option first: no prior,
+       centroid-only linkage);
+    3. report the held-out figures, the peer's on the same file, and the setting and window
+       learned on all files (what the defaults are).
     """
-    from parallax.cluster import StoryClusterer, order_for_clustering
+    from parallax.cluster import StoryClusterer, learn_day_window, order_for_clustering, place_undated
     from parallax.features import extract_features
 
     if len(paths) < 2:
         raise EvaluationError("cross-validation needs at least two labelled files")
+    if select not in SELECTION_RULES:
+        raise EvaluationError(f"unknown selection rule {select!r}; use one of {', '.join(SELECTION_RULES)}")
     per_file = {p.name: load_jsonl(p) for p in paths}
     grid = _grid()
-    # 1. every setting on every file
-    f1: dict[str, list[float]] = {}
-    figures: dict[str, list[dict[str, Any]]] = {}
-    for name, items in per_file.items():
-        feats = [extract_features(d) for d in order_for_clustering([i.doc for i in items])]
-        gold = {i.doc.id: i.gold for i in items}
-        figures[name] = []
-        for setting in grid:
-            clusterer = StoryClusterer(**setting)
-            clusterer.add_many(feats)
-            figures[name].append(score(clusterer.assignments(), gold))
-        f1[name] = [f["bcubed_f1"] for f in figures[name]]
+    # 1. features and story days, once per file
+    window_days = StoryClusterer().window_days  # not in the grid: the order depends on it
+    feats = {
+        name: place_undated(
+            [extract_features(d) for d in order_for_clustering([i.doc for i in items])],
+            window_days=window_days,
+        )
+        for name, items in per_file.items()
+    }
+    gold = {name: {i.doc.id: i.gold for i in items} for name, items in per_file.items()}
+    days = {name: story_days(items) for name, items in per_file.items()}
+    figures: dict[tuple[str, int, DayWindow | None], dict[str, Any]] = {}
 
-    def best(names: Sequence[str]) -> int:
-        means = [sum(f1[n][i] for n in names) / len(names) for i in range(len(grid))]
-        return max(range(len(grid)), key=lambda i: (means[i], -i))
+    def run_setting(name: str, i: int, window: DayWindow | None) -> dict[str, Any]:
+        key = (name, i, window)
+        if key not in figures:
+            clusterer = StoryClusterer(**grid[i], **_window_setting(window))
+            clusterer.add_many(feats[name])
+            figures[key] = score(clusterer.assignments(), gold[name])
+        return figures[key]
+
+    def learn(names: Sequence[str]) -> tuple[int, DayWindow | None]:
+        window = learn_day_window([d for n in names for d in days[n]])
+        f1 = [[run_setting(n, i, window)["bcubed_f1"] for n in names] for i in range(len(grid))]
+
+        def rank(i: int) -> tuple[float, ...]:
+            mean = sum(f1[i]) / len(names)
+            return (mean, -i) if select == "mean" else (min(f1[i]), mean, -i)
+
+        return max(range(len(grid)), key=rank), window
+
+    def described(i: int, window: DayWindow | None) -> dict[str, Any]:
+        return {**grid[i], **_window_setting(window)}
 
     # 2. held-out figures
     held_out: dict[str, Any] = {}
     for name, items in per_file.items():
-        chosen = best([n for n in per_file if n != name])
-        peer = score(tfidf_agglomerative([i.doc for i in items]), {i.doc.id: i.gold for i in items})
-        held_out[name] = {**figures[name][chosen], "setting": grid[chosen], "peer": peer}
+        chosen, window = learn([n for n in per_file if n != name])
+        peer = score(tfidf_agglomerative([i.doc for i in items]), gold[name])
+        held_out[name] = {
+            **run_setting(name, chosen, window),
+            "setting": described(chosen, window),
+            "day_window_gaps": 0 if window is None else window.gaps,
+            "peer": peer,
+        }
     # 3. the setting for all files together (what the defaults are)
-    overall = best(list(per_file))
+    overall, window = learn(list(per_file))
     mean_f1 = sum(v["bcubed_f1"] for v in held_out.values()) / len(held_out)
     return {
         "held_out": held_out,
@@ -258,8 +310,9 @@ def cross_validate(paths: Sequence[Path]) -> dict[str, Any]:
         "mean_peer_bcubed_f1": round(
             sum(v["peer"]["bcubed_f1"] for v in held_out.values()) / len(held_out), 4
         ),
-        "setting_on_all_files": grid[overall],
+        "setting_on_all_files": described(overall, window),
         "grid_size": len(grid),
+        "select": select,
     }
 
 
@@ -298,7 +351,14 @@ def _table(result: Mapping[str, Any]) -> str:
     is_flag=True,
     help="Leave one file out: choose the settings on the other files, report each held-out file.",
 )
-def command(files: tuple[Path, ...], fmt: str, cv: bool) -> None:
+@click.option(
+    "--select",
+    type=click.Choice(SELECTION_RULES),
+    default="mean",
+    show_default=True,
+    help="With --cv: rank settings by the mean F1 of the training files, or by the worst one.",
+)
+def command(files: tuple[Path, ...], fmt: str, cv: bool, select: str) -> None:
     """Cluster the articles of FILES (labelled JSONL) and score them against their gold_story.
 
     Prints BCubed precision/recall/F1, ARI and AMI for Parallax and for the batch peer
@@ -306,7 +366,7 @@ def command(files: tuple[Path, ...], fmt: str, cv: bool) -> None:
     each file is scored with the settings chosen on the other files (cross-corpus validation).
     """
     if cv:
-        result = cross_validate(list(files))
+        result = cross_validate(list(files), select=select)
         if fmt == "json":
             click.echo(json.dumps(result, indent=2))
         else:
