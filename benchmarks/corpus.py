@@ -25,6 +25,9 @@ For each size it prints one JSON line with:
   ``last_vs_first_stretch`` -- the last stretch's rate over the first's (every stretch recorded is
   full: at least ``--every`` articles); 1.0 is a flat marginal cost, below 1 a cost growing with
   the store. ``last_vs_second_stretch`` leaves out the first stretch (worker start-up, warm caches);
+  after the rows, each larger size's ``aps_vs_smallest`` (its rate over the smallest size's) and
+  ``last_stretch_vs_smallest_aps`` (its last stretch over the smallest size's rate: with
+  ``--sizes 100000,1000000``, the 1M marginal rate against the 100k rate);
 * with ``--compare-src DIR`` (e.g. the ``src`` of another commit, from ``git archive``), the
   end-to-end ingest is also run on that code, right before this one on the same set, and the row
   has its figures as ``compare_*`` plus ``ingest_aps_vs_compare`` and the same for the stretch
@@ -558,6 +561,11 @@ def main(argv: list[str] | None = None) -> None:
                     {
                         "size": r["size"],
                         "per_article_cost_vs_smallest": round(growth, 2),
+                        "aps_vs_smallest": round(r["ingest_aps"] / base["ingest_aps"], 3),
+                        # the flat-cost target: this size's last stretch against the smallest's overall rate
+                        "last_stretch_vs_smallest_aps": round(r["marginal_aps"][-1] / base["ingest_aps"], 3)
+                        if r.get("marginal_aps") and base["ingest_aps"]
+                        else None,
                         "rss_growth": round(r["peak_rss_mb"] / base["peak_rss_mb"], 2),
                     }
                 )

@@ -185,6 +185,25 @@ def _undated(doc: ClusterDoc, doc_id: str) -> ClusterDoc:
     return ClusterDoc(doc_id, doc.text, title=doc.title, published=None)
 
 
+@pytest.mark.parametrize(("between", "joins"), [(3, True), (4, False)])
+def test_undated_story_closes_after_the_horizon_of_articles(between: int, joins: bool) -> None:
+    """An undated story has no day to age by: it closes ``undated_horizon`` articles after its
+    last one (copies count), so a report of the same event arriving later starts a new story."""
+    c = StoryClusterer(undated_horizon=4)
+    first = c.add(extract_features(_undated(QUAKE_A, "u1")))
+    for i in range(between):
+        c.add_copy(f"u1-copy{i}", "u1")
+    later = c.add(extract_features(_undated(QUAKE_A2, "u2")))
+    assert (later.story_id == first.story_id) is joins
+    assert (first.story_id in c._active) is joins
+    assert all(first.story_id not in p for p in c._postings.values()) or joins
+    assert c.story_of("u1") == first.story_id  # assignments stay after closing
+    dated = StoryClusterer(undated_horizon=1)  # a dated story ages by its days only
+    a = dated.add(extract_features(QUAKE_A))
+    dated.add(extract_features(_undated(QUAKE_B, "ub")))
+    assert dated.add(extract_features(QUAKE_A2)).story_id == a.story_id
+
+
 def test_an_undated_report_of_an_old_event_joins_it_in_a_batch() -> None:
     """Undated last, the quake story would be closed by the window when the Peru reports arrive."""
     later = [
@@ -277,12 +296,12 @@ def test_clustering_is_a_partition_with_stable_ids(docs: list[ClusterDoc], merge
 
 
 @settings(max_examples=30, deadline=None)
-@given(corpora(), st.integers(min_value=0, max_value=14))
-def test_round_trip_continues_identically(docs: list[ClusterDoc], cut: int) -> None:
+@given(corpora(), st.integers(min_value=0, max_value=14), st.sampled_from([None, 2, 5]))
+def test_round_trip_continues_identically(docs: list[ClusterDoc], cut: int, horizon: int | None) -> None:
     feats = [extract_features(d) for d in docs]
-    straight = StoryClusterer(threshold=0.25, merge_threshold=0.3)
+    straight = StoryClusterer(threshold=0.25, merge_threshold=0.3, undated_horizon=horizon)
     straight.add_many(feats)
-    first = StoryClusterer(threshold=0.25, merge_threshold=0.3)
+    first = StoryClusterer(threshold=0.25, merge_threshold=0.3, undated_horizon=horizon)
     first.add_many(feats[:cut])
     resumed = StoryClusterer.from_bytes(first.to_bytes())
     resumed.add_many(feats[cut:])

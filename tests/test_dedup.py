@@ -352,3 +352,32 @@ def test_journal_refuses_a_missing_chunk_and_accepts_a_full_snapshot() -> None:
     blobs = snapshot.checkpoint("dedup")
     assert sorted(blobs) == ["dedup", "dedup.000000000"]
     assert list(NearDuplicateIndex.from_saved(blobs, "dedup")._slots) == ["a", "b"]  # type: ignore[arg-type]
+
+
+def test_buffer_flush_keeps_the_band_arrays_a_stable_sort_of_the_live_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The buffer is merged into the sorted arrays (not the whole index re-sorted): the arrays
+    must still be exactly a stable sort of every live entry, evicted articles dropped."""
+    import parallax.dedup as dedup
+
+    monkeypatch.setattr(dedup, "_BUFFER_KEYS", 64)
+    rng = np.random.default_rng(7)
+    words = WIRE.split()
+    index = NearDuplicateIndex(threshold=0.8, capacity=40)
+    entries: list[tuple[int, int]] = []  # every (key, value) ever buffered, in buffer order
+    for i in range(120):
+        text = " ".join(words[j] for j in rng.integers(0, len(words), 60))
+        sig = minhash_signature(text)
+        keys = index._band_keys(index._check(sig)[None, :])[0]
+        before = index._seq
+        index.insert(f"d{i}", sig)
+        if index._seq > before:  # indexed (not a redundant copy)
+            slot = index._slots[f"d{i}"]
+            entries += [(int(k), (before << 32) | slot) for k in keys.tolist()]
+    index._flush()
+    live = [(k, v) for k, v in entries if index._seq_of[v & 0xFFFFFFFF] == v >> 32]
+    expected = sorted(live, key=lambda kv: kv[0])  # stable: equal keys keep insertion order
+    assert index._keys.tolist() == [k for k, _ in expected]
+    assert index._vals.tolist() == [v for _, v in expected]
+    assert len({v for _, v in live}) == len(index._slots) <= 40

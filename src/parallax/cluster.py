@@ -16,7 +16,9 @@ How an article is compared with a story (see :meth:`StoryClusterer.add`):
 * Candidates come from an inverted index over entities, title terms and the heaviest body
   terms of each story's centroid; only stories updated within ``window_days`` of a dated
   article are candidates, which bounds memory and time on a large corpus. Undated articles
-  are compared with every active story.
+  are compared with every active story. An undated story has no day to age by, so it closes
+  when ``undated_horizon`` articles have arrived since its most recent recorded one: the index
+  and the open stories then follow the recent stream, not the whole corpus.
 * When an article matches two stories strongly, the younger story is merged into the older
   one; the merge is recorded in :attr:`StoryClusterer.events`.
 * A story can drift: articles chain into it one by one until it tells two events. Each active
@@ -270,6 +272,10 @@ class StoryClusterer:
     article must have with a *second* story for the two to be merged (``None`` disables merges).
     ``window_days`` bounds how long a dated story stays open after its last article.
     ``max_stories`` bounds the active stories kept in memory (least recently updated go first).
+    ``undated_horizon``: an undated story (no dated member) closes once this many articles
+    (copies included) have been added since its most recent recorded member, the article-count
+    analogue of ``window_days``; without it, undated stories stayed open until ``max_stories``,
+    so candidate lists, the checkpoint and memory grew with the corpus (``None`` disables).
     ``split_ratio``: a story is split when the mean similarity between its two halves is at
     most this share of the mean similarity within the less coherent half (``None`` disables
     splits); ``member_terms`` and ``member_cap`` size the per-story member record splits work on
@@ -318,6 +324,7 @@ class StoryClusterer:
         day_decay: float | None = 1.0,
         day_grace: int = 2,
         keep_assignments: bool = True,
+        undated_horizon: int | None = 50_000,
     ) -> None:
         self.params: dict[str, Any] = {
             "threshold": threshold,
@@ -340,6 +347,7 @@ class StoryClusterer:
             "linkage": linkage,
             "day_decay": day_decay,
             "day_grace": day_grace,
+            "undated_horizon": undated_horizon,
         }
         self.day_decay = day_decay
         self.day_grace = day_grace
@@ -356,6 +364,7 @@ class StoryClusterer:
         self.member_terms = member_terms
         self.member_cap = member_cap
         self.keep_assignments = keep_assignments
+        self.undated_horizon = undated_horizon
         if member_terms < 1 or member_cap < 1:
             raise ValueError("member_terms and member_cap must be at least 1")
         self._w_body = body_weight
@@ -386,6 +395,8 @@ class StoryClusterer:
         self._active: OrderedDict[str, _Story] = OrderedDict()  # least recently updated first
         self._postings: dict[int, set[str]] = {}
         self._expiry: list[tuple[int, str]] = []  # (last day, story id), lazily validated
+        # (order of the most recent recorded member, story id) of undated stories, lazily validated
+        self._quiet: list[tuple[int, str]] = []
         self._dense = np.zeros(1 << HASH_BITS, dtype=np.float64)  # scratch: the article being scored
 
     # --- public API ---------------------------------------------------------------------------
@@ -399,7 +410,8 @@ class StoryClusterer:
 
         1. An article already added keeps its story (adding is idempotent).
         2. Update document frequencies and build the article's weighted vector.
-        3. Close stories whose last article is older than the window (dated articles only).
+        3. Close stories whose last article is older than the window (dated articles only), and
+           undated stories whose last article is more than ``undated_horizon`` articles back.
         4. Collect candidate stories from the inverted index and score them by cosine.
         5. Join the best story at or above the threshold, or start a new story.
         6. Merge into the oldest story any other candidate the article matches strongly.
@@ -417,6 +429,7 @@ class StoryClusterer:
         # 3. Close old stories.
         if features.day is not None:
             self._expire(features.day)
+        self._retire_quiet()
         # 4. Candidates.
         doc_keys = self._index_keys(vec, features, heaviest)
         scored = self._score(vec, self._candidates(doc_keys), features.day)
@@ -730,6 +743,7 @@ class StoryClusterer:
 
     def _add_restored(self, story: _Story) -> None:
         self._active[story.id] = story
+        self._watch_quiet(story)  # the queue is not saved: it holds one valid entry per undated story
         for key in story.keys:
             self._postings.setdefault(key, set()).add(story.id)
 
@@ -942,6 +956,8 @@ class StoryClusterer:
         evicted = story.members.append(doc_id, order, day, keys, vals)
         if evicted is not None:
             self._forget(evicted)
+        if story.last_day is None and self.undated_horizon is not None:
+            heapq.heappush(self._quiet, (order, story.id))
 
     def _is_recorded(self, doc_id: str, story_id: str) -> bool:
         story = self._active.get(story_id)
@@ -1124,6 +1140,7 @@ class StoryClusterer:
         if len(days):
             story.last_day = int(days.max())
             heapq.heappush(self._expiry, (story.last_day, story.id))
+        self._watch_quiet(story)
         story.next_check = _next_check(story.size)
         self._unindex(story)
         self._index(story)
@@ -1158,6 +1175,23 @@ class StoryClusterer:
                 self._forget(doc)
         story.members = _Members(self.member_terms, self.member_cap, 0)  # freed
 
+    def _watch_quiet(self, story: _Story) -> None:
+        """Queue an undated story for closing ``undated_horizon`` articles after its last member."""
+        if story.last_day is None and self.undated_horizon is not None and len(story.members):
+            heapq.heappush(self._quiet, (_last_order(story.members), story.id))
+
+    def _retire_quiet(self) -> None:
+        """Close the undated stories whose most recent recorded member is more than
+        ``undated_horizon`` articles back (an entry is valid while it names that member's order)."""
+        if self.undated_horizon is None:
+            return
+        horizon = self._added - self.undated_horizon
+        while self._quiet and self._quiet[0][0] < horizon:
+            order, sid = heapq.heappop(self._quiet)
+            story = self._active.get(sid)
+            if story is not None and story.last_day is None and _last_order(story.members) == order:
+                self._close(story)
+
     def _expire(self, day: int) -> None:
         horizon = day - self.window_days
         while self._expiry and self._expiry[0][0] < horizon:
@@ -1165,6 +1199,12 @@ class StoryClusterer:
             story = self._active.get(sid)
             if story is not None and story.last_day == last_day:
                 self._close(story)
+
+
+def _last_order(members: _Members) -> int:
+    """The order of addition of the most recent recorded member (``-1`` for an empty record)."""
+    n = len(members)
+    return int(members.order[:n].max()) if n else -1
 
 
 def _order_key(doc: ClusterDoc) -> tuple[int, int, str]:

@@ -567,7 +567,12 @@ class NearDuplicateIndex:
             self._flush()
 
     def _flush(self) -> None:
-        """Merge the buffered band keys into the sorted arrays, dropping entries of freed slots."""
+        """Merge the buffered band keys into the sorted arrays, dropping entries of freed slots.
+
+        Only the buffer is sorted; it is then inserted into the (sorted) arrays, after the equal
+        keys already there: the same arrays as a stable sort of both, in linear time instead of
+        a sort of the whole index at every flush (the index holds up to ``capacity`` articles).
+        """
         n = self._buffered
         new_keys = np.empty(n, dtype=np.uint64)
         new_vals = np.empty(n, dtype=np.int64)
@@ -576,14 +581,19 @@ class NearDuplicateIndex:
             new_keys[i : i + len(values)] = key
             new_vals[i : i + len(values)] = values
             i += len(values)
-        keys = np.concatenate([self._keys, new_keys])
-        vals = np.concatenate([self._vals, new_vals])
-        live = self._seq_of[vals & 0xFFFFFFFF] == (vals >> 32)
-        keys, vals = keys[live], vals[live]
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._vals = keys[order], vals[order]
+        keys, vals = self._live(self._keys, self._vals)
+        new_keys, new_vals = self._live(new_keys, new_vals)
+        order = np.argsort(new_keys, kind="stable")
+        new_keys, new_vals = new_keys[order], new_vals[order]
+        at = np.searchsorted(keys, new_keys, side="right")
+        self._keys, self._vals = np.insert(keys, at, new_keys), np.insert(vals, at, new_vals)
         self._buffer = {}
         self._buffered = 0
+
+    def _live(self, keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band entries (key, packed value) whose slot still holds the article they name."""
+        live = self._seq_of[vals & 0xFFFFFFFF] == (vals >> 32)
+        return keys[live], vals[live]
 
     def _bulk_load(
         self, ids: list[str], sigs: np.ndarray, *, seqs: np.ndarray | None = None, next_seq: int | None = None
