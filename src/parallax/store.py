@@ -346,6 +346,7 @@ def create_store_file(path: Path) -> None:
 #: index pages of a million-article store in memory at a fixed, small cost.
 WRITER_CACHE_KIB = 65536
 
+
 class WriterLock:
     """One writer at a time: an exclusive advisory lock (``flock``) on the sidecar ``<db>.lock``.
 
