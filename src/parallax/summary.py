@@ -47,6 +47,7 @@ from parallax.records import (
     Mention,
     SummaryEntry,
 )
+from parallax.tfidf import TfidfVectorizer
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -514,13 +515,10 @@ def _centrality(
     zeros = np.zeros(n)
     if n == 0:
         return zeros, zeros, zeros
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     ids = sorted(set(articles) | set(titles))
     index = {a: i for i, a in enumerate(ids)}
-    try:
-        vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit(texts)
-    except ValueError:  # nothing but stop words
+    vectorizer = TfidfVectorizer().fit(texts)
+    if not vectorizer.vocabulary_:  # nothing but stop words
         return zeros, zeros, zeros
     mat = vectorizer.transform(texts)
     own = np.array([index[a] for a in articles])
