@@ -566,6 +566,27 @@ def test_short_quotation_governed_by_a_cue_is_a_quotation(make_analyzed) -> None
     assert [q.text for q in quotes] == ["reckless"] and non_quotes == []
 
 
+@pytest.mark.parametrize(
+    ("text", "quote", "speaker"),
+    [
+        ("Ann Lee was asked who would win. “Denver,” she answered.", "Denver,", "Ann Lee"),
+        ("Tom Hill turned to the crowd. “Quiet!” shouted Tom Hill.", "Quiet!", "Tom Hill"),
+    ],
+)
+def test_one_word_reply_followed_by_its_cue_is_a_quotation(
+    make_analyzed, text: str, quote: str, speaker: str
+) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    quotes, _, non_quotes = extract_attributions(art)
+    assert [(q.text, q.speaker) for q in quotes] == [(quote, speaker)] and non_quotes == []
+
+
+def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", "He appeared on “Charlie Rose,” where he spoke about taxes."))
+    quotes, _, non_quotes = extract_attributions(art)
+    assert quotes == [] and [(n.kind, n.text) for n in non_quotes] == [("title", "Charlie Rose,")]
+
+
 def test_quotation_fragments_around_their_cue_are_one_attribution(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     text = "“We will win this race,” Ann Lee said, “and we will win it in June.”\n“Taxes rose.”"
     (art,) = make_analyzed(("a", text))
