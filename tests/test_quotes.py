@@ -573,9 +573,7 @@ def test_short_quotation_governed_by_a_cue_is_a_quotation(make_analyzed) -> None
         ("Tom Hill turned to the crowd. “Quiet!” shouted Tom Hill.", "Quiet!", "Tom Hill"),
     ],
 )
-def test_one_word_reply_followed_by_its_cue_is_a_quotation(
-    make_analyzed, text: str, quote: str, speaker: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_reply_before_its_cue_is_a_quotation(make_analyzed, text: str, quote: str, speaker: str) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", text))
     quotes, _, non_quotes = extract_attributions(art)
     assert [(q.text, q.speaker) for q in quotes] == [(quote, speaker)] and non_quotes == []
