@@ -579,6 +579,15 @@ def test_reply_before_its_cue_is_a_quotation(make_analyzed, text: str, quote: st
     assert [(q.text, q.speaker) for q in quotes] == [(quote, speaker)] and non_quotes == []
 
 
+def test_quotation_governed_by_a_group_phrase_keeps_the_phrase(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "Ann Lee proposed a debate in April. The rival campaign dismissed the idea as “ludicrous and too late” on Monday."
+    (art,) = make_analyzed(("a", text))
+    quotes, _, _ = extract_attributions(art)
+    assert [(q.text, q.speaker, q.speaker_phrase) for q in quotes] == [
+        ("ludicrous and too late", None, "The rival campaign")
+    ]
+
+
 def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", "He appeared on “Charlie Rose,” where he spoke about taxes."))
     quotes, _, non_quotes = extract_attributions(art)

@@ -613,7 +613,8 @@ def _governing_speaker(
     no reporting verb governs but which sits in the clause of a verb whose subject is a named
     person or group (or a pronoun standing for one) is that subject's words (PolNeAR annotates
     such mixed attributions with the verb as cue). The verbs governing the quotation's root are
-    tried nearest first; a subject that is not a name (a phrase, "it") gives nothing."""
+    tried nearest first; a subject that is a noun phrase naming no one ("the rival campaign") is
+    returned for the caller to keep as the speaker phrase, other subjects ("it") give nothing."""
     # token identity is by index: spaCy builds a new Token object on every ``.head``
     root = next((t for t in doc[first : last + 1] if not first <= t.head.i <= last or t.head.i == t.i), None)
     node = root.head if root is not None and root.head.i != root.i else None
@@ -621,13 +622,21 @@ def _governing_speaker(
         if node.pos_ in ("VERB", "AUX"):
             name, start, end = att.speaker_of_cue(node)
             if name is not None and start is not None and end is not None:
-                if _named_speaker(doc, name, start, end)[0] is not None:
+                if _named_speaker(doc, name, start, end)[0] is not None or _group_phrase(doc, start, end):
                     return name, start, end
                 return None, None, None
         if node.head.i == node.i:
             break
         node = node.head
     return None, None, None
+
+
+def _group_phrase(doc: Doc, start: int, end: int) -> bool:
+    """A subject that names no one but is a noun phrase headed by a noun ("the Sanders campaign",
+    "the pro-ethanol group"): it is kept as the speaker phrase of the quotation it governs, rather
+    than letting the quotation inherit a neighbour's speaker."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return span is not None and len(span) > 1 and span.root.pos_ in ("NOUN", "PROPN")
 
 
 _NP_START = frozenset({"DET", "PROPN", "NOUN", "PRON", "ADJ", "NUM"})
