@@ -588,6 +588,17 @@ def test_quotation_governed_by_a_group_phrase_keeps_the_phrase(make_analyzed) ->
     ]
 
 
+def test_relative_pronoun_on_an_apposition_names_the_person(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "“We think early money sets the terms,” said Scott Reed, the Chamber's chief strategist, "
+        "who added that his group will focus on local issues “like folks are running for sheriff.”"
+    )
+    (art,) = make_analyzed(("a", text))
+    _, found, _ = extract_attributions(art)
+    mixed = [a for a in found if a.kind == "mixed"]
+    assert [(a.speaker, text[a.speaker_start : a.speaker_end]) for a in mixed] == [("Scott Reed", "who")]
+
+
 def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", "He appeared on “Charlie Rose,” where he spoke about taxes."))
     quotes, _, non_quotes = extract_attributions(art)

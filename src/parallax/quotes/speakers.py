@@ -348,8 +348,12 @@ class _Attributor:
             and tok.head.dep_ == "relcl"
             and tok.head.head is not tok.head
         ):
-            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"
-            name, start, end = self.name_of(tok.head.head, avoid=avoid, prefer=prefer)
+            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"; on an
+            # apposition ("Scott Reed, the group's strategist, who added ...") the name it describes
+            antecedent = tok.head.head
+            while antecedent.dep_ == "appos" and antecedent.head.i != antecedent.i:
+                antecedent = antecedent.head
+            name, start, end = self.name_of(antecedent, avoid=avoid, prefer=prefer)
             if _named_speaker(doc, name, start, end)[0] is None:
                 return name, start, end
             return name, tok.idx, tok.idx + len(tok.text)
