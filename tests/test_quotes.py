@@ -599,6 +599,16 @@ def test_relative_pronoun_on_an_apposition_names_the_person(make_analyzed) -> No
     assert [(a.speaker, text[a.speaker_start : a.speaker_end]) for a in mixed] == [("Scott Reed", "who")]
 
 
+def test_cue_left_without_subject_takes_the_name_before_it(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Saturday at the Massachusetts Democratic state’s party convention Sen. Elizabeth Warren (D-MA) "
+        "said presumptive Republican presidential nominee Donald Trump was a “proven failure” in business."
+    )
+    (art,) = make_analyzed(("a", text))
+    _, found, _ = extract_attributions(art)
+    assert [a.speaker for a in found] == ["Elizabeth Warren"]
+
+
 def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", "He appeared on “Charlie Rose,” where he spoke about taxes."))
     quotes, _, non_quotes = extract_attributions(art)

@@ -541,7 +541,27 @@ class _Attributor:
             if node.dep_ not in _CLIMB_DEPS or node.head is node:
                 break
             node = node.head
-        return None, None, None
+        return self._adjacent_person(verb)
+
+    def _adjacent_person(self, verb: Token) -> tuple[str | None, int | None, int | None]:
+        """A cue the parser left without a subject, right after a person's name (a parenthetical
+        between them allowed): "Sen. Ann Lee (D-MA) said ..." misparsed with the name as an
+        apposition of a fronted phrase. The name is the subject."""
+        doc = self.doc
+        i = verb.i - 1
+        while i >= 0 and doc[i].pos_ in ("AUX", "ADV", "PART") and verb.i - i <= 3:
+            i -= 1  # "Lee has also said", "Lee did not say"
+        if i >= 0 and doc[i].text == ")":
+            opening = next((j for j in range(i - 1, max(-1, i - 8), -1) if doc[j].text == "("), None)
+            if opening is None:
+                return None, None, None
+            i = opening - 1
+        if i < 0 or self.inside[i]:
+            return None, None, None
+        found = self.person_at(doc[i])
+        if found is None or _entity_of(doc[i], ("PERSON",)) is None:
+            return None, None, None
+        return found
 
 
 def _cue_text(verb: Token) -> str:
