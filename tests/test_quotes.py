@@ -588,25 +588,32 @@ def test_quotation_governed_by_a_group_phrase_keeps_the_phrase(make_analyzed) ->
     ]
 
 
-def test_relative_pronoun_on_an_apposition_names_the_person(make_analyzed) -> None:  # type: ignore[no-untyped-def]
-    text = (
-        "“We think early money sets the terms,” said Scott Reed, the Chamber's chief strategist, "
-        "who added that his group will focus on local issues “like folks are running for sheriff.”"
-    )
+@pytest.mark.parametrize(
+    ("text", "speaker", "local"),
+    [
+        # a relative "who" hanging on an apposition names the person it describes
+        (
+            "“We think early money sets the terms,” said Scott Reed, the Chamber's chief strategist, "
+            "who added that his group will focus on local issues “like folks are running for sheriff.”",
+            "Scott Reed",
+            "who",
+        ),
+        # a cue the parser left without a subject takes the name right before it
+        (
+            "Saturday at the Massachusetts Democratic state’s party convention Sen. Elizabeth Warren (D-MA) "
+            "said presumptive Republican presidential nominee Donald Trump was a “proven failure” in business.",
+            "Elizabeth Warren",
+            "Elizabeth Warren",
+        ),
+    ],
+)
+def test_mixed_attribution_speaker_and_local_mention(
+    make_analyzed, text: str, speaker: str, local: str
+) -> None:  # type: ignore[no-untyped-def]
     (art,) = make_analyzed(("a", text))
     _, found, _ = extract_attributions(art)
     mixed = [a for a in found if a.kind == "mixed"]
-    assert [(a.speaker, text[a.speaker_start : a.speaker_end]) for a in mixed] == [("Scott Reed", "who")]
-
-
-def test_cue_left_without_subject_takes_the_name_before_it(make_analyzed) -> None:  # type: ignore[no-untyped-def]
-    text = (
-        "Saturday at the Massachusetts Democratic state’s party convention Sen. Elizabeth Warren (D-MA) "
-        "said presumptive Republican presidential nominee Donald Trump was a “proven failure” in business."
-    )
-    (art,) = make_analyzed(("a", text))
-    _, found, _ = extract_attributions(art)
-    assert [a.speaker for a in found] == ["Elizabeth Warren"]
+    assert [(a.speaker, text[a.speaker_start : a.speaker_end]) for a in mixed] == [(speaker, local)]
 
 
 def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
