@@ -133,6 +133,14 @@ def test_marks_never_raise_and_offsets_index_text(text: str) -> None:
             "Bill Russo",
             "say",
         ),
+        (  # the parser takes the name into the quotation's clause and leaves "said" without subject
+            "The effort reflects her advisers’ wariness of polls continuing to show deep dissatisfaction "
+            "with the economy. “It is not the position that everything is hunky-dory,” Gene Sperling, "
+            "a top outside Clinton adviser, said at a recent POLITICO event.",
+            "It is not the position that everything is hunky-dory,",
+            "Gene Sperling",
+            "say",
+        ),
     ],
 )
 def test_speaker_and_cue(make_analyzed, text: str, quote: str, speaker: str, cue: str) -> None:  # type: ignore[no-untyped-def]

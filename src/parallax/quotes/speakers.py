@@ -545,17 +545,21 @@ class _Attributor:
 
     def _adjacent_person(self, verb: Token) -> tuple[str | None, int | None, int | None]:
         """A cue the parser left without a subject, right after a person's name (a parenthetical
-        between them allowed): "Sen. Ann Lee (D-MA) said ..." misparsed with the name as an
-        apposition of a fronted phrase. The name is the subject."""
+        or an apposition set off by commas between them allowed): "Sen. Ann Lee (D-MA) said ..."
+        misparsed with the name as an apposition of a fronted phrase, '“...,” Ann Lee, a top
+        adviser, said' with the name taken into the quotation's clause. The name is the subject."""
         doc = self.doc
         i = verb.i - 1
         while i >= 0 and doc[i].pos_ in ("AUX", "ADV", "PART") and verb.i - i <= 3:
             i -= 1  # "Lee has also said", "Lee did not say"
-        if i >= 0 and doc[i].text == ")":
-            opening = next((j for j in range(i - 1, max(-1, i - 8), -1) if doc[j].text == "("), None)
-            if opening is None:
-                return None, None, None
-            i = opening - 1
+        for close, opening_mark in ((")", "("), (",", ",")):
+            if i >= 0 and doc[i].text == close:
+                opening = next(
+                    (j for j in range(i - 1, max(-1, i - 12), -1) if doc[j].text == opening_mark), None
+                )
+                if opening is None:
+                    return None, None, None
+                i = opening - 1
         if i < 0 or self.inside[i]:
             return None, None, None
         found = self.person_at(doc[i])
