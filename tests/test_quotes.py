@@ -141,6 +141,13 @@ def test_marks_never_raise_and_offsets_index_text(text: str) -> None:
             "Gene Sperling",
             "say",
         ),
+        (  # the cue parsed as a participle on the noun phrase it follows
+            "Obama spoke on Monday.\n\n“Is Obama going to mention the words? If he doesn't he should resign!” "
+            "the presumptive GOP presidential nominee, Donald Trump, tweeted Sunday after the attack.",
+            "Is Obama going to mention the words? If he doesn't he should resign!",
+            "Donald Trump",
+            "tweet",
+        ),
     ],
 )
 def test_speaker_and_cue(make_analyzed, text: str, quote: str, speaker: str, cue: str) -> None:  # type: ignore[no-untyped-def]

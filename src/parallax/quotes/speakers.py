@@ -536,7 +536,13 @@ class _Attributor:
                     for grand in child.children:
                         if grand.dep_ == "pobj":
                             return self.name_of(grand, avoid=avoid, prefer=prefer)
-            if node.dep_ == "relcl" and node.head.pos_ in ("PROPN", "NOUN"):
+            # "Lee, who said ...", and a cue after a noun phrase the parser hung on it as a
+            # participle ('“...!” the nominee, Ann Lee, tweeted Sunday')
+            on_noun = node.head.pos_ in ("PROPN", "NOUN")
+            if on_noun and (
+                node.dep_ == "relcl"
+                or (node.dep_ == "acl" and node.tag_ in ("VBD", "VBN") and node.i > node.head.i)
+            ):
                 return self.name_of(node.head, avoid=avoid, prefer=prefer)
             if node.dep_ not in _CLIMB_DEPS or node.head is node:
                 break
