@@ -569,7 +569,7 @@ class _Attributor:
         if i < 0 or self.inside[i]:
             return None, None, None
         found = self.person_at(doc[i])
-        if found is None or _entity_of(doc[i], ("PERSON",)) is None:
+        if found is None:
             return None, None, None
         return found
 
