@@ -133,6 +133,21 @@ def test_marks_never_raise_and_offsets_index_text(text: str) -> None:
             "Bill Russo",
             "say",
         ),
+        (  # the parser takes the name into the quotation's clause and leaves "said" without subject
+            "The effort reflects her advisers’ wariness of polls continuing to show deep dissatisfaction "
+            "with the economy. “It is not the position that everything is hunky-dory,” Gene Sperling, "
+            "a top outside Clinton adviser, said at a recent POLITICO event.",
+            "It is not the position that everything is hunky-dory,",
+            "Gene Sperling",
+            "say",
+        ),
+        (  # the cue parsed as a participle on the noun phrase it follows
+            "Obama spoke on Monday.\n\n“Is Obama going to mention the words? If he doesn't he should resign!” "
+            "the presumptive GOP presidential nominee, Donald Trump, tweeted Sunday after the attack.",
+            "Is Obama going to mention the words? If he doesn't he should resign!",
+            "Donald Trump",
+            "tweet",
+        ),
     ],
 )
 def test_speaker_and_cue(make_analyzed, text: str, quote: str, speaker: str, cue: str) -> None:  # type: ignore[no-untyped-def]
@@ -564,6 +579,62 @@ def test_short_quotation_governed_by_a_cue_is_a_quotation(make_analyzed) -> None
     (art,) = make_analyzed(("a", "Tom Hill called the plan “reckless” on Monday."))
     quotes, _, non_quotes = extract_attributions(art)
     assert [q.text for q in quotes] == ["reckless"] and non_quotes == []
+
+
+@pytest.mark.parametrize(
+    ("text", "quote", "speaker"),
+    [
+        ("Ann Lee was asked who would win. “Denver,” she answered.", "Denver,", "Ann Lee"),
+        ("Tom Hill turned to the crowd. “Quiet!” shouted Tom Hill.", "Quiet!", "Tom Hill"),
+    ],
+)
+def test_reply_before_its_cue_is_a_quotation(make_analyzed, text: str, quote: str, speaker: str) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    quotes, _, non_quotes = extract_attributions(art)
+    assert [(q.text, q.speaker) for q in quotes] == [(quote, speaker)] and non_quotes == []
+
+
+def test_quotation_governed_by_a_group_phrase_keeps_the_phrase(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    text = "Ann Lee proposed a debate in April. The rival campaign dismissed the idea as “ludicrous and too late” on Monday."
+    (art,) = make_analyzed(("a", text))
+    quotes, _, _ = extract_attributions(art)
+    assert [(q.text, q.speaker, q.speaker_phrase) for q in quotes] == [
+        ("ludicrous and too late", None, "The rival campaign")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "local"),
+    [
+        # a relative "who" hanging on an apposition names the person it describes
+        (
+            "“We think early money sets the terms,” said Scott Reed, the Chamber's chief strategist, "
+            "who added that his group will focus on local issues “like folks are running for sheriff.”",
+            "Scott Reed",
+            "who",
+        ),
+        # a cue the parser left without a subject takes the name right before it
+        (
+            "Saturday at the Massachusetts Democratic state’s party convention Sen. Elizabeth Warren (D-MA) "
+            "said presumptive Republican presidential nominee Donald Trump was a “proven failure” in business.",
+            "Elizabeth Warren",
+            "Elizabeth Warren",
+        ),
+    ],
+)
+def test_mixed_attribution_speaker_and_local_mention(
+    make_analyzed, text: str, speaker: str, local: str
+) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", text))
+    _, found, _ = extract_attributions(art)
+    mixed = [a for a in found if a.kind == "mixed"]
+    assert [(a.speaker, text[a.speaker_start : a.speaker_end]) for a in mixed] == [(speaker, local)]
+
+
+def test_title_followed_by_a_clause_stays_a_title(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    (art,) = make_analyzed(("a", "He appeared on “Charlie Rose,” where he spoke about taxes."))
+    quotes, _, non_quotes = extract_attributions(art)
+    assert quotes == [] and [(n.kind, n.text) for n in non_quotes] == [("title", "Charlie Rose,")]
 
 
 def test_quotation_fragments_around_their_cue_are_one_attribution(make_analyzed) -> None:  # type: ignore[no-untyped-def]

@@ -94,7 +94,7 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
         if _is_nickname(text, m):
             non_quotes.append(NonQuote(art.id, "term", text[m.start : m.end], m.start, m.end))
             continue
-        if _is_title(text[m.start : m.end]):
+        if _is_title(text[m.start : m.end]) and not _is_reply(art.doc, m):
             non_quotes.append(NonQuote(art.id, "title", text[m.start : m.end], m.start, m.end))
             continue
         marked.append(m)
@@ -113,6 +113,30 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
                 inside[i] = True
     att = _Attributor(art, inside, story if story is not None else speaker_context([art]))
     return _Prepared(art, marked, tok_ranges, inside, att, non_quotes, _speech_lemmas())
+
+
+def _is_reply(doc: Doc, m: MarkedQuote) -> bool:
+    """A capitalised quotation closed by "," "?" or "!" and followed at once by its cue
+    ("“Denver,” he answered", "“Quiet,” he demanded", "“Really?” asked Smith"): spoken words, not a
+    title (a title's comma is followed by a clause of the sentence, not by a reporting verb)."""
+    inner = doc.text[m.start : m.end].rstrip()
+    if inner[-1:] not in (",", "?", "!"):
+        return False
+    after = doc.char_span(m.close_mark + 1, min(len(doc.text), m.close_mark + 60), alignment_mode="expand")
+    if after is None:
+        return False
+    words = [t for t in after if not t.is_space][:3]
+    for k, tok in enumerate(words):
+        if tok.pos_ == "VERB" and tok.lemma_.lower() in REPORTING_VERBS:
+            return True
+        if k == 0 and not (tok.pos_ == "PROPN" or tok.lower_ in _SUBJECT_PRONOUNS):
+            return False
+        if k == 1 and tok.pos_ != "PROPN":
+            return False
+    return False
+
+
+_SUBJECT_PRONOUNS = frozenset(["he", "she", "they", "i", "we", "you", "it"])
 
 
 def _token_range(doc: Doc, m: MarkedQuote) -> tuple[int, int]:

@@ -348,8 +348,12 @@ class _Attributor:
             and tok.head.dep_ == "relcl"
             and tok.head.head is not tok.head
         ):
-            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"
-            name, start, end = self.name_of(tok.head.head, avoid=avoid, prefer=prefer)
+            # relative clause: "Milano, who said ..." -> Milano, located at the local "who"; on an
+            # apposition ("Scott Reed, the group's strategist, who added ...") the name it describes
+            antecedent = tok.head.head
+            while antecedent.dep_ == "appos" and antecedent.head.i != antecedent.i:
+                antecedent = antecedent.head
+            name, start, end = self.name_of(antecedent, avoid=avoid, prefer=prefer)
             if _named_speaker(doc, name, start, end)[0] is None:
                 return name, start, end
             return name, tok.idx, tok.idx + len(tok.text)
@@ -532,12 +536,42 @@ class _Attributor:
                     for grand in child.children:
                         if grand.dep_ == "pobj":
                             return self.name_of(grand, avoid=avoid, prefer=prefer)
-            if node.dep_ == "relcl" and node.head.pos_ in ("PROPN", "NOUN"):
+            # "Lee, who said ...", and a cue after a noun phrase the parser hung on it as a
+            # participle ('“...!” the nominee, Ann Lee, tweeted Sunday')
+            on_noun = node.head.pos_ in ("PROPN", "NOUN")
+            if on_noun and (
+                node.dep_ == "relcl"
+                or (node.dep_ == "acl" and node.tag_ in ("VBD", "VBN") and node.i > node.head.i)
+            ):
                 return self.name_of(node.head, avoid=avoid, prefer=prefer)
             if node.dep_ not in _CLIMB_DEPS or node.head is node:
                 break
             node = node.head
-        return None, None, None
+        return self._adjacent_person(verb)
+
+    def _adjacent_person(self, verb: Token) -> tuple[str | None, int | None, int | None]:
+        """A cue the parser left without a subject, right after a person's name (a parenthetical
+        or an apposition set off by commas between them allowed): "Sen. Ann Lee (D-MA) said ..."
+        misparsed with the name as an apposition of a fronted phrase, '“...,” Ann Lee, a top
+        adviser, said' with the name taken into the quotation's clause. The name is the subject."""
+        doc = self.doc
+        i = verb.i - 1
+        while i >= 0 and doc[i].pos_ in ("AUX", "ADV", "PART") and verb.i - i <= 3:
+            i -= 1  # "Lee has also said", "Lee did not say"
+        for close, opening_mark in ((")", "("), (",", ",")):
+            if i >= 0 and doc[i].text == close:
+                opening = next(
+                    (j for j in range(i - 1, max(-1, i - 12), -1) if doc[j].text == opening_mark), None
+                )
+                if opening is None:
+                    return None, None, None
+                i = opening - 1
+        if i < 0 or self.inside[i]:
+            return None, None, None
+        found = self.person_at(doc[i])
+        if found is None:
+            return None, None, None
+        return found
 
 
 def _cue_text(verb: Token) -> str:
@@ -613,7 +647,8 @@ def _governing_speaker(
     no reporting verb governs but which sits in the clause of a verb whose subject is a named
     person or group (or a pronoun standing for one) is that subject's words (PolNeAR annotates
     such mixed attributions with the verb as cue). The verbs governing the quotation's root are
-    tried nearest first; a subject that is not a name (a phrase, "it") gives nothing."""
+    tried nearest first; a subject that is a noun phrase naming no one ("the rival campaign") is
+    returned for the caller to keep as the speaker phrase, other subjects ("it") give nothing."""
     # token identity is by index: spaCy builds a new Token object on every ``.head``
     root = next((t for t in doc[first : last + 1] if not first <= t.head.i <= last or t.head.i == t.i), None)
     node = root.head if root is not None and root.head.i != root.i else None
@@ -621,13 +656,21 @@ def _governing_speaker(
         if node.pos_ in ("VERB", "AUX"):
             name, start, end = att.speaker_of_cue(node)
             if name is not None and start is not None and end is not None:
-                if _named_speaker(doc, name, start, end)[0] is not None:
+                if _named_speaker(doc, name, start, end)[0] is not None or _group_phrase(doc, start, end):
                     return name, start, end
                 return None, None, None
         if node.head.i == node.i:
             break
         node = node.head
     return None, None, None
+
+
+def _group_phrase(doc: Doc, start: int, end: int) -> bool:
+    """A subject that names no one but is a noun phrase headed by a noun ("the Sanders campaign",
+    "the pro-ethanol group"): it is kept as the speaker phrase of the quotation it governs, rather
+    than letting the quotation inherit a neighbour's speaker."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return span is not None and len(span) > 1 and span.root.pos_ in ("NOUN", "PROPN")
 
 
 _NP_START = frozenset({"DET", "PROPN", "NOUN", "PRON", "ADJ", "NUM"})
