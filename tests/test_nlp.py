@@ -40,3 +40,27 @@ def test_offsets_index_the_text(nlp) -> None:  # type: ignore[no-untyped-def]
     text = "  “A long quotation starts here. It goes on.”  she said.\n\nA new paragraph follows here."
     for a, b in sentence_ranges(nlp(text)):
         assert text[a:b] == text[a:b].strip() and text[a:b]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("“We will win,”Clinton said.", ["win", ",", "”", "Clinton", "said"]),
+        ('"It is over."He left.', ["over", ".", '"', "He", "left"]),
+        ("“Go!”Trump tweeted.", ["Go", "!", "”", "Trump", "tweeted"]),
+        ("a 3.5 inch pipe, the U.S. said", ["3.5", "inch", "U.S.", "said"]),
+    ],
+)
+def test_glued_closing_quote_is_split(nlp, text: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """A closing mark glued to the next word leaves the speaker's name its own token."""
+    tokens = [t.text for t in nlp(text)]
+    assert all(word in tokens for word in expected), tokens
+
+
+def test_speaker_after_glued_quote(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    from parallax.quotes import extract_quotes
+
+    (art,) = make_analyzed(("a", "Voters came out.\n\n“We will win this race,”Clinton said on Monday."))
+    (span,) = extract_quotes(art)
+    assert span.speaker == "Clinton"
+    assert span.cue == "say"
