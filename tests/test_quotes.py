@@ -177,6 +177,20 @@ def test_quote_without_cue_takes_previous_speaker(make_analyzed) -> None:  # typ
     assert [s.speaker for s in spans] == ["Maria Lopez", "Maria Lopez"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "After the attack, Senator Tom Hill issued the following statement:\n\n“Our prayers are with "
+        "the families of the victims.”",
+        "When the mayor died, Tom Hill released a short statement: “He was a good friend to this city.”",
+    ],
+)
+def test_colon_after_object_of_a_persons_verb(make_analyzed, text: str) -> None:  # type: ignore[no-untyped-def]
+    """'X issued the following statement: “...”': the statement is X's words, X speaks."""
+    (art,) = make_analyzed(("a", text))
+    assert [s.speaker for s in extract_quotes(art)] == ["Tom Hill"]
+
+
 def test_shouted_promo_line_is_not_a_quote(make_analyzed) -> None:  # type: ignore[no-untyped-def]
     text = "Tom Hill spoke.\nSTAR TWEETS SUPPORT FOR HILL, CALLS HIM “TRULY DECENT AND KIND”\nHe left."
     (art,) = make_analyzed(("a", text))

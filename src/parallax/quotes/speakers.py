@@ -763,7 +763,11 @@ def _headline_speaker(
 def _colon_speaker(
     doc: Doc, text: str, att: _Attributor, m: MarkedQuote, first: int
 ) -> tuple[str | None, int | None, int | None]:
-    """'X: “...”' with no verb: the noun phrase right before the colon speaks."""
+    """'X: “...”' with no verb: the noun phrase right before the colon speaks.
+
+    When that phrase is the object of a verb whose subject is a person ("Lee issued the following
+    statement: “...”", "Lee posted a message:"), the text is what the subject said: the subject speaks.
+    """
     before = text[: m.open_mark].rstrip()
     if not before.endswith(":"):
         return None, None, None
@@ -775,4 +779,9 @@ def _colon_speaker(
         return None, None, None
     while tok.dep_ in ("compound", "flat") and tok.head.i > tok.i and tok.head.i < colon.start:
         tok = tok.head
+    verb = tok.head
+    if tok.dep_ == "dobj" and verb.pos_ == "VERB" and att.person_at(tok) is None:
+        subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and not att.inside[c.i]]
+        if any(att.person_at(c) is not None or c.lower_ in _PERSON_PRONOUNS for c in subjects):
+            return att.speaker_of_cue(verb)
     return att.name_of(tok)
