@@ -643,14 +643,15 @@ def _embed(
     """
     pieces = np.arange(n_units, len(every))
     split_units = set(unit_of[pieces].tolist())
-    direct = [k for k in needed.tolist() if k >= n_units or k not in split_units]
-    want_pieces = sorted({*direct, *(p for p in pieces.tolist() if unit_of[p] in set(needed.tolist()))})
+    wanted = set(needed.tolist())
+    direct = [k for k in wanted if k >= n_units or k not in split_units]
+    want_pieces = sorted({*direct, *(p for p in pieces.tolist() if unit_of[p] in wanted)})
     encoded = embedder.encode([every[k].text for k in want_pieces]) if want_pieces else None
     dim = encoded.shape[1] if encoded is not None else 1
     vectors = np.zeros((len(every), dim), dtype=np.float32)
     if encoded is not None:
         vectors[want_pieces] = encoded
-    for unit in sorted(split_units & set(needed.tolist())):
+    for unit in sorted(split_units & wanted):
         mean = vectors[pieces[unit_of[pieces] == unit]].mean(axis=0)
         norm = float(np.linalg.norm(mean))
         vectors[unit] = mean / norm if norm else mean
@@ -756,9 +757,9 @@ def align(
     i, j = i[keep], j[keep]
     if len(i):
         # only the sentences of some candidate pair are embedded
-        needed = np.unique(np.concatenate([i, j]))
         cascade = cascade_of(embedder)
         if cascade is None:
+            needed = np.unique(np.concatenate([i, j]))
             vectors = _embed(every, unit_of, len(feats), needed, embedder)
             scores = pair_scores(every, vectors, i, j, model=model)
             contained = containment_links(every, vectors, i, j)
