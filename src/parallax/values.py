@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from parallax.dates import Timex, dates_agree, find_timexes
+from parallax.dates import MONTHS, Timex, dates_agree, find_timexes
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -293,7 +293,7 @@ def extract_values(
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
                 # "a 36-year-old man" is an age (comparable with "Rahman, 36"), else a duration in days
-                age = m[2] == "Y" and re.match(r"\s?-?\s?old\b", doc.text[t.end : t.end + 6]) is not None
+                age = m[2] == "Y" and _AGE_AFTER.match(doc.text[t.end : t.end + 6]) is not None
                 amount = float(m[1]) * (1.0 if age else DURATION_CODES[m[2]])
                 words = dict(Y="years", M="months", W="weeks", D="days", DE="decades")[m[2]]
                 # "less than a month", "more than two years": the approximation word before it
@@ -308,7 +308,7 @@ def extract_values(
                         high=amount * high_f,
                         unit="age" if age else "day",
                         certainty=certainty,
-                        bound="lower" if math.isinf(high_f) else "upper" if low_f == 0 else "",
+                        bound=_bound(low_f, high_f),
                         **common,  # type: ignore[arg-type]
                     )
                 )
@@ -340,18 +340,7 @@ def extract_values(
     return out
 
 
-_MONTHS = {
-    m: n
-    for n, names in enumerate(
-        (
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ),
-        1,
-    )
-    for m in names
-}  # fmt: skip
+_DAY = re.compile(r"(?:\d{4}|XXXX)-\d\d-\d\d")
 _MONTH_DAY = re.compile(
     r"(?:on\s+)?(?:(?P<m1>[a-z]+)\.?\s+(?P<d1>\d{1,2})|(?P<d2>\d{1,2})\s+(?:of\s+)?(?P<m2>[a-z]+))(?:st|nd|rd|th)?",
     re.IGNORECASE,
@@ -363,17 +352,22 @@ def _month_day(text: str) -> str | None:
     m = _MONTH_DAY.fullmatch(text.strip())
     if m is None:
         return None
-    month = _MONTHS.get((m["m1"] or m["m2"]).lower())
+    month = MONTHS.get((m["m1"] or m["m2"]).lower())
     day = int(m["d1"] or m["d2"])
     return f"XXXX-{month:02d}-{day:02d}" if month is not None and 1 <= day <= 31 else None
+
+
+def _bound(low_f: float, high_f: float) -> Literal["", "lower", "upper"]:
+    """The direction of a written bound from its approximation factors: "more than" leaves the
+    top open (``lower``), "up to" puts the bottom at zero (``upper``), anything else neither."""
+    return "lower" if math.isinf(high_f) else "upper" if low_f == 0 else ""
 
 
 def _dates_agree(a: str, b: str) -> bool | None:
     """:func:`parallax.dates.dates_agree`, with days of a month whose year is unknown
     ("XXXX-10-28") compared by month and day with any other day."""
     if a.startswith("XXXX-") or b.startswith("XXXX-"):
-        day = re.compile(r"(?:\d{4}|XXXX)-\d\d-\d\d")
-        if day.fullmatch(a) and day.fullmatch(b):
+        if _DAY.fullmatch(a) and _DAY.fullmatch(b):
             return a[5:] == b[5:]
         return None
     return dates_agree(a, b)
@@ -665,9 +659,7 @@ def _numbers(doc: Doc, covered: Iterable[tuple[int, int]]) -> list[Value]:
                 low_f, high_f, certainty = APPROXIMATORS[cue]
                 start = doc[k - width].idx
                 break
-        bound: Literal["", "lower", "upper"] = (
-            "lower" if math.isinf(high_f) else "upper" if low_f == 0 else ""
-        )
+        bound = _bound(low_f, high_f)
         half = rounding_half_width(" ".join(words), amount) * factor
         if kind == "percent" and "." not in "".join(words):
             half = max(half, 0.5)
