@@ -71,7 +71,7 @@ from parallax.records import (
 from parallax.values import Value, comparable, extract_values, values_agree
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc, Span, Token
 
 log = logging.getLogger(__name__)
 
@@ -267,10 +267,9 @@ def _fillers(
             if sent.index not in words_of:
                 words_of[sent.index] = content_lemmas(art.doc, sent.start, sent.end)
                 lemmas_of[sent.index] = content_lemmas(art.doc, sent.start, sent.end, any_pos=True)
-            local, quantity, owners = _role(art.doc, value)
-            edges = _edges(art.doc, value, sent)
-            if sent.index not in tokens_of:
                 tokens_of[sent.index] = _sentence_tokens(art.doc, sent)
+            local, quantity, owners = _role(art.doc, value)
+            value_span = art.doc.char_span(value.start, value.end, alignment_mode="expand")
             fillers.append(
                 _Filler(
                     article=art.id,
@@ -287,9 +286,9 @@ def _fillers(
                     local=local,
                     quantity=quantity,
                     owners=owners,
-                    edges=edges,
+                    edges=_edges(art.doc, value_span),
                     tokens=tokens_of[sent.index][0],
-                    span=_token_span(art.doc, value, tokens_of[sent.index][1]),
+                    span=_token_span(value_span, tokens_of[sent.index][1]),
                 )
             )
     return fillers
@@ -304,8 +303,8 @@ def _sentence_tokens(doc: Doc, sentence: Sentence) -> tuple[tuple[str, ...], int
     return tuple("#" if t.like_num else t.lemma_.lower() for t in span), span.start
 
 
-def _token_span(doc: Doc, value: Value, first: int) -> tuple[int, int]:
-    span = doc.char_span(value.start, value.end, alignment_mode="expand")
+def _token_span(span: Span | None, first: int) -> tuple[int, int]:
+    """A value's token range (``span``) counted from its sentence's first token ``first``."""
     return (span.start - first, span.end - first) if span is not None else (0, 0)
 
 
@@ -346,11 +345,11 @@ def _alignment(a: tuple[str, ...], b: tuple[str, ...]) -> dict[int, int]:
     return out
 
 
-def _edges(doc: Doc, value: Value, sentence: Sentence) -> frozenset[str]:
-    """The nearest content lemma on each side of a value in its sentence, marked by side
-    ("<estimated", ">damage" in "an estimated $1 million damage"): a changed figure keeps the
-    words it sits between, so two outlets' renderings of one figure tend to share them."""
-    span = doc.char_span(value.start, value.end, alignment_mode="expand")
+def _edges(doc: Doc, span: Span | None) -> frozenset[str]:
+    """The nearest content lemma on each side of a value (its token ``span``) in its sentence,
+    marked by side ("<estimated", ">damage" in "an estimated $1 million damage"): a changed
+    figure keeps the words it sits between, so two outlets' renderings of one figure tend to
+    share them."""
     if span is None:
         return frozenset()
     sent = span.root.sent
