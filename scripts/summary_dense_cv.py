@@ -46,7 +46,7 @@ import train_summary as ts
 from parallax.summary import FEATURES, Linear, SelectionModel
 
 #: The shipped selection (``src/parallax/data/summary_model.json``, chosen by train CV).
-SHIPPED = {
+SHIPPED: dict[str, Any] = {
     "term_weighting": "learned",
     "drop_loaded": False,
     "sentence_weight": 20.0,
