@@ -411,6 +411,7 @@ def test_a_grown_story_parses_only_its_new_article_and_reports_as_if_parsed_afre
     import parallax.nlp
     from parallax.embed import HashingEmbedder
     from parallax.pipeline import Parallax
+    from parallax.settings import load_settings
 
     parsed: list[str] = []
     real_parse = parallax.nlp.parse_texts
@@ -440,3 +441,7 @@ def test_a_grown_story_parses_only_its_new_article_and_reports_as_if_parsed_afre
     assert len(parsed) == 6
     assert grown.to_json(timings=False) == fresh.to_json(timings=False)
     assert cached_only.to_json(timings=False) == fresh.to_json(timings=False)
+    store.execute("DELETE FROM reports")
+    off = Parallax(settings=load_settings(doc_cache_mb=0), embedder=HashingEmbedder())
+    store.get_report("s-seed", parallax=off)
+    assert len(parsed) == 9  # doc_cache_mb=0 turns the cache off: every article parsed
