@@ -335,3 +335,113 @@ def test_a_story_report_encodes_only_sentences_the_store_has_not_seen(store: Sto
     store.add_articles([new(art("b2", texts[2], outlet="O2"), "s-b")])
     store.get_report("s-b", parallax=engine)
     assert sorted(embedder.encoded) == sorted(texts)  # only the new sentence was encoded again
+
+
+# --- parsed doc cache ---------------------------------------------------------------------------
+
+
+def test_v6_store_is_migrated_to_the_parse_cache_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=6) == 6
+    conn.execute("INSERT INTO sentence_vectors (embedder, hash, vector) VALUES ('e', 'h1', x'0000803f')")
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert set(store.get_vectors("e", ["h1"])) == {"h1"}
+        assert store.doc_cache_stats() == (0, 0)
+        store.put_docs("k", {"h1": b"doc"}, max_bytes=1000)
+        assert store.get_docs("k", ["h1"]) == {"h1": b"doc"}
+
+
+def test_parsed_docs_round_trip_by_parse_key(store: Store, tmp_path: Path) -> None:
+    from parallax.nlp import MemoryDocCache
+
+    store.put_docs("k1", {"h1": b"one", "h2": b"two"}, max_bytes=10_000)
+    store.put_docs("k1", {"h1": b"uno"}, max_bytes=10_000)  # a new parse replaces the old one
+    assert store.get_docs("k1", ["h1", "h2", "h3", "h1"]) == {"h1": b"uno", "h2": b"two"}
+    assert store.get_docs("k2", ["h1"]) == {}  # another pipeline or setting: another key
+    assert store.doc_cache(max_mb=0) is None  # 0 turns the cache off
+    store.close()
+    with Store(tmp_path / "p.db", readonly=True) as ro:
+        ro.put_docs("k1", {"h9": b"nine"}, max_bytes=10_000)  # read-only: ignored
+        assert set(ro.get_docs("k1", ["h1", "h9"])) == {"h1"}
+        cache = ro.doc_cache(max_mb=1, memory_mb=1)
+        assert isinstance(cache, MemoryDocCache) and ro.doc_cache(max_mb=1, memory_mb=1) is cache
+
+
+def test_parsed_docs_past_the_cap_drop_the_least_recently_used(store: Store) -> None:
+    blob = b"x" * 1000
+    store.put_docs("k", {"a": blob, "b": blob}, max_bytes=3500)
+    store.execute("UPDATE parsed_docs SET used = used - 10")  # a and b read long ago
+    assert set(store.get_docs("k", ["a"])) == {"a"}  # reading a makes it recent again
+    store.put_docs("k", {"c": blob, "d": blob}, max_bytes=3500)
+    assert set(store.get_docs("k", ["a", "b", "c", "d"])) == {"a", "c", "d"}
+    assert store.doc_cache_stats() == (3, 3000)
+    store.put_docs("k", {"e": blob}, max_bytes=1500)  # a smaller cap keeps only the newest
+    assert store.doc_cache_stats() == (1, 1000)
+
+
+def test_a_parse_cache_write_that_fails_is_logged_not_raised(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    store.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the store
+    try:
+        with caplog.at_level(logging.WARNING, logger="parallax.store"):
+            store.put_docs("k", {"h": b"doc"}, max_bytes=10_000)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "cannot cache parsed docs" in caplog.text
+    assert store.get_docs("k", ["h"]) == {}
+    store.put_docs("k", {"h": b"doc"}, max_bytes=10_000)  # the connection is usable again
+    assert store.get_docs("k", ["h"]) == {"h": b"doc"}
+
+
+def test_a_grown_story_parses_only_its_new_article_and_reports_as_if_parsed_afresh(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Corpus reports from cached parses equal, byte for byte, a report from fresh parses."""
+    from tests.conftest import EXAMPLES
+
+    import parallax.nlp
+    from parallax.embed import HashingEmbedder
+    from parallax.pipeline import Parallax
+    from parallax.settings import load_settings
+
+    parsed: list[str] = []
+    real_parse = parallax.nlp.parse_texts
+
+    def counting(nlp: Any, texts: Sequence[str], **kw: Any) -> Any:
+        parsed.extend(texts)
+        return real_parse(nlp, texts, **kw)
+
+    monkeypatch.setattr(parallax.nlp, "parse_texts", counting)
+    seeds = [
+        art(p.stem, p.read_text(encoding="utf-8").strip(), outlet=f"Outlet {i}")
+        for i, p in enumerate(sorted(EXAMPLES.glob("*.txt")))
+    ]
+    engine = Parallax(embedder=HashingEmbedder())
+    store.add_articles([new(a, "s-seed") for a in seeds[:2]])
+    store.get_report("s-seed", parallax=engine)
+    assert parsed == [a.text for a in seeds[:2]]
+    store.add_articles([new(seeds[2], "s-seed")])
+    grown = store.get_report("s-seed", parallax=engine)
+    assert parsed[2:] == [seeds[2].text]  # the two earlier articles came from the cache
+    store.execute("DELETE FROM reports")
+    cached_only = store.get_report("s-seed", parallax=engine)
+    assert len(parsed) == 3  # nothing parsed at all
+    fresh = Parallax(embedder=HashingEmbedder()).compare_articles(
+        store.story_articles("s-seed"), story_id="s-seed"
+    )
+    assert len(parsed) == 6
+    assert grown.to_json(timings=False) == fresh.to_json(timings=False)
+    assert cached_only.to_json(timings=False) == fresh.to_json(timings=False)
+    store.execute("DELETE FROM reports")
+    off = Parallax(settings=load_settings(doc_cache_mb=0), embedder=HashingEmbedder())
+    store.get_report("s-seed", parallax=off)
+    assert len(parsed) == 9  # doc_cache_mb=0 turns the cache off: every article parsed

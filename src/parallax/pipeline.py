@@ -35,7 +35,7 @@ from parallax import timeline as timeline_stage
 from parallax.embed import Embedder, get_embedder
 from parallax.entities import PeopleIndex, group_entities
 from parallax.errors import AnalysisError, InputError, NoUsableInputError
-from parallax.nlp import analyze, load_pipeline
+from parallax.nlp import DocCache, analyze, load_pipeline
 from parallax.outlets import table_for
 from parallax.records import Article, RawDocument, StoryAnalysis
 from parallax.report import StoryReport, build_report
@@ -140,8 +140,13 @@ class Parallax:
         timer: StageTimer | None = None,
         story_id: str | None = None,
         embedder: Embedder | None = None,
+        docs: DocCache | None = None,
     ) -> StoryReport:
-        """Run stages 3-10 over cleaned articles (``embedder`` overrides this instance's, e.g. cached)."""
+        """Run stages 3-10 over cleaned articles.
+
+        ``embedder`` overrides this instance's (e.g. one reading a vector cache); ``docs`` is a
+        cache of parses that stage 3 reads and fills (e.g. the store's, :meth:`Store.doc_cache`).
+        """
         timer = timer or StageTimer()
         if not articles:
             raise AnalysisError("no usable articles to compare")
@@ -149,7 +154,7 @@ class Parallax:
         if len(set(ids)) != len(ids):
             raise AnalysisError(f"article ids are not unique: {sorted({i for i in ids if ids.count(i) > 1})}")
         with timer.stage("analyze"):
-            analyzed = analyze(articles, model=self.settings.spacy_model)
+            analyzed = analyze(articles, model=self.settings.spacy_model, cache=docs)
         with timer.stage("align"):
             alignment = align_stage.align(
                 analyzed, embedder=embedder or self.embedder, threshold=self.settings.align_threshold

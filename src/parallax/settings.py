@@ -49,6 +49,12 @@ class Settings:
     max_article_chars: int = 1_000_000
     #: Path of the embedded store (corpus mode).
     db: str = "parallax.db"
+    #: Megabytes of parsed spaCy docs a store keeps for its reports (``parsed_docs`` table, least
+    #: recently used dropped first), so a grown story parses only its new articles; 0 turns the
+    #: cache off. A parse takes about 12 KB, so the default holds some 20,000 articles.
+    doc_cache_mb: float = 256.0
+    #: The same cache held in memory when the store is opened read-only (it cannot write).
+    doc_cache_memory_mb: float = 64.0
     #: Reader-defined outlet groups for the story list's "mostly one side" badge, e.g.
     #: ``{"left": ["HuffPost", "MSNBC"], "right": ["Fox News", "Breitbart"]}`` (outlet names as
     #: shown). None is built in: Parallax takes no side on which outlet belongs where. In the

@@ -38,6 +38,7 @@ from parallax.records import Article, RemovedLine
 if TYPE_CHECKING:  # the pipeline pulls in every stage and the models; load it only for reports
     import numpy as np
 
+    from parallax.nlp import DocCache, MemoryDocCache
     from parallax.pipeline import Parallax
     from parallax.profiles import Coverage, Evidence
     from parallax.report import StoryReport
@@ -229,6 +230,23 @@ CREATE TABLE outlet_terms (
 CREATE INDEX outlet_terms_story ON outlet_terms(story_id);
 """
 
+#: Version 7: parsed spaCy docs (``DocBin`` bytes) by parse key and text hash, so that a story's
+#: report parses only the articles it has not seen before (see :meth:`Store.get_docs`). ``used``
+#: (Unix time of the last read or write) orders the eviction past ``Settings.doc_cache_mb``; the
+#: index on (used, size) lets the size sum and the eviction scan skip the blobs. A rowid table,
+#: not WITHOUT ROWID: rows of ~12 KB are far past the size SQLite advises for the latter.
+_V7_PARSED_DOCS = """
+CREATE TABLE parsed_docs (
+    parse_key TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    used REAL NOT NULL,
+    PRIMARY KEY (parse_key, hash)
+);
+CREATE INDEX parsed_docs_used ON parsed_docs(used, size);
+"""
+
 #: Migration ``i`` (0-based) brings the schema to version ``i + 1``. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
@@ -237,6 +255,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] 
     (_V4, _canonical_outlets),
     (_V5_SENTENCE_VECTORS, None),
     (_V6_OUTLET_STATS, None),
+    (_V7_PARSED_DOCS, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -644,6 +663,7 @@ class Store:
         self.readonly = readonly
         self._lock = threading.RLock()
         self._parallax: Parallax | None = None
+        self._memory_docs: MemoryDocCache | None = None  # the parse cache of a read-only store
         if readonly and not self.path.exists():
             raise StoreError(
                 f"{self.path}: no store here; run `parallax ingest PATH... --db {self.path}` first"
@@ -1163,7 +1183,10 @@ class Store:
         if not isinstance(engine, Parallax):  # a stand-in engine (tests) has no embedder to wrap
             return engine.compare_articles(articles, story_id=story_id)
         cached = CachedEmbedder(engine.embedder, cache=self)
-        return engine.compare_articles(articles, story_id=story_id, embedder=cached)
+        docs = self.doc_cache(
+            max_mb=engine.settings.doc_cache_mb, memory_mb=engine.settings.doc_cache_memory_mb
+        )
+        return engine.compare_articles(articles, story_id=story_id, embedder=cached, docs=docs)
 
     def get_vectors(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached float32 vectors of ``embedder`` for those of ``hashes`` it has."""
@@ -1200,6 +1223,112 @@ class Store:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: cannot cache sentence vectors: {exc}") from exc
+
+    # -- parsed doc cache (a ``nlp.DocCache``, see :meth:`doc_cache`)
+
+    def doc_cache(self, *, max_mb: float, memory_mb: float = 64.0) -> DocCache | None:
+        """The parse cache of this store's reports, or ``None`` when ``max_mb`` is not positive.
+
+        A writable store keeps parses in its ``parsed_docs`` table, at most ``max_mb`` MB (least
+        recently used go first), shared by every process that reports on it. A read-only store
+        cannot write: its parses are kept in this process's memory, at most ``memory_mb`` MB.
+        """
+        if max_mb <= 0:
+            return None
+        if not self.readonly:
+            return _StoreDocCache(store=self, max_bytes=int(max_mb * 2**20))
+        if memory_mb <= 0:
+            return None
+        from parallax.nlp import MemoryDocCache
+
+        with self._lock:
+            if self._memory_docs is None:
+                self._memory_docs = MemoryDocCache(max_mb=memory_mb)
+            return self._memory_docs
+
+    def get_docs(self, parse_key: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """The cached parses (``DocBin`` bytes) under ``parse_key`` of those of ``hashes`` it has.
+
+        The entries read are marked used now (their own short transaction), so that eviction
+        drops the parses no report has read for the longest time; a failed mark is only logged.
+        """
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(hashes))
+        with self._lock:
+            for i in range(0, len(unique), 500):  # SQLite's bound-parameter limit
+                chunk = unique[i : i + 500]
+                rows = self._conn.execute(
+                    f"SELECT hash, doc FROM parsed_docs WHERE parse_key = ? AND hash IN ({','.join('?' * len(chunk))})",
+                    (parse_key, *chunk),
+                )
+                found.update((str(h), bytes(blob)) for h, blob in rows)
+            if found and not self.readonly:
+                self._docs_write(
+                    "mark cached parses used",
+                    [
+                        (
+                            "UPDATE parsed_docs SET used = ? WHERE parse_key = ? AND hash = ?",
+                            [(time.time(), parse_key, h) for h in found],
+                        )
+                    ],
+                )
+        return found
+
+    def put_docs(self, parse_key: str, docs: Mapping[str, bytes], *, max_bytes: int) -> None:
+        """Cache ``docs`` (text hash -> ``DocBin`` bytes) under ``parse_key``, then evict past ``max_bytes``.
+
+        1. insert (or refresh) the rows, marked used now;
+        2. when the table holds more than ``max_bytes``, delete the least recently used rows
+           beyond that size (newest kept first);
+        both in one transaction, so a crash leaves the cache as before or as after. A write that
+        fails (locked past the busy timeout, disk full) is logged: the cache is an optimisation and
+        never fails a report. No-op on a read-only store.
+        """
+        if self.readonly or not docs:
+            return
+        now = time.time()
+        with self._lock:
+            self._docs_write(
+                "cache parsed docs",
+                [
+                    # 1. the new rows
+                    (
+                        "INSERT OR REPLACE INTO parsed_docs (parse_key, hash, doc, size, used) VALUES (?, ?, ?, ?, ?)",
+                        [(parse_key, h, blob, len(blob), now) for h, blob in docs.items()],
+                    ),
+                    # 2. least recently used past the cap (the window runs over the (used, size) index)
+                    (
+                        "DELETE FROM parsed_docs WHERE rowid IN (SELECT rowid FROM (SELECT rowid, sum(size) "
+                        "OVER (ORDER BY used DESC, rowid DESC) AS kept FROM parsed_docs) WHERE kept > ?)",
+                        [(max_bytes,)],
+                    ),
+                ],
+            )
+
+    def _docs_write(self, what: str, steps: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Run ``steps`` (SQL, parameter rows) in one transaction; log (not raise) a failure."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in steps:
+                    self._conn.executemany(sql, rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                    self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            log.warning(
+                "%s: cannot %s (%s); the next report parses those articles again", self.path, what, exc
+            )
+
+    def doc_cache_stats(self) -> tuple[int, int]:
+        """Rows and bytes of the ``parsed_docs`` table."""
+        with self._lock:
+            rows, size = self._conn.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM parsed_docs"
+            ).fetchone()
+        return int(rows), int(size)
 
     # -- outlet profiles (parallax.profiles)
 
@@ -1366,6 +1495,20 @@ class Store:
                 if not rows:
                     return
                 yield [tuple(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class _StoreDocCache:
+    """The :class:`~parallax.nlp.DocCache` of a writable store: its ``parsed_docs`` table, capped."""
+
+    store: Store
+    max_bytes: int
+
+    def get_docs(self, key: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        return self.store.get_docs(key, hashes)
+
+    def put_docs(self, key: str, docs: Mapping[str, bytes]) -> None:
+        self.store.put_docs(key, docs, max_bytes=self.max_bytes)
 
 
 def _pick_articles(articles: Sequence[Article], *, max_articles: int) -> list[Article]:
