@@ -214,6 +214,58 @@ def test_seed_hypocrisy_is_unique_to_001(seed) -> None:  # type: ignore[no-untyp
     assert accused and all("001" not in f.articles for f in accused)
 
 
+def test_seed_short_claims_held_by_one_long_quote_are_not_one_fact(seed) -> None:  # type: ignore[no-untyped-def]
+    # 002 quotes two sentences as one unit ("I respect Lucy Flores' decision ... But, just as we
+    # must believe women ..."); 000 and 001 each print the two claims separately. The second
+    # claim is one fact with 001's sentence that contains it, not with 001's first claim.
+    _, alignment = seed
+    (fact,) = [
+        f
+        for f in alignment.facts
+        if any(m.article == "000" and m.text.startswith("“But, just as we must believe") for m in f.mentions)
+    ]
+    mine = {m.article: m.text for m in fact.mentions}
+    assert fact.status == "consensus"
+    assert "just as we must believe women" in mine["001"]
+    assert "Lucy Flores" in mine["002"]
+    # no two facts are shown with the same wording from the same sentences
+    firsts = [(f.mentions[0].article, f.mentions[0].sentence) for f in alignment.facts]
+    shown = [frozenset((m.article, m.sentence) for m in f.mentions) for f in alignment.facts]
+    assert len(set(zip(firsts, shown, strict=True))) == len(firsts)
+    assert len({frozenset(s) for s in shown}) == len(shown)
+
+
+def _toy_features(articles: list[str]):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(article=a, index=k, article_pos=k, start=0) for k, a in enumerate(articles)]
+
+
+def test_grouping_floor_keeps_two_claims_of_one_long_sentence_apart() -> None:
+    from parallax.align import group_sentences
+
+    # 0 (outlet a) and 1 (outlet b) are two different short claims; 2 (outlet c) holds both
+    feats = _toy_features(["a", "b", "c"])
+    edges = {(0, 2): 0.9, (1, 2): 0.85, (0, 1): 0.05}
+    chained = group_sentences(feats, edges, threshold=0.5)  # type: ignore[arg-type]
+    assert sorted(map(sorted, chained)) == [[0, 1, 2]]  # the mean alone lets the chain through
+    kept = group_sentences(feats, edges, threshold=0.5, floor=0.15)  # type: ignore[arg-type]
+    assert sorted(map(sorted, kept)) == [[0, 2], [1]]
+    # a containment link between the two lifts the floor
+    both = group_sentences(feats, edges, threshold=0.5, floor=0.15, contains=frozenset({(0, 1)}))  # type: ignore[arg-type]
+    assert sorted(map(sorted, both)) == [[0, 1, 2]]
+
+
+def test_carrying_is_directional() -> None:
+    from parallax.align import carried
+
+    # group {0} of outlet a; sentence 1 of outlet b contains it, sentence 2 of outlet c is
+    # contained in it (holds only part of its claim)
+    feats = _toy_features(["a", "b", "c"])
+    links = {(1, 0): 1.0, (0, 1): 0.2, (0, 2): 1.0, (2, 0): 0.2}
+    assert carried(feats, [[0]], links, threshold=0.5) == [[1]]  # type: ignore[arg-type]
+
+
 def test_seed_quotation_stays_whole(seed) -> None:  # type: ignore[no-untyped-def]
     _analyzed, alignment = seed
     texts = [m.text for f in alignment.facts for m in f.mentions]
