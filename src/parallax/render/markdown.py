@@ -338,6 +338,8 @@ def _timeline(report: StoryReport, ctx: _Context) -> list[str]:
         rows = []
         for event in report.timeline:
             date = md_escape(event.date) + ("" if event.resolved else " (unresolved)")
+            if event.source == "caption":
+                date += " (photo caption)"
             marker = f"⚠ {md_code(event.conflict)}" if event.conflict else ""
             rows.append(
                 [date, md_escape(event.text), outlets(event.articles), marker, cites.links(event.evidence)]
