@@ -140,6 +140,25 @@ def test_whitespace_folded_inside_lines_paragraphs_kept() -> None:
     assert result.text == "First line with spaces.\n\nSecond “line” — kept."
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("He was elected in 2001.Mr. Obama said so.", "He was elected in 2001. Mr. Obama said so."),
+        ("“It is over,” he said.”The vote is Friday.", "“It is over,” he said.” The vote is Friday."),
+        ("Is it over?Nobody knows.", "Is it over? Nobody knows."),
+        ("Prices rose 5%.Then they fell.", "Prices rose 5%. Then they fell."),
+        # initials, acronyms, decimals and domains are not sentence ends
+        ("J.K.Rowling wrote it.", "J.K.Rowling wrote it."),
+        ("The U.S.Army left.", "The U.S.Army left."),
+        ("Rates were 3.5 percent.", "Rates were 3.5 percent."),
+        ("See nytimes.com for more.", "See nytimes.com for more."),
+    ],
+)
+def test_glued_sentence_ends_get_their_space_back(raw: str, expected: str) -> None:
+    assert clean_text(raw).text == expected
+    assert clean_text(expected).text == expected
+
+
 def test_removed_line_numbers_are_raw_lines() -> None:
     raw = f"{BODY}\n\nADVERTISEMENT\n\n{BODY}\nRead more: other news\n"
     result = clean_text(raw)

@@ -289,11 +289,27 @@ class CleanResult:
     credit_outlet: str | None = None
 
 
+_GLUED = re.compile(r"(?<=[a-z0-9%)”’\"])([.!?]+[”’\")\]]*)(?=[A-Z][a-z])")
+
+
+def unglue_sentences(line: str) -> str:
+    """Put back the space between a sentence end and the next sentence that lost it.
+
+    A stop (``.``, ``!``, ``?``, with any closing quote or bracket) after a lower-case letter, a
+    digit, ``%`` or a closing mark, directly followed by a capitalised word, is a lost break:
+    ``2001.Mr. Obama`` -> ``2001. Mr. Obama``. Initials (``J.K.Rowling``), acronyms (``U.S.``)
+    and lower-case domains (``nytimes.com``) are left alone; so are decimals.
+    """
+    return _GLUED.sub(r"\1 ", line) if "." in line or "!" in line or "?" in line else line
+
+
 def clean_text(text: str, *, title: str | None = None, rules: Sequence[Rule] = RULES) -> CleanResult:
     """Remove boilerplate lines from ``text``; fold whitespace inside lines; keep paragraph breaks.
 
     1. Split the raw text into lines (``\\r\\n`` and ``\\r`` count as line breaks), numbered from 1.
-    2. Fold whitespace inside each line; blank lines are paragraph breaks.
+    2. Fold whitespace inside each line; blank lines are paragraph breaks. A sentence end glued
+       to the next sentence (``in 2001.Mr. Obama``, ``he said.”The``: paragraphs joined without
+       a break, common in scraped text) gets its space back (:func:`unglue_sentences`).
     3. Drop the first text line when it repeats ``title`` (HTML extraction puts the headline there),
        unless it is the only line or reads as a sentence (ends with . ! or ?): inputs whose title
        was made from the lead sentence must keep that sentence.
@@ -322,8 +338,8 @@ def clean_text(text: str, *, title: str | None = None, rules: Sequence[Rule] = R
         title_key = None
     first_text_line = True
     for number, raw in enumerate(raw_lines, start=1):
-        # 2. whitespace folded inside the line
-        line = " ".join(raw.split())
+        # 2. whitespace folded inside the line, glued sentence ends parted
+        line = unglue_sentences(" ".join(raw.split()))
         if not line:
             if kept and kept[-1]:
                 kept.append("")
