@@ -295,3 +295,20 @@ def test_cascade_re_encodes_only_undecided_pairs(seed) -> None:  # type: ignore[
     assert 0 < slow.encoded < fast.encoded
     check_invariants(analyzed, got)
     assert partition(got) == partition(full)
+
+
+def test_sentences_that_carry_each_other_make_one_fact(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """A long sentence that contains a short one links both ways (containment) while their pair
+    score stays low: each is its own group and carries the other, which must give one fact."""
+    analyzed = make_analyzed(
+        (
+            "a",
+            "The senate passed the farm bill on Tuesday, after a long night of debate over dairy "
+            "subsidies, crop insurance and food stamps that split both parties.",
+        ),
+        ("b", "The senate passed the farm bill on Tuesday."),
+    )
+    alignment = align(analyzed, embedder=get_embedder())
+    sets = [frozenset((m.article, m.sentence) for m in f.mentions) for f in alignment.facts]
+    assert frozenset({("a", 0), ("b", 0)}) in sets
+    assert len(sets) == len(set(sets))

@@ -782,8 +782,12 @@ def align(
     extras = carried(feats, groups, links, threshold=limit)
     # 4. facts
     drafts: list[tuple[int, tuple[int, int], FactStatus, tuple[Mention, ...], tuple[str, ...], float]] = []
+    seen: set[tuple[int, ...]] = set()
     for group, extra in zip(groups, extras, strict=True):
         members = sorted([*group, *extra], key=lambda k: (feats[k].article_pos, feats[k].start))
+        if len(members) > 1 and tuple(members) in seen:
+            continue  # two sentences that carry each other's claim: one fact, not two
+        seen.add(tuple(members))
         arts = tuple(feats[k].article for k in members)
         status: FactStatus
         if len(arts) == 1:
