@@ -312,3 +312,21 @@ def test_sentences_that_carry_each_other_make_one_fact(make_analyzed) -> None:  
     sets = [frozenset((m.article, m.sentence) for m in f.mentions) for f in alignment.facts]
     assert frozenset({("a", 0), ("b", 0)}) in sets
     assert len(sets) == len(set(sets))
+
+
+def test_entities_within_a_span_match_a_scan_of_doc_ents(three) -> None:  # type: ignore[no-untyped-def]
+    """The once-per-document entity index finds what filtering ``Doc.ents`` per span finds."""
+    from parallax.align import ENTITY_LABELS, _Entities
+
+    for art in three:
+        index = _Entities.of(art.doc)
+        for sent in art.sentences:
+            naive = {
+                f"{e.label_}:{' '.join(e.text.lower().split())}"
+                for e in art.doc.ents
+                if e.label_ in ENTITY_LABELS and e.start_char >= sent.start and e.end_char <= sent.end
+            }
+            assert {k.split(":")[0] for k in index.within(sent.start, sent.end)} == {
+                k.split(":")[0] for k in naive
+            }
+            assert len(index.within(sent.start, sent.end)) == len(naive)

@@ -47,10 +47,12 @@ import itertools
 import json
 import logging
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -58,6 +60,9 @@ from scipy import sparse
 from parallax.embed import Embedder, cascade_of
 from parallax.errors import ConfigError
 from parallax.records import AnalyzedArticle, Fact, FactStatus, Mention
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 log = logging.getLogger(__name__)
 
@@ -253,10 +258,45 @@ def _number_key(text: str) -> str | None:
     return digits or None
 
 
+@dataclass(frozen=True)
+class _Entities:
+    """A document's entities of :data:`ENTITY_LABELS` as sorted character spans, read once:
+    ``Doc.ents`` rebuilds every entity of the document on each access, so asking it once per
+    sentence made long articles quadratic."""
+
+    starts: list[int]
+    items: list[tuple[int, str]]  # (end_char, feature key), in start order
+
+    @classmethod
+    def of(cls, doc: Doc) -> _Entities:
+        found = sorted(
+            (e.start_char, e.end_char, f"{e.label_}:{' '.join(_WORD.findall(e.text.lower()))}")
+            for e in doc.ents
+            if e.label_ in ENTITY_LABELS
+        )
+        return cls(starts=[a for a, _, _ in found], items=[(b, key) for _, b, key in found])
+
+    def within(self, start: int, end: int) -> frozenset[str]:
+        """The keys of the entities inside ``[start, end)`` of the text."""
+        out = set()
+        for k in range(bisect_left(self.starts, start), bisect_left(self.starts, end)):
+            stop, key = self.items[k]
+            if stop <= end:
+                out.add(key)
+        return frozenset(out)
+
+
 def _span_features(
-    art: AnalyzedArticle, pos: int, index: int, start: int, end: int, min_content: int
+    art: AnalyzedArticle,
+    pos: int,
+    index: int,
+    start: int,
+    end: int,
+    min_content: int,
+    entities: _Entities | None = None,
 ) -> SentenceFeatures:
-    """The features of the text ``art.article.text[start:end]`` (a sentence or a piece of one)."""
+    """The features of the text ``art.article.text[start:end]`` (a sentence or a piece of one);
+    ``entities`` are the document's (:class:`_Entities`), read here when not given."""
     doc = art.doc
     text = art.article.text[start:end]
     span = doc.char_span(start, end, alignment_mode="expand")
@@ -276,11 +316,7 @@ def _span_features(
             agents.add(key)
         elif t.dep_ in _PATIENT_DEPS:
             patients.add(key)
-    ents = frozenset(
-        f"{e.label_}:{' '.join(_WORD.findall(e.text.lower()))}"
-        for e in doc.ents
-        if e.label_ in ENTITY_LABELS and e.start_char >= start and e.end_char <= end
-    )
+    ents = (entities or _Entities.of(doc)).within(start, end)
     quoted, qfrac = quoted_words(text)
     lone_fragment = qfrac >= 0.8 and len(quoted) < 6
     words = [w.lower() for w in _WORD.findall(text)]
@@ -313,11 +349,14 @@ def _span_features(
 
 def sentence_features(analyzed: Sequence[AnalyzedArticle], *, min_content: int = 3) -> list[SentenceFeatures]:
     """Lemmas, entities, numbers, roles and quoted words of every sentence, in article then sentence order."""
-    return [
-        _span_features(art, pos, sent.index, sent.start, sent.end, min_content)
-        for pos, art in enumerate(analyzed)
-        for sent in art.sentences
-    ]
+    out: list[SentenceFeatures] = []
+    for pos, art in enumerate(analyzed):
+        entities = _Entities.of(art.doc)
+        out.extend(
+            _span_features(art, pos, sent.index, sent.start, sent.end, min_content, entities)
+            for sent in art.sentences
+        )
+    return out
 
 
 def piece_features(
@@ -333,9 +372,14 @@ def piece_features(
     unit = 0
     for pos, art in enumerate(analyzed):
         bounds = [(s.start_char, s.end_char) for s in art.doc.sents]
+        ends = [b for _, b in bounds]
+        entities = _Entities.of(art.doc)
         for sent in art.sentences:
             inner = []
-            for a, b in bounds:
+            # only the spaCy sentences that end after the unit starts can overlap it
+            for a, b in itertools.islice(bounds, bisect_right(ends, sent.start), None):
+                if a >= sent.end:
+                    break
                 lo, hi = max(a, sent.start), min(b, sent.end)
                 chunk = art.article.text[lo:hi] if hi > lo else ""
                 if chunk.strip():
@@ -343,7 +387,7 @@ def piece_features(
                     inner.append((lo + lead, lo + len(chunk.rstrip())))
             if len(inner) > 1:
                 for lo, hi in inner:
-                    pieces.append(_span_features(art, pos, sent.index, lo, hi, min_content))
+                    pieces.append(_span_features(art, pos, sent.index, lo, hi, min_content, entities))
                     owner.append(unit)
             unit += 1
     return pieces, owner
