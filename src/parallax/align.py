@@ -47,10 +47,12 @@ import itertools
 import json
 import logging
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -58,6 +60,9 @@ from scipy import sparse
 from parallax.embed import Embedder, cascade_of
 from parallax.errors import ConfigError
 from parallax.records import AnalyzedArticle, Fact, FactStatus, Mention
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +264,45 @@ def _number_key(text: str) -> str | None:
     return digits or None
 
 
+@dataclass(frozen=True)
+class _Entities:
+    """A document's entities of :data:`ENTITY_LABELS` as sorted character spans, read once:
+    ``Doc.ents`` rebuilds every entity of the document on each access, so asking it once per
+    sentence made long articles quadratic."""
+
+    starts: list[int]
+    items: list[tuple[int, str]]  # (end_char, feature key), in start order
+
+    @classmethod
+    def of(cls, doc: Doc) -> _Entities:
+        found = sorted(
+            (e.start_char, e.end_char, f"{e.label_}:{' '.join(_WORD.findall(e.text.lower()))}")
+            for e in doc.ents
+            if e.label_ in ENTITY_LABELS
+        )
+        return cls(starts=[a for a, _, _ in found], items=[(b, key) for _, b, key in found])
+
+    def within(self, start: int, end: int) -> frozenset[str]:
+        """The keys of the entities inside ``[start, end)`` of the text."""
+        out = set()
+        for k in range(bisect_left(self.starts, start), bisect_left(self.starts, end)):
+            stop, key = self.items[k]
+            if stop <= end:
+                out.add(key)
+        return frozenset(out)
+
+
 def _span_features(
-    art: AnalyzedArticle, pos: int, index: int, start: int, end: int, min_content: int
+    art: AnalyzedArticle,
+    pos: int,
+    index: int,
+    start: int,
+    end: int,
+    min_content: int,
+    entities: _Entities | None = None,
 ) -> SentenceFeatures:
-    """The features of the text ``art.article.text[start:end]`` (a sentence or a piece of one)."""
+    """The features of the text ``art.article.text[start:end]`` (a sentence or a piece of one);
+    ``entities`` are the document's (:class:`_Entities`), read here when not given."""
     doc = art.doc
     text = art.article.text[start:end]
     span = doc.char_span(start, end, alignment_mode="expand")
@@ -282,11 +322,7 @@ def _span_features(
             agents.add(key)
         elif t.dep_ in _PATIENT_DEPS:
             patients.add(key)
-    ents = frozenset(
-        f"{e.label_}:{' '.join(_WORD.findall(e.text.lower()))}"
-        for e in doc.ents
-        if e.label_ in ENTITY_LABELS and e.start_char >= start and e.end_char <= end
-    )
+    ents = (entities or _Entities.of(doc)).within(start, end)
     quoted, qfrac = quoted_words(text)
     lone_fragment = qfrac >= 0.8 and len(quoted) < 6
     words = [w.lower() for w in _WORD.findall(text)]
@@ -319,11 +355,14 @@ def _span_features(
 
 def sentence_features(analyzed: Sequence[AnalyzedArticle], *, min_content: int = 3) -> list[SentenceFeatures]:
     """Lemmas, entities, numbers, roles and quoted words of every sentence, in article then sentence order."""
-    return [
-        _span_features(art, pos, sent.index, sent.start, sent.end, min_content)
-        for pos, art in enumerate(analyzed)
-        for sent in art.sentences
-    ]
+    out: list[SentenceFeatures] = []
+    for pos, art in enumerate(analyzed):
+        entities = _Entities.of(art.doc)
+        out.extend(
+            _span_features(art, pos, sent.index, sent.start, sent.end, min_content, entities)
+            for sent in art.sentences
+        )
+    return out
 
 
 def piece_features(
@@ -339,9 +378,14 @@ def piece_features(
     unit = 0
     for pos, art in enumerate(analyzed):
         bounds = [(s.start_char, s.end_char) for s in art.doc.sents]
+        ends = [b for _, b in bounds]
+        entities = _Entities.of(art.doc)
         for sent in art.sentences:
             inner = []
-            for a, b in bounds:
+            # only the spaCy sentences that end after the unit starts can overlap it
+            for a, b in itertools.islice(bounds, bisect_right(ends, sent.start), None):
+                if a >= sent.end:
+                    break
                 lo, hi = max(a, sent.start), min(b, sent.end)
                 chunk = art.article.text[lo:hi] if hi > lo else ""
                 if chunk.strip():
@@ -349,7 +393,7 @@ def piece_features(
                     inner.append((lo + lead, lo + len(chunk.rstrip())))
             if len(inner) > 1:
                 for lo, hi in inner:
-                    pieces.append(_span_features(art, pos, sent.index, lo, hi, min_content))
+                    pieces.append(_span_features(art, pos, sent.index, lo, hi, min_content, entities))
                     owner.append(unit)
             unit += 1
     return pieces, owner
@@ -522,26 +566,38 @@ def containment_links(
     min_containment: float = 0.8,
     min_dense: float = 0.6,
     min_lemmas: int = 5,
+    min_quoted: int = 8,
 ) -> np.ndarray:
     """Whether one sentence of each pair carries the other's claim (contains it).
 
     The learned pair score asks "do the two say the same thing" (MSRP equivalence) and so
     marks down a sentence that says more than the other. Carrying is one-directional: at
     least ``min_containment`` of the smaller sentence's content lemmas (``min_lemmas`` or
-    more) are in the larger one, their embeddings agree (cosine ``min_dense`` or more), and
-    no number or negation disagrees. These cut-offs are set by hand, not learned.
+    more) are in the larger one, their embeddings agree (cosine ``min_dense`` or more, unless
+    every content lemma of the smaller one is in the larger, or the smaller one is mostly a
+    quotation of ``min_quoted`` or more words all quoted by the larger), and no number or
+    negation disagrees. These cut-offs are set by hand, not learned.
     """
     x = pair_features(feats, vectors, i, j)
     col = {name: x[:, k] for k, name in enumerate(FEATURES)}
     lem = _Sets([f.lemmas for f in feats])
     small = np.minimum(lem.sizes[i], lem.sizes[j])
-    out: np.ndarray = (
+    lexical = (
         (col["lemma_containment"] >= min_containment)
         & (small >= min_lemmas)
-        & (col["dense"] >= min_dense)
         & (col["number_clash"] == 0)
         & (col["negation_mismatch"] == 0)
     )
+    # The embeddings need not agree when every content lemma of the smaller one is in the larger
+    # or the larger quotes every word the smaller quotes (the same quotation, attributed with
+    # another verb): a sentence that adds a second claim moves its vector away from the first's.
+    same_words = col["lemma_containment"] >= 1.0 - 1e-9
+    for k in np.flatnonzero(lexical & ~same_words & (col["dense"] < min_dense)):
+        a, b = feats[int(i[k])], feats[int(j[k])]
+        short, long_ = (a, b) if len(a.lemmas) <= len(b.lemmas) else (b, a)
+        if len(short.quoted) >= min_quoted and short.quote_fraction >= 0.5 and short.quoted <= long_.quoted:
+            same_words[k] = True
+    out: np.ndarray = lexical & ((col["dense"] >= min_dense) | same_words)
     return out
 
 
@@ -616,6 +672,7 @@ def carried(
     links: dict[tuple[int, int], float],
     *,
     threshold: float,
+    floor: float = 0.0,
 ) -> list[list[int]]:
     """Extra mentions per group: sentences of other articles that carry the group's claim.
 
@@ -623,10 +680,11 @@ def carried(
     pair score (both directions), or 1 when ``carrier`` contains ``held``
     (:func:`containment_links`; one direction only). A sentence ``t`` of an article absent from
     a group carries the group when it carries every member of the group at or above
-    ``threshold``: it stayed out only because it is already the main mention of another fact
-    (one outlet says in one sentence what another says in two). A sentence that holds only part
-    of a member (the member contains it) does not carry the group. Of several such sentences of
-    one article the best linked one is taken.
+    ``threshold``, or contains one member whole and scores at least ``floor`` with the others
+    (it is clearly different from none of them): it stayed out only because it is already the
+    main mention of another fact (one outlet says in one sentence what another says in two). A
+    sentence that holds only part of a member (the member contains it) does not carry the
+    group. Of several such sentences of one article the best linked one is taken.
     """
     carriers_of: dict[int, list[int]] = {}
     for (carrier, held), s in links.items():
@@ -636,12 +694,13 @@ def carried(
     for group in groups:
         arts = {feats[k].article for k in group}
         best: dict[str, tuple[float, int]] = {}
-        for t in carriers_of.get(group[0], []):
+        for t in sorted({t for k in group for t in carriers_of.get(k, [])}):
             art = feats[t].article
             if art in arts:
                 continue
             scores = [links.get((t, k), 0.0) for k in group]
-            if min(scores) >= threshold:
+            # linked to every member, or containing one whole and clearly different from none
+            if min(scores) >= threshold or (max(scores) >= 1.0 and min(scores) >= floor > 0):
                 mean = sum(scores) / len(scores)
                 if art not in best or (mean, -t) > (best[art][0], -best[art][1]):
                     best[art] = (mean, t)
@@ -828,8 +887,8 @@ def align(
     links: dict[tuple[int, int], float] = {}
     inside: set[tuple[int, int]] = set()
     sizes = np.array([len(f.lemmas) for f in every], dtype=np.int64)
-    for a, b, score, contains, larger_first in zip(
-        unit_of[i], unit_of[j], scores, contained, sizes[i] >= sizes[j], strict=True
+    for pi, pj, a, b, score, contains, larger_first in zip(
+        i, j, unit_of[i], unit_of[j], scores, contained, sizes[i] >= sizes[j], strict=True
     ):
         key = (int(min(a, b)), int(max(a, b)))
         if feats[key[0]].alignable and feats[key[1]].alignable:
@@ -839,17 +898,22 @@ def align(
             carrier, held = (int(a), int(b)) if larger_first else (int(b), int(a))
             for pair in ((carrier, held), (held, carrier)):
                 links[pair] = max(links.get(pair, 0.0), edges[key])
-            if contains:
+            # containing one piece of a unit made of several is holding part of it, not carrying it
+            if contains and (int(pj) if larger_first else int(pi)) < len(feats):
                 links[(carrier, held)] = 1.0
                 inside.add(key)
     # 3. grouping, then many-to-one carriage
     groups = group_sentences(feats, edges, threshold=limit, floor=group_floor, contains=frozenset(inside))
-    extras = carried(feats, groups, links, threshold=limit)
+    extras = carried(feats, groups, links, threshold=limit, floor=group_floor)
     groups, extras = _drop_distributed(feats, groups, extras)
     # 4. facts
     drafts: list[tuple[int, tuple[int, int], FactStatus, tuple[Mention, ...], tuple[str, ...], float]] = []
+    seen: set[tuple[int, ...]] = set()
     for group, extra in zip(groups, extras, strict=True):
         members = sorted([*group, *extra], key=lambda k: (feats[k].article_pos, feats[k].start))
+        if len(members) > 1 and tuple(members) in seen:
+            continue  # two sentences that carry each other's claim: one fact, not two
+        seen.add(tuple(members))
         arts = tuple(feats[k].article for k in members)
         status: FactStatus
         if len(arts) == 1:

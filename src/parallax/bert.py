@@ -13,9 +13,13 @@ A *model directory* holds two files:
   sentence vectors within about 0.01 cosine of the float32 model's), everything else float16,
   plus ``config`` (layers, heads, layer-norm epsilon, maximum length) as a JSON string.
 
+and may hold a third, ``encoder.onnx``: the same six transformer layers as an int8 ONNX graph
+(``scripts/build_onnx.py``), which :class:`OnnxBertEncoder` runs with onnxruntime.
+
 The package ships such a directory for all-MiniLM-L6-v2 (Apache-2.0, see ``NOTICE`` in it).
 :class:`BertEncoder` runs the forward pass of ``transformers.BertModel`` followed by the
-sentence-transformers mean pooling and L2 normalisation.
+sentence-transformers mean pooling (the embedder normalises); :class:`OnnxBertEncoder` runs the
+same embedding layer and pooling around the int8 graph.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "weights.npz"
 TOKENIZER_FILE = "tokenizer.json"
+ONNX_FILE = "encoder.onnx"
 _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -134,6 +139,13 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of each row's unpadded token states (sentence-transformers' pooling)."""
+    weights = mask.astype(np.float32)[:, :, None]
+    pooled: np.ndarray = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    return pooled
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     centred = x - mean
@@ -167,7 +179,8 @@ class BertEncoder:
     """Sentence vectors from a converted BERT model directory (module docstring).
 
     ``max_tokens`` bounds the padded tokens of one batch: sentences are sorted by length and
-    cut into batches, so short sentences are not padded to the longest one of the input.
+    cut into batches, so short sentences are not padded to the longest one of the input (0:
+    one sentence per batch).
     """
 
     def __init__(self, directory: str | Path, *, max_tokens: int = 4096) -> None:
@@ -214,8 +227,13 @@ class BertEncoder:
         self._type0 = get("embeddings.token_type_embeddings.weight")[0]
         self._ln_w = get("embeddings.LayerNorm.weight")
         self._ln_b = get("embeddings.LayerNorm.bias")
-        self._layers = [_Layer(get, i) for i in range(int(meta["layers"]))]
         self.dim = int(self._pos.shape[1])
+        self._load_layers(path, get, int(meta["layers"]))
+
+    def _load_layers(self, path: Path, get: Any, layers: int) -> None:
+        """The transformer layers, dequantised to float32 (only the embedding layer is shared
+        with :class:`OnnxBertEncoder`, which runs the layers from its own file)."""
+        self._layers = [_Layer(get, i) for i in range(layers)]
 
     def _embed_tokens(self, ids: np.ndarray) -> np.ndarray:
         if self._word_q is not None:
@@ -246,10 +264,7 @@ class BertEncoder:
             x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b, self.eps)
             up = _gelu(x @ layer.up_w + layer.up_b)
             x = _layer_norm(up @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
-        hidden = x.reshape(b, t, d)
-        weights = mask.astype(np.float32)[:, :, None]
-        pooled: np.ndarray = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return pooled
+        return _mean_pool(x.reshape(b, t, d), mask)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``(n, dim)`` float32 sentence vectors (mean pooled, not yet normalised)."""
@@ -275,3 +290,60 @@ class BertEncoder:
             out[chunk] = self._forward(batch, mask)
             start = end
         return out
+
+
+class OnnxBertEncoder(BertEncoder):
+    """The same encoder with its transformer layers run by onnxruntime from an int8 ONNX graph.
+
+    Why: the layers are a few large matrix products per token; onnxruntime's dynamically
+    quantised MatMul (int8 weights per output channel, uint8 activations) uses the CPU's integer
+    dot-product instructions (VNNI) and takes about a fifth of the CPU time of numpy's float32
+    BLAS on the same sentences (docs/benchmarks.md). The graph (``encoder.onnx``, made by
+    ``scripts/build_onnx.py`` from the same ``weights.npz``) holds only the six layers: the
+    embedding layer (an int8 table lookup) and the mean pooling stay in numpy, shared with
+    :class:`BertEncoder`, so the word table is not shipped twice.
+
+    Each sentence is its own batch (``max_tokens=0``): the activations are quantised with one
+    range per call, so in a shared batch a sentence's vector would depend on its neighbours;
+    alone, it is a function of the sentence only (cached vectors equal fresh ones), its int8
+    range is its own (closer to the float32 vectors), and on this CPU it costs no more than
+    batches of 256 tokens (docs/benchmarks.md). ``threads`` is onnxruntime's intra-op thread
+    count (0: its default, one per physical core); its threads do not spin while waiting,
+    which would waste a shared machine's cores.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        model_file: str = ONNX_FILE,
+        threads: int = 0,
+        max_tokens: int = 0,
+    ) -> None:
+        self._model_file = model_file
+        self._threads = threads
+        super().__init__(directory, max_tokens=max_tokens)
+
+    def _load_layers(self, path: Path, get: Any, layers: int) -> None:
+        model = path / self._model_file
+        if not model.is_file():
+            raise ConfigError(f"{model}: no ONNX encoder (make it with scripts/build_onnx.py)")
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ConfigError("the ONNX MiniLM embedder needs the 'onnxruntime' package") from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own kinds for a damaged or foreign file
+            raise ConfigError(f"{model}: cannot load the ONNX encoder: {exc}") from exc
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        hidden = self._embed_tokens(ids).astype(np.float32, copy=False)
+        (last,) = self._session.run(["last"], {"hidden": hidden, "mask": mask.astype(np.int32)})
+        return _mean_pool(np.asarray(last), mask)

