@@ -1212,6 +1212,10 @@ def _about(
     """
     people = sorted((names[k] for k in shared_entities if k in names), key=lambda n: (-len(n), n))
     attribute, head = quantity.attribute, quantity.head
+    if filler.weak and quantity.head_pos in ("VERB", "AUX"):
+        # "is", "has", "said" name no quantity: say whose figure it is, if anyone's
+        who = quantity.owner or (people[0] if people else "")
+        return f"the {attribute} reported" + (f" for {who}" if who else "")
     if quantity.head_pos in ("VERB", "AUX"):
         subject = quantity.owner or (people[0] if people else "") or "the story's subject"
         return f"the {attribute} {subject} {head}" if head else f"the {attribute}"
