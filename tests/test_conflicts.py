@@ -421,7 +421,7 @@ def test_slots_do_not_chain_disagreements() -> None:
         _filler("y", "She hosts in 2014.", "2014"),
     ]
     slots = _slots(fillers, [(0, 1), (1, 2), (2, 3)])
-    assert sorted(sorted(s) for s in slots) == [[0, 1, 2], [1, 2, 3]]
+    assert sorted(sorted(s) for s, _ in slots) == [[0, 1, 2], [1, 2, 3]]
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.5, 1.0])
@@ -431,3 +431,10 @@ def test_report_level_rises_with_candidate_pairs(slope: float) -> None:
     assert levels == sorted(levels)
     assert (levels[-1] > 0.6) == (slope > 0)
     assert all(0.6 <= x < 1 for x in levels)
+
+
+def test_several_figures_for_one_thing_are_one_dispute(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """Three outlets, three figures: one dispute, not one per pair of figures."""
+    analyzed = make_analyzed(("a", INJURED_A), ("b", INJURED_B), ("c", INJURED_B.replace("18", "25")))
+    (c,) = [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "count"]
+    assert len(c.values) >= 2 and {v.value for v in c.values} <= {"12", "18", "25"}

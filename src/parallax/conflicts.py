@@ -25,7 +25,8 @@ Cascade of :func:`find_conflicts`:
    :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
    above the model's link level that are each other's best match: those that agree join one
    agreement group, and each one that disagrees makes an event slot of its two groups
-   (:func:`_slots`).
+   (:func:`_slots`); groups in dispute with each other give one conflict, the most confident
+   (:func:`_one_per_quantity`).
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
    several events). The rest are grouped into agreement classes with tolerant rules
    (:func:`parallax.values.values_agree`: granularity, approximation bands, units).
@@ -947,12 +948,13 @@ def find_conflicts(
     # 3. candidate pairs, scored; best matches above the link level form event slots
     scores = _scores(fillers, rare, model)
     threshold = model.report_level(len(scores)) if min_confidence is None else min_confidence
-    conflicts: list[Conflict] = []
     texts = {a.id: a.article.text.lower() for a in analyzed}
-    for members in _slots(fillers, _best_links(fillers, scores, model.link)):
+    found: list[tuple[Conflict, tuple[int, int]]] = []
+    for members, groups in _slots(fillers, _best_links(fillers, scores, model.link)):
         conflict = _slot_conflict(members, fillers, scores=scores, rare=rare, names=names, texts=texts)
         if conflict is not None:
-            conflicts.append(conflict)
+            found.append((conflict, groups))
+    conflicts = _one_per_quantity(found)
 
     # 7. speakers
     conflicts.extend(_speaker_conflicts(quotes, people=set(names), texts=texts))
@@ -963,14 +965,17 @@ def find_conflicts(
     return [dataclasses.replace(c, id=f"c{n}") for n, c in enumerate(conflicts, 1)]
 
 
-def _slots(fillers: Sequence[_Filler], links: Sequence[tuple[int, int]]) -> list[list[int]]:
+def _slots(
+    fillers: Sequence[_Filler], links: Sequence[tuple[int, int]]
+) -> list[tuple[list[int], tuple[int, int]]]:
     """Step 3c: the event slots a conflict is looked for in.
 
     Links between values that do not disagree join *agreement groups* (one figure told by
     several outlets); each link between two groups that disagree makes one slot of the two
     groups. Chaining disagreements instead ("2004" - "2007" - "2014") would put the values of
     several quantities in one slot, where an article giving two of them looks self-contradicting
-    and drops out.
+    and drops out. Each slot comes with the ids of its two groups (for
+    :func:`_one_per_quantity`).
     """
     uf = _UnionFind(len(fillers))
     disputed = []
@@ -983,10 +988,42 @@ def _slots(fillers: Sequence[_Filler], links: Sequence[tuple[int, int]]) -> list
     for i in range(len(fillers)):
         groups[uf.find(i)].append(i)
     slots = []
-    for pair in sorted({tuple(sorted((uf.find(i), uf.find(j)))) for i, j in disputed}):
-        if pair[0] != pair[1]:
-            slots.append(groups[pair[0]] + groups[pair[1]])
+    for g1, g2 in sorted({(min(uf.find(i), uf.find(j)), max(uf.find(i), uf.find(j))) for i, j in disputed}):
+        if g1 != g2:
+            slots.append((groups[g1] + groups[g2], (g1, g2)))
     return slots
+
+
+def _one_per_quantity(found: Sequence[tuple[Conflict, tuple[int, int]]]) -> list[Conflict]:
+    """One conflict per set of agreement groups that disagree with each other: the most
+    confident, with the sides of the others merged in (a side giving the same value gains
+    their articles and evidence), so four figures for one length are one dispute, not six."""
+    ids = sorted({g for _, pair in found for g in pair})
+    index = {g: n for n, g in enumerate(ids)}
+    uf = _UnionFind(len(ids))
+    for _, (g1, g2) in found:
+        uf.union(index[g1], index[g2])
+    members: dict[int, list[Conflict]] = defaultdict(list)
+    for conflict, (g1, _) in found:
+        members[uf.find(index[g1])].append(conflict)
+    out = []
+    for group in members.values():
+        group.sort(key=lambda c: -c.confidence)
+        sides: dict[str, ConflictValue] = {}
+        for conflict in group:
+            for v in conflict.values:
+                old = sides.get(v.normalized)
+                sides[v.normalized] = v if old is None else _merge_sides(old, v)
+        out.append(dataclasses.replace(group[0], values=tuple(sides.values())))
+    return out
+
+
+def _merge_sides(a: ConflictValue, b: ConflictValue) -> ConflictValue:
+    """One side of a conflict from two that give the same value."""
+    evidence = tuple(dict.fromkeys(a.evidence + b.evidence))
+    return dataclasses.replace(
+        a, articles=tuple(sorted(set(a.articles) | set(b.articles))), evidence=evidence
+    )
 
 
 def _slot_conflict(

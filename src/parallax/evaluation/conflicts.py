@@ -792,8 +792,15 @@ MIN_REPORT = 0.5
 PAIR_SLOPES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
+#: Spurious conflicts per untouched training story :func:`fit` allows. Below the target of 0.1
+#: on purpose: a level chosen on the stories it is measured on is optimistic (in a two-fold
+#: check, levels chosen for 0.1 on one split gave 0.11 and 0.13 on the other), and on the
+#: training split 0.07 finds as many changes as 0.1 (20 of 48) with 4 spurious instead of 6.
+MAX_SPURIOUS = 0.07
+
+
 def fit(
-    runs: Sequence[_Run], *, max_spurious: float = 0.1, c: float = 1.0, rule: float = RULE_LINK
+    runs: Sequence[_Run], *, max_spurious: float = MAX_SPURIOUS, c: float = 1.0, rule: float = RULE_LINK
 ) -> PairModel:
     """Fit the pair model on ``runs`` (the training split) and choose its levels.
 
