@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from parallax.conflicts import entity_key, find_conflicts
-from parallax.records import Fact, Mention, Quote, QuoteRendering
+from parallax.conflicts import _Filler, _slots, entity_key, find_conflicts, report_level, scored_pairs
+from parallax.records import Fact, Mention, Quote, QuoteRendering, Sentence
+from parallax.values import Value
 
 LAPPOS_A = (
     "Amy Lappos told The Hartford Courant that Biden grabbed her during an October 2009 fundraiser "
@@ -267,9 +268,9 @@ CLINTON_NYT = (
         ),
     ],
 )
-def test_values_of_different_things_do_not_conflict(
+def test_values_of_different_things_do_not_conflict(  # type: ignore[no-untyped-def]
     make_analyzed, a_text: str, b_text: str, why: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     analyzed = make_analyzed(("a", a_text), ("b", b_text))
     assert [c for c in find_conflicts(analyzed, [], []) if c.kind != "speaker"] == [], why
 
@@ -351,3 +352,89 @@ def test_age_conflict_names_the_person(make_analyzed) -> None:  # type: ignore[n
     (c,) = [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "number"]
     assert c.about == "the age of Rahman"
     assert {v.normalized for v in c.values} == {"age 36", "age 33"}
+
+
+# --- answered figures, agreement groups, weak fillers, report level (issue 12, third session) ----
+
+INJURED_A = "Police said 12 people were injured in the riots in central Athens on Sunday night."
+INJURED_B = "Police said 18 people were injured in the riots in central Athens on Sunday night."
+
+
+@pytest.mark.parametrize(
+    ("b_text", "expected"),
+    [
+        (INJURED_B, [("12", "18")]),
+        # the other outlet prints 12 itself, for another quantity: it reports two figures
+        (INJURED_B + " Officers arrested 12 people.", []),
+    ],
+)
+def test_an_article_printing_the_other_figure_answers_it(  # type: ignore[no-untyped-def]
+    make_analyzed, b_text: str, expected: list[tuple[str, str]]
+) -> None:
+    analyzed = make_analyzed(("a", INJURED_A), ("b", b_text))
+    found = [tuple(v.value for v in c.values) for c in find_conflicts(analyzed, [], []) if c.kind == "count"]
+    assert found == expected
+
+
+def test_values_on_is_pair_by_their_sentence_words(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """A figure on "is" is a weak filler: paired when the sentences share their words, and its
+    dispute sentence names no verb it does not have."""
+    analyzed = make_analyzed(
+        ("a", "The flight of ads in Miami and Tampa is going to be $1 million, the campaign official said."),
+        ("b", "The flight of ads in Miami and Tampa is going to be $11 million, the campaign official said."),
+    )
+    (c,) = find_conflicts(analyzed, [], [])
+    assert [v.value for v in c.values] == ["$1 million", "$11 million"]
+    assert c.about == "the amount reported"
+    # two shared words pair a figure on a verb that says what it measures, not one on "is"
+    weak = make_analyzed(
+        ("a", "The Miami campaign has $1 million."), ("b", "The Miami campaign raised $11 million.")
+    )
+    assert scored_pairs(weak, []) == []
+    strong = make_analyzed(
+        ("a", "The Miami campaign raised $1 million."), ("b", "The Miami campaign raised $11 million.")
+    )
+    assert len(scored_pairs(strong, [])) == 1
+
+
+def _filler(article: str, text: str, normalized: str) -> _Filler:
+    sentence = Sentence(article=article, index=0, start=0, end=len(text), text=text)
+    value = Value(kind="date", text=normalized, start=0, end=4, normalized=normalized, head="host")
+    return _Filler(
+        article=article,
+        sentence=sentence,
+        value=value,
+        key=("date", "", "host"),
+        head_text="hosted",
+        context=frozenset(),
+        facts=frozenset(),
+    )
+
+
+def test_slots_do_not_chain_disagreements() -> None:
+    """2004 (x) - 2007 (y, z) - 2014 (y): two slots, each of one disagreement; chaining them
+    would make y, which gives 2007 and 2014, look self-contradicting."""
+    fillers = [
+        _filler("x", "She hosted in 2004.", "2004"),
+        _filler("y", "She hosted in 2007.", "2007"),
+        _filler("z", "She hosted in 2007.", "2007"),
+        _filler("y", "She hosts in 2014.", "2014"),
+    ]
+    slots = _slots(fillers, [(0, 1), (1, 2), (2, 3)])
+    assert sorted(sorted(s) for s, _ in slots) == [[0, 1, 2], [1, 2, 3]]
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.5, 1.0])
+def test_report_level_rises_with_candidate_pairs(slope: float) -> None:
+    levels = [report_level(0.6, n, slope=slope, ref=10.0) for n in (1, 10, 100, 1000)]
+    assert levels[0] == levels[1] == 0.6  # a small story is no reason to trust a pair more
+    assert levels == sorted(levels)
+    assert (levels[-1] > 0.6) == (slope > 0)
+    assert all(0.6 <= x < 1 for x in levels)
+
+
+def test_several_figures_for_one_thing_are_one_dispute(make_analyzed) -> None:  # type: ignore[no-untyped-def]
+    """Three outlets, three figures: one dispute, not one per pair of figures."""
+    analyzed = make_analyzed(("a", INJURED_A), ("b", INJURED_B), ("c", INJURED_B.replace("18", "25")))
+    (c,) = [c for c in find_conflicts(analyzed, [], [], min_confidence=0.0) if c.kind == "count"]
+    assert len(c.values) >= 2 and {v.value for v in c.values} <= {"12", "18", "25"}

@@ -8,7 +8,9 @@ Cascade of :func:`find_conflicts`:
    least the sentence before it), because the sentence carrying a value often names nobody
    ("The incident occurred during a 2019 fundraiser") while the ones before name the people.
 2. A value is a *slot filler* when it attaches to a noun (the event noun: "a 2009 *fundraiser*",
-   "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma).
+   "two *women*") or to a non-reporting verb. Its slot key is (kind, unit, head lemma). A value
+   on a reporting verb or on "be"/"have" is a *weak* filler, paired only by the words its
+   sentence shares with another (step 3a) and never by the rules.
 3. Linking. a) Candidate pairs: values of one kind and unit in sentences of different articles
    that share content lemmas (an inverted index over the sentences carrying values, as a sparse
    matrix product, near-linear in the text); counts of differently named things too when the
@@ -21,19 +23,24 @@ Cascade of :func:`find_conflicts`:
    figures, and where a word alignment of the two sentences puts each value, see
    :func:`_aligned`) and a probability from a logistic
    :class:`PairModel` fit on the training split of ``parallax eval conflicts``. c) Pairs at or
-   above the model's link level that are each other's best match join one event slot.
+   above the model's link level that are each other's best match: those that agree join one
+   agreement group, and each one that disagrees makes an event slot of its two groups
+   (:func:`_slots`); groups in dispute with each other give one conflict, the most confident
+   (:func:`_one_per_quantity`).
 4. In a slot, an article that gives incompatible values itself is dropped (it talks about
    several events). The rest are grouped into agreement classes with tolerant rules
    (:func:`parallax.values.values_agree`: granularity, approximation bands, units).
 5. A conflict needs two classes that fully disagree, carried by different articles: a value
    that only one outlet mentions is never a conflict, nor is a value whose sentence also gives
    the other side's figure or date ("six arrests Wednesday, compared to 47 the night before"
-   against "47 arrests"); a place conflict further needs each side's place to be absent from
+   against "47 arrests"), nor one whose article prints the other side's figure elsewhere
+   (:func:`_answered`); a place conflict further needs each side's place to be absent from
    the other side's articles.
 6. ``quantity`` (attribute, head, unit, owner), ``about`` ("the year of the fundraiser Amy
    Lappos described"), ``shared`` and ``reason`` say what was paired and why; ``confidence``
    is the best model probability of a pair across the two sides (halved when three or more
-   figures disagree), and only conflicts at the model's report level are returned.
+   figures disagree), and only conflicts at the model's report level are returned; the level
+   rises with the story's number of candidate pairs (:meth:`PairModel.report_level`).
    :func:`describe_conflict` writes the dispute sentence.
 7. Speaker conflicts: one quotation attributed to different people across articles (pronouns,
    missing speakers, surname-versus-full-name variants and accents are not disagreements).
@@ -107,6 +114,8 @@ class _Filler:
     lemmas: frozenset[str] = frozenset()  # lemmas of the sentence's words that are not stop words
     tokens: tuple[str, ...] = ()  # the sentence's words as lemmas, every number written "#"
     span: tuple[int, int] = (0, 0)  # the value's token range in ``tokens``
+    printed: tuple[Value, ...] = ()  # every value its article prints (see :func:`_answered`)
+    weak: bool = False  # on a reporting verb or on "be"/"have": paired by its sentence's words only
 
 
 def fold(text: str) -> str:
@@ -244,6 +253,7 @@ def _fillers(
             sent = _sentence_of(art.sentences, value.start)
             if sent is not None:
                 by_sentence[sent.index].append(value)
+        printed = tuple(v for v in values if v.kind != "place")
         for value in values:
             if value.head is None or value.head_index is None:
                 continue
@@ -254,12 +264,13 @@ def _fillers(
             if value.head == "be":
                 value = _copula_subject(art.doc, value)
             assert value.head is not None and value.head_index is not None
-            if value.head_pos in ("VERB", "AUX") and (
+            # a date on "said" dates the statement; an amount "reported" is what was reported;
+            # such a value (and one on "is" or "has") says little about what it measures, so it
+            # is paired only by the words of its sentence (step 3a) and marked ``weak``
+            weak = value.head_pos in ("VERB", "AUX") and (
                 (value.kind in ("date", "place") and value.head in REPORTING_VERBS)
                 or value.head in _BARE_VERBS
-            ):
-                # a date on "said" dates the statement; an amount "reported" is what was reported
-                continue
+            )
             sent = _sentence_of(art.sentences, value.start)
             if sent is None:
                 continue
@@ -289,6 +300,8 @@ def _fillers(
                     edges=_edges(art.doc, value_span),
                     tokens=tokens_of[sent.index][0],
                     span=_token_span(value_span, tokens_of[sent.index][1]),
+                    printed=printed,
+                    weak=weak,
                 )
             )
     return fillers
@@ -478,6 +491,7 @@ PAIR_FEATURES = (
     "sole_of_kind",
     "context_pair",
     "aligned",
+    "weak",
 )
 
 
@@ -526,6 +540,7 @@ def pair_features(a: _Filler, b: _Filler, rare: frozenset[str]) -> list[float]:
         float(_sole(a) and _sole(b)),
         float(_context_pair(a, b)),
         _aligned(a, b),
+        float(a.weak or b.weak),
     ]
 
 
@@ -554,6 +569,10 @@ def _others(a: _Filler, b: _Filler) -> tuple[float, float]:
     return min(agree, 2) / 2, min(disagree, 2) / 2
 
 
+#: The number of candidate pairs at which a story's report level is the model's ``report``.
+PAIRS_REF = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class PairModel:
     """A logistic model over :data:`PAIR_FEATURES`: the probability that two values in two
@@ -576,6 +595,12 @@ class PairModel:
     #: with the number of article pairs (on the training split they kept spurious conflicts
     #: under 0.1 per story in three-article stories, not in the twelve-article ECB+ ones)
     rule_max_articles: int = 3
+    #: how fast the report level rises with the number of candidate pairs a story has: a story
+    #: with many pairs (twelve articles instead of three) offers more chance pairings, so its
+    #: report level is the ``report`` odds times ``(pairs / pairs_ref) ** pairs_slope`` (never
+    #: less than ``report``: a small story is no reason to trust a pair more)
+    pairs_slope: float = 0.0
+    pairs_ref: float = PAIRS_REF
 
     @classmethod
     def load(cls, path: Path | None = None) -> PairModel:
@@ -592,11 +617,31 @@ class PairModel:
             report=float(data["report"]),
             rule=float(data.get("rule", 0.0)),
             rule_max_articles=int(data.get("rule_max_articles", 3)),
+            pairs_slope=float(data.get("pairs_slope", 0.0)),
+            pairs_ref=float(data.get("pairs_ref", PAIRS_REF)),
         )
 
     def probability(self, features: Sequence[float]) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return _sigmoid(z)
+
+    def report_level(self, pairs: int) -> float:
+        """The least confidence a conflict needs in a story with ``pairs`` candidate pairs."""
+        return report_level(self.report, pairs, slope=self.pairs_slope, ref=self.pairs_ref)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def report_level(report: float, pairs: int, *, slope: float, ref: float) -> float:
+    """``report`` with its odds scaled by ``(pairs / ref) ** slope`` when a story has more than
+    ``ref`` candidate pairs (see :class:`PairModel`)."""
+    if slope == 0.0 or report <= 0.0:
+        return report
+    if report >= 1.0:
+        return 1.0
+    return _sigmoid(math.log(report / (1.0 - report)) + slope * math.log(max(pairs / ref, 1.0)))
 
 
 _MODEL_PATH = Path(__file__).parent / "data" / "conflict_pairs.json"
@@ -656,7 +701,9 @@ def _candidate_pairs(
             loose = _context_pair(fillers[members[r1][0]], fillers[members[r2][0]])
             for i in members[r1]:
                 for j in members[r2]:
-                    if _comparable(fillers[i], fillers[j], loose=loose):
+                    if (loose or not (fillers[i].weak or fillers[j].weak)) and _comparable(
+                        fillers[i], fillers[j], loose=loose
+                    ):
                         pairs.add((min(i, j), max(i, j)))
     for i, j, _, _ in _links(fillers, rare):
         pairs.add((min(i, j), max(i, j)))
@@ -726,7 +773,8 @@ def _links(fillers: Sequence[_Filler], rare: frozenset[str]) -> list[tuple[int, 
     """Step 3: pairs of fillers (indices) of one key in different articles about the same event."""
     by_key: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for i, f in enumerate(fillers):
-        by_key[f.key].append(i)
+        if not f.weak:
+            by_key[f.key].append(i)
     out = []
     for members in by_key.values():
         for x, i in enumerate(members):
@@ -785,6 +833,14 @@ def scored_pairs(
         a, b = fillers[i], fillers[j]
         out.append(ScoredPair(a.article, a.value, b.article, b.value, tuple(x), model.probability(x)))
     return out
+
+
+def candidate_count(
+    analyzed: Sequence[AnalyzedArticle], facts: Sequence[Fact], *, ubiquity: float = 0.25
+) -> int:
+    """The number of candidate value pairs of a story (step 3a), which sets its report level."""
+    story = story_context(analyzed, ubiquity=ubiquity)
+    return len(_candidate_pairs(_fillers(analyzed, _fact_index(facts, analyzed), story), story.rare))
 
 
 def value_links(
@@ -874,12 +930,12 @@ def find_conflicts(
 ) -> list[Conflict]:
     """Disagreements on checkable values and on who said a quotation (see the module docstring).
 
-    ``min_confidence`` defaults to the pair model's ``report`` level; ``places`` turns on place
+    ``min_confidence`` defaults to the pair model's report level for the story's number of
+    candidate pairs (:meth:`PairModel.report_level`); ``places`` turns on place
     conflicts (off by default, see :func:`_fillers`); ``person_name`` maps a person key (a
     lower-case surname) to the name to show, e.g. a story-level entity index's canonical name.
     """
     model = model or default_model()
-    threshold = model.report if min_confidence is None else min_confidence
     # 1-2. fillers with their contexts
     story = story_context(analyzed, ubiquity=ubiquity)
     fact_index = _fact_index(facts, analyzed)
@@ -891,21 +947,14 @@ def find_conflicts(
 
     # 3. candidate pairs, scored; best matches above the link level form event slots
     scores = _scores(fillers, rare, model)
-    uf = _UnionFind(len(fillers))
-    for i, j in _best_links(fillers, scores, model.link):
-        uf.union(i, j)
-    slots: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(fillers)):
-        slots[uf.find(i)].append(i)
-
-    conflicts: list[Conflict] = []
+    threshold = model.report_level(len(scores)) if min_confidence is None else min_confidence
     texts = {a.id: a.article.text.lower() for a in analyzed}
-    for members in slots.values():
-        if len({fillers[i].article for i in members}) < 2:
-            continue
+    found: list[tuple[Conflict, tuple[int, int]]] = []
+    for members, groups in _slots(fillers, _best_links(fillers, scores, model.link)):
         conflict = _slot_conflict(members, fillers, scores=scores, rare=rare, names=names, texts=texts)
         if conflict is not None:
-            conflicts.append(conflict)
+            found.append((conflict, groups))
+    conflicts = _one_per_quantity(found)
 
     # 7. speakers
     conflicts.extend(_speaker_conflicts(quotes, people=set(names), texts=texts))
@@ -914,6 +963,67 @@ def find_conflicts(
     conflicts = [c for c in conflicts if c.confidence >= threshold or c.kind == "speaker"]
     conflicts.sort(key=lambda c: (-c.confidence, c.kind, c.about, c.values[0].normalized))
     return [dataclasses.replace(c, id=f"c{n}") for n, c in enumerate(conflicts, 1)]
+
+
+def _slots(
+    fillers: Sequence[_Filler], links: Sequence[tuple[int, int]]
+) -> list[tuple[list[int], tuple[int, int]]]:
+    """Step 3c: the event slots a conflict is looked for in.
+
+    Links between values that do not disagree join *agreement groups* (one figure told by
+    several outlets); each link between two groups that disagree makes one slot of the two
+    groups. Chaining disagreements instead ("2004" - "2007" - "2014") would put the values of
+    several quantities in one slot, where an article giving two of them looks self-contradicting
+    and drops out. Each slot comes with the ids of its two groups (for
+    :func:`_one_per_quantity`).
+    """
+    uf = _UnionFind(len(fillers))
+    disputed = []
+    for i, j in links:
+        if agree(fillers[i].value, fillers[j].value) is False:
+            disputed.append((i, j))
+        else:
+            uf.union(i, j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(fillers)):
+        groups[uf.find(i)].append(i)
+    slots = []
+    for g1, g2 in sorted({(min(uf.find(i), uf.find(j)), max(uf.find(i), uf.find(j))) for i, j in disputed}):
+        if g1 != g2:
+            slots.append((groups[g1] + groups[g2], (g1, g2)))
+    return slots
+
+
+def _one_per_quantity(found: Sequence[tuple[Conflict, tuple[int, int]]]) -> list[Conflict]:
+    """One conflict per set of agreement groups that disagree with each other: the most
+    confident, with the sides of the others merged in (a side giving the same value gains
+    their articles and evidence), so four figures for one length are one dispute, not six."""
+    ids = sorted({g for _, pair in found for g in pair})
+    index = {g: n for n, g in enumerate(ids)}
+    uf = _UnionFind(len(ids))
+    for _, (g1, g2) in found:
+        uf.union(index[g1], index[g2])
+    members: dict[int, list[Conflict]] = defaultdict(list)
+    for conflict, (g1, _) in found:
+        members[uf.find(index[g1])].append(conflict)
+    out = []
+    for group in members.values():
+        group.sort(key=lambda c: -c.confidence)
+        sides: dict[str, ConflictValue] = {}
+        for conflict in group:
+            for v in conflict.values:
+                old = sides.get(v.normalized)
+                sides[v.normalized] = v if old is None else _merge_sides(old, v)
+        out.append(dataclasses.replace(group[0], values=tuple(sides.values())))
+    return out
+
+
+def _merge_sides(a: ConflictValue, b: ConflictValue) -> ConflictValue:
+    """One side of a conflict from two that give the same value."""
+    evidence = tuple(dict.fromkeys(a.evidence + b.evidence))
+    return dataclasses.replace(
+        a, articles=tuple(sorted(set(a.articles) | set(b.articles))), evidence=evidence
+    )
 
 
 def _slot_conflict(
@@ -958,6 +1068,8 @@ def _slot_conflict(
             return False
         if any(_states(x, y.value) or _states(y, x.value) for x in c1 for y in c2):
             return False
+        if any(_answered(x, y) or _answered(y, x) for x in c1 for y in c2):
+            return False
         if c1[0].value.kind == "place":
             return not any(
                 y.value.normalized.lower() in texts[x.article]
@@ -989,6 +1101,8 @@ def _slot_conflict(
         linked = [p for (i, j), p in scores.items() if i in position.values() and j in position.values()]
         best = (min(linked, default=0.0), sides[0][0], sides[1][0])
     confidence, x, y = best
+    if x.weak and not y.weak:  # describe the quantity by the value that says what it measures
+        x, y = y, x
     kind_factor = 0.6 if x.value.kind == "place" else 1.0
     if len(sides) > 2:  # three or more figures for one thing: more likely several things
         kind_factor *= 0.5
@@ -1023,13 +1137,40 @@ def _states(filler: _Filler, value: Value) -> bool:
             assert value.low is not None and value.high is not None
             if value.low - 1e-9 <= other.amount <= value.high + 1e-9:
                 return True
-    # a figure the value reader leaves out ("compared to 47 the night before") still counts
+    # a figure the value reader leaves out ("compared to 47 the night before") still counts; one
+    # it read as something else ("5 percent" against "$5 million") was compared above
     digits = re.search(r"\d[\d,.]*\d|\d", value.text)
-    return (
-        value.kind not in ("date", "place")
-        and digits is not None
-        and re.search(rf"(?<![\d.,]){re.escape(digits.group(0))}(?![\d]|[.,]\d)", filler.sentence.text)
-        is not None
+    if value.kind in ("date", "place") or digits is None:
+        return False
+    offset = filler.sentence.start
+    pattern = rf"(?<![\d.,]){re.escape(digits.group(0))}(?![\d]|[.,]\d)"
+    return any(
+        not any(v.start <= offset + m.start() < v.end for v in filler.neighbours)
+        for m in re.finditer(pattern, filler.sentence.text)
+    )
+
+
+def _answered(filler: _Filler, other: _Filler) -> bool:
+    """Whether ``filler``'s article itself prints ``other``'s value elsewhere (the same kind,
+    agreeing): an outlet that gives both figures ("12 people were injured", later "18 people
+    had been injured and 12 arrested") reports two quantities, it does not contradict the other
+    outlet. The same sentence is :func:`_states`' case."""
+    value = other.value
+    if value.kind == "date":
+        return any(
+            v.kind == "date" and v.start != filler.value.start and agree(v, value) is True
+            for v in filler.printed
+        )
+    if value.amount is None or value.bound:
+        return False
+    # the same figure, not a bound that merely admits it ("at least three" is no answer to 44)
+    return any(
+        v.kind == value.kind
+        and v.start != filler.value.start
+        and not v.bound
+        and v.amount is not None
+        and math.isclose(v.amount, value.amount, rel_tol=0.02)
+        for v in filler.printed
     )
 
 
@@ -1108,6 +1249,10 @@ def _about(
     """
     people = sorted((names[k] for k in shared_entities if k in names), key=lambda n: (-len(n), n))
     attribute, head = quantity.attribute, quantity.head
+    if filler.weak and quantity.head_pos in ("VERB", "AUX"):
+        # "is", "has", "said" name no quantity: say whose figure it is, if anyone's
+        who = quantity.owner or (people[0] if people else "")
+        return f"the {attribute} reported" + (f" for {who}" if who else "")
     if quantity.head_pos in ("VERB", "AUX"):
         subject = quantity.owner or (people[0] if people else "") or "the story's subject"
         return f"the {attribute} {subject} {head}" if head else f"the {attribute}"
