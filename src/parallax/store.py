@@ -304,6 +304,31 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     return current
 
 
+def _ensure_wal(conn: sqlite3.Connection, *, wait: float = 30.0) -> None:
+    """Switch ``conn``'s database to WAL unless it already is, retrying while others hold it.
+
+    Leaving a rollback journal needs the database to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, when another connection is reading it (an older
+    store opened by several processes at once); so the switch is retried for up to ``wait``
+    seconds. Stores created by this version are WAL from the start and never wait here.
+    """
+    deadline = time.monotonic() + wait
+    pause = 0.01
+    while True:
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            if str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower() == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked (could not switch to WAL)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 # --- race-free creation and one writer at a time ------------------------------------------------
 
 
@@ -679,7 +704,7 @@ class Store:
             self._conn.execute("PRAGMA busy_timeout = 30000")
             self._conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                _ensure_wal(self._conn)
                 self._conn.execute("PRAGMA synchronous = NORMAL")
                 self._conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
                 migrate(self._conn)
