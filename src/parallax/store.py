@@ -365,8 +365,8 @@ class WalCheckpointer:
     the database after every large transaction and, with ``synchronous=NORMAL``, waits for two
     ``fsync`` calls. An ingest batch dirties index pages all over a large store (content hashes,
     article ids and story ids are random keys), so the pages to copy and sync grow with the store
-    until each new article dirties its own page in every such index: at 150,000 articles the
-    ``fsync`` calls took ~55 ms each, three per batch, against ~16 ms in the first 50,000. On this
+    until each new article dirties its own page in every such index: the ``fsync`` calls, three
+    per batch, took 10-16 ms each in the first 50,000 articles and 20-60 ms after 100,000. On this
     thread the copy and the waits overlap the ingest driver's work instead of stalling it (the
     ``sqlite3`` module releases the GIL while SQLite runs).
 
@@ -1050,9 +1050,14 @@ class Store:
         waits for the copy of the WAL into the database or for its ``fsync``.
         """
         self._require_writable()
+        try:
+            checkpointer = WalCheckpointer(self.path)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot open a second connection to checkpoint the WAL ({exc})"
+            ) from exc
         with self._lock:
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
-            checkpointer = WalCheckpointer(self.path)
             self._checkpointer = checkpointer
         try:
             yield checkpointer
