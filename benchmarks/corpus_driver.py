@@ -10,12 +10,17 @@ workers. This replays the synthetic set of ``benchmarks/corpus.py`` through the 
 (:func:`parallax.corpus.ingest`: duplicate checks, near-duplicate index, story clusterer, SQLite
 writes, checkpoints) with the per-document half (clean, MinHash, features) computed beforehand
 and cached in ``--cache`` (the first run prepares it on one worker process per core), and
-measures the driver's **CPU time** (``time.process_time``), which other work on the machine
-barely moves, by stage:
+measures the driver's **CPU time** (``time.thread_time`` of the ingest thread; ``process`` adds
+the store's background WAL checkpoints), which other work on the machine barely moves, by stage:
 
 * ``cluster_add`` (of which ``candidates``, ``score``, ``update``, ``vector``), ``cluster_copy``;
 * ``dedup_insert``; ``store_write`` (the batch transaction); ``checkpoint`` (the index state);
-* ``gc`` (the cyclic garbage collector, from ``gc.callbacks``); ``driver`` (everything).
+* ``gc`` (the cyclic garbage collector, from ``gc.callbacks``; ``gc0``..``gc2`` by generation);
+  ``driver`` (everything);
+* ``dup_check`` and ``id_check`` (the store look-ups of content hashes and ids before assignment);
+* ``sql:<statement>``: CPU time in each kind of SQL statement of the writer connection (``sql:commit``
+  includes appending the batch's pages to the WAL and SQLite's automatic WAL checkpoints), and
+  ``wal_kb``/``read_kb``: kilobytes the process wrote and read per article (``/proc/self/io``).
 
 One JSON line per stretch of ``--every`` articles (microseconds per article, and the clusterer's
 open stories and posting entries at its end), then a summary with ``last_vs_first_stretch`` of
@@ -29,10 +34,12 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import hashlib
 import itertools
 import json
 import os
 import pickle
+import resource
 import sys
 import tempfile
 import time
@@ -104,6 +111,72 @@ class CachedEngine:
         pass
 
 
+class TimedConnection:
+    """A stand-in for the store's ``sqlite3.Connection`` that adds each statement's CPU time to a meter."""
+
+    def __init__(self, conn: Any, seconds: dict[str, float]) -> None:
+        self._conn = conn
+        self._seconds = seconds
+
+    @staticmethod
+    def kind(sql: str) -> str:
+        words = sql.split()
+        head = words[0].lower()
+        if head in {"insert", "delete", "replace"}:
+            table = words[2] if words[1].lower() in {"into", "from"} else words[1]
+            return f"sql:{head} {table}"
+        if head == "update":
+            return f"sql:update {words[1]}"
+        if head == "select":
+            lowered = [w.lower() for w in words]
+            table = words[lowered.index("from") + 1] if "from" in lowered else "?"
+            return f"sql:select {table}"
+        return f"sql:{head}"
+
+    def _timed(self, method: str, sql: str, *args: Any) -> Any:
+        t0 = time.thread_time()
+        try:
+            out = getattr(self._conn, method)(sql, *args)
+            # a SELECT's rows are read when fetched: fetch them inside the timing
+            return _Rows(out.fetchall()) if sql.lstrip()[:6].lower() == "select" else out
+        finally:
+            key = self.kind(sql)
+            self._seconds[key] = self._seconds.get(key, 0.0) + time.thread_time() - t0
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        return self._timed("execute", sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        return self._timed("executemany", sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _Rows:
+    """Rows of a timed statement: iterable, with ``fetchone``/``fetchall`` like a cursor."""
+
+    def __init__(self, rows: Any) -> None:
+        self._rows = iter(rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._rows
+
+    def fetchone(self) -> Any:
+        return next(self._rows, None)
+
+    def fetchall(self) -> list[Any]:
+        return list(self._rows)
+
+
+def _io_counters() -> dict[str, int]:
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return {}
+    return {k: int(v) for k, v in (line.split(": ") for line in text.splitlines())}
+
+
 class Meter:
     """CPU seconds spent in wrapped functions, by stage (nested stages are counted in both)."""
 
@@ -111,24 +184,31 @@ class Meter:
         self.seconds: dict[str, float] = {}
         self._gc_start = 0.0
 
-    def wrap(self, owner: Any, name: str, stage: str) -> None:
+    def wrap(self, owner: Any, name: str, stage: str, *, wall: bool = False) -> None:
+        """Time ``owner.name`` as ``stage`` (CPU; with ``wall``, also ``<stage>_wall``: waits included)."""
         inner = getattr(owner, name)
 
         @functools.wraps(inner)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.process_time()
+            t0, w0 = time.thread_time(), time.perf_counter()
             try:
                 return inner(*args, **kwargs)
             finally:
-                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.process_time() - t0
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.thread_time() - t0
+                if wall:
+                    key = f"{stage}_wall"
+                    self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - w0
 
         setattr(owner, name, timed)
 
-    def on_gc(self, phase: str, _info: dict[str, Any]) -> None:
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._gc_start = time.process_time()
+            self._gc_start = time.thread_time()
         else:
-            self.seconds["gc"] = self.seconds.get("gc", 0.0) + time.process_time() - self._gc_start
+            spent = time.thread_time() - self._gc_start
+            self.seconds["gc"] = self.seconds.get("gc", 0.0) + spent
+            key = f"gc{info.get('generation', '')}"
+            self.seconds[key] = self.seconds.get(key, 0.0) + spent
 
 
 def _value(text: str) -> Any:
@@ -141,7 +221,7 @@ def _value(text: str) -> Any:
 
 
 def run(
-    size: int, every: int, cache: Path, params: dict[str, Any]
+    size: int, every: int, cache: Path, params: dict[str, Any], *, sql: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     import parallax.cluster as cluster
     import parallax.corpus as corpus
@@ -162,7 +242,9 @@ def run(
     ]:
         meter.wrap(clusterer_cls, name, stage)
     meter.wrap(dedup.NearDuplicateIndex, "insert", "dedup_insert")
-    meter.wrap(store_module.Store, "add_articles", "store_write")
+    meter.wrap(store_module.Store, "add_articles", "store_write", wall=True)
+    meter.wrap(store_module.Store, "known_hashes", "dup_check")
+    meter.wrap(store_module.Store, "existing_ids", "id_check")
     meter.wrap(corpus.CorpusIndex, "state", "checkpoint")
     if params:
         fresh = corpus.CorpusIndex.fresh.__func__  # type: ignore[attr-defined]
@@ -175,7 +257,9 @@ def run(
         corpus.CorpusIndex.fresh = classmethod(configured)  # type: ignore[method-assign,assignment]
     gc.callbacks.append(meter.on_gc)
     rows: list[dict[str, Any]] = []
-    last_seen, last_cpu, last_stages = [0], [time.process_time()], [dict(meter.seconds)]
+    last_seen, last_cpu, last_stages = [0], [time.thread_time()], [dict(meter.seconds)]
+    last_io = [_io_counters()]
+    last_process = [time.process_time()]
     clusterers: list[Any] = []
     meter_add = clusterer_cls.add
 
@@ -189,21 +273,37 @@ def run(
     def progress(p: Any) -> None:
         if p.seen - last_seen[0] < every:
             return
-        cpu = time.process_time()
+        cpu = time.thread_time()
         n = p.seen - last_seen[0]
-        row: dict[str, Any] = {"seen": p.seen, "driver": round(1e6 * (cpu - last_cpu[0]) / n, 1)}
+        process = time.process_time()
+        row: dict[str, Any] = {
+            "seen": p.seen,
+            "driver": round(1e6 * (cpu - last_cpu[0]) / n, 1),
+            "process": round(1e6 * (process - last_process[0]) / n, 1),
+        }
+        last_process[0] = process
         for stage, seconds in sorted(meter.seconds.items()):
             row[stage] = round(1e6 * (seconds - last_stages[0].get(stage, 0.0)) / n, 1)
         if clusterers:
             c = clusterers[-1]
             row["open_stories"] = len(c._active)
             row["posting_entries"] = sum(map(len, c._postings.values()))
+        io = _io_counters()
+        if io:
+            row["wal_kb"] = round((io["write_bytes"] - last_io[0]["write_bytes"]) / 1024 / n, 1)
+            row["read_kb"] = round((io["read_bytes"] - last_io[0]["read_bytes"]) / 1024 / n, 1)
+            row["wchar_kb"] = round((io["wchar"] - last_io[0]["wchar"]) / 1024 / n, 1)
+            row["rchar_kb"] = round((io["rchar"] - last_io[0]["rchar"]) / 1024 / n, 1)
+        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         row["load_average"] = round(os.getloadavg()[0], 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
         last_seen[0], last_cpu[0], last_stages[0] = p.seen, cpu, dict(meter.seconds)
+        last_io[0] = io
 
     with tempfile.TemporaryDirectory(dir=cache) as tmp, store_module.Store(Path(tmp) / "store.db") as store:
+        if sql:
+            store._conn = TimedConnection(store._conn, meter.seconds)  # type: ignore[assignment]
         corpus.ingest(
             [],
             store=store,
@@ -213,7 +313,10 @@ def run(
             documents=itertools.repeat(None, size),  # type: ignore[arg-type]
             progress=progress,
         )
-        quality = synthetic_quality(store.execute("SELECT id, story_id FROM articles ORDER BY seq"))
+        assigned = store.execute("SELECT id, story_id, copy_of FROM articles ORDER BY seq")
+        quality = synthetic_quality([(str(a), str(s)) for a, s, _ in assigned])
+        # the same digest from two runs: the same articles, stories and copies
+        quality["stories_digest"] = hashlib.sha1(json.dumps(assigned).encode("utf-8")).hexdigest()  # type: ignore[assignment]
     return rows, quality
 
 
@@ -243,10 +346,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "parallax-driver-cache")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--set", action="append", default=[], help="a StoryClusterer tunable, KEY=VALUE")
+    parser.add_argument("--sql", action="store_true", help="also time each kind of SQL statement")
     args = parser.parse_args(argv)
     params = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
     args.cache.mkdir(parents=True, exist_ok=True)
-    rows, quality = run(args.size, args.every or max(1, args.size // 5), args.cache, params)
+    rows, quality = run(args.size, args.every or max(1, args.size // 5), args.cache, params, sql=args.sql)
     rates = [1e6 / r["driver"] for r in rows if r["driver"]]
     summary = {
         "size": args.size,

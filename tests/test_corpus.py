@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,7 @@ from parallax.corpus import IngestProgress, IngestSummary, ingest, prepare_batch
 from parallax.errors import InputError
 from parallax.records import RawDocument
 from parallax.settings import Settings
-from parallax.store import Store
+from parallax.store import AUTOCHECKPOINT_PAGES, Store
 
 SETTINGS = Settings()
 
@@ -351,3 +352,24 @@ def test_saved_state_holds_the_open_stories_only_and_copies_of_closed_ones_find_
         ingest([write_jsonl(tmp_path / "b.jsonl", [reprint])], store=store, settings=SETTINGS)
         found = store.story_of(["quake-reprint", "quake-nyt"])
     assert found["quake-reprint"] == (found["quake-nyt"][0], "quake-nyt")
+
+
+def test_ingest_releases_the_frozen_heap_and_leaves_a_callers_freeze_alone(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", corpus_records())
+    frozen: list[int] = []
+
+    def during(_p: IngestProgress) -> None:
+        frozen.append(gc.get_freeze_count())
+
+    with Store(tmp_path / "p.db") as store:
+        ingest([src], store=store, settings=SETTINGS, batch_size=3, progress=during)
+        assert frozen and min(frozen) > 0  # the heap of the run is out of the collector's sight
+        assert gc.get_freeze_count() == 0  # and back in it afterwards
+        assert store.execute("PRAGMA wal_autocheckpoint")[0][0] == AUTOCHECKPOINT_PAGES
+        gc.freeze()
+        try:
+            before = gc.get_freeze_count()
+            ingest([write_jsonl(tmp_path / "b.jsonl", corpus_records()[:2])], store=store, settings=SETTINGS)
+            assert gc.get_freeze_count() == before
+        finally:
+            gc.unfreeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ from hypothesis import strategies as st
 from parallax.errors import NotFoundError, StoreError
 from parallax.records import Article, RemovedLine
 from parallax.report import StoryInfo, StoryReport
-from parallax.store import SCHEMA_VERSION, NewArticle, SkippedRecord, Store, StoryEvent, migrate
+from parallax.store import (
+    AUTOCHECKPOINT_PAGES,
+    SCHEMA_VERSION,
+    NewArticle,
+    SkippedRecord,
+    Store,
+    StoryEvent,
+    migrate,
+)
 
 
 def art(aid: str, text: str | None = None, **kw: Any) -> Article:
@@ -445,3 +454,41 @@ def test_a_grown_story_parses_only_its_new_article_and_reports_as_if_parsed_afre
     off = Parallax(settings=load_settings(doc_cache_mb=0), embedder=HashingEmbedder())
     store.get_report("s-seed", parallax=off)
     assert len(parsed) == 9  # doc_cache_mb=0 turns the cache off: every article parsed
+
+
+def _batch(start: int, n: int) -> list[NewArticle]:
+    return [
+        new(art(f"a{i}", f"Text of article {i}. " + "Words to fill a page. " * 40), f"s-{i % 7}")
+        for i in range(start, start + n)
+    ]
+
+
+def test_background_checkpoints_copy_the_wal_and_restore_automatic_ones(store: Store) -> None:
+    with store.background_checkpoints() as checkpointer:
+        assert store.execute("PRAGMA wal_autocheckpoint")[0][0] == 0
+        for k in range(5):
+            store.add_articles(_batch(50 * k, 50))
+    assert checkpointer.checkpoints >= 1
+    assert store.execute("PRAGMA wal_autocheckpoint")[0][0] == AUTOCHECKPOINT_PAGES
+    # everything committed is in the database file: a checkpoint now has nothing left to copy
+    busy, frames, copied = store.execute("PRAGMA wal_checkpoint(PASSIVE)")[0]
+    assert (busy, frames) == (0, copied)
+    assert store.count_articles() == 250
+    with Store(store.path, readonly=True) as reader:
+        assert reader.get_story("s-3").articles[:2] == ("a3", "a10")
+
+
+def test_background_checkpoints_keep_the_wal_bounded(store: Store) -> None:
+    wal = Path(str(store.path) + "-wal")
+    with store.background_checkpoints() as checkpointer:
+        checkpointer.limit = 1  # from the first checkpoint on, wait for the copy after every batch
+        store.add_articles(_batch(0, 50))
+        deadline = time.monotonic() + 30
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        one_batch = wal.stat().st_size
+        for k in range(1, 30):
+            store.add_articles(_batch(50 * k, 50))
+    # without checkpoints the WAL would hold all 30 batches; copied, it starts over
+    assert wal.stat().st_size < 5 * one_batch
+    assert store.count_articles() == 1500
