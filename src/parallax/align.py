@@ -567,6 +567,7 @@ def containment_links(
     min_dense: float = 0.6,
     min_lemmas: int = 5,
     min_quoted: int = 8,
+    x: np.ndarray | None = None,
 ) -> np.ndarray:
     """Whether one sentence of each pair carries the other's claim (contains it).
 
@@ -576,9 +577,11 @@ def containment_links(
     more) are in the larger one, their embeddings agree (cosine ``min_dense`` or more, unless
     every content lemma of the smaller one is in the larger, or the smaller one is mostly a
     quotation of ``min_quoted`` or more words all quoted by the larger), and no number or
-    negation disagrees. These cut-offs are set by hand, not learned.
+    negation disagrees. These cut-offs are set by hand, not learned. ``x``: the pairs'
+    :func:`pair_features` when the caller has them already (they are not computed twice).
     """
-    x = pair_features(feats, vectors, i, j)
+    if x is None:
+        x = pair_features(feats, vectors, i, j)
     col = {name: x[:, k] for k, name in enumerate(FEATURES)}
     lem = _Sets([f.lemmas for f in feats])
     small = np.minimum(lem.sizes[i], lem.sizes[j])
@@ -802,7 +805,7 @@ def _cascade_scores(
     x = pair_features(every, quick, i, j)
     z = _logit(static.probability(x)) - _logit(static.threshold)
     scores: np.ndarray = 1.0 / (1.0 + np.exp(-(z + _logit(model.threshold))))
-    contained = containment_links(every, quick, i, j)
+    contained = containment_links(every, quick, i, j, x=x)
     near = np.abs(z) < margin
     slow_rows = np.zeros(0, dtype=np.int64)
     if near.any():
@@ -812,7 +815,7 @@ def _cascade_scores(
         x_near = x[near]
         x_near[:, FEATURES.index("dense")] = np.einsum("ij,ij->i", vectors[ni], vectors[nj])
         scores[near] = model.probability(x_near)
-        contained[near] = containment_links(every, vectors, ni, nj)
+        contained[near] = containment_links(every, vectors, ni, nj, x=x_near)
     log.debug(
         "cascade: %d of %d pairs re-scored by %s (%d of %d sentences and pieces)",
         int(near.sum()),
@@ -874,8 +877,9 @@ def align(
         if cascade is None:
             needed = np.unique(np.concatenate([i, j]))
             vectors = _embed(every, unit_of, len(feats), needed, embedder)
-            scores = pair_scores(every, vectors, i, j, model=model)
-            contained = containment_links(every, vectors, i, j)
+            x = pair_features(every, vectors, i, j)
+            scores = model.probability(x)
+            contained = containment_links(every, vectors, i, j, x=x)
         else:
             scores, contained = _cascade_scores(
                 every, unit_of, len(feats), i, j, cascade, model=model, margin=cascade_margin
